@@ -1,0 +1,111 @@
+# attnviz Makefile
+#   make            build/attnviz (the CUDA backend too when nvcc is found)
+#   make run        build, then open the app on the shipped default model
+#   make test       build and run every test (Criterion), GPU tests SKIPPED without a GPU
+#   make bench      CPU benchmarks (attnviz bench)
+#   make debug      ASan + UBSan build in build/debug/
+#   make deps       check (and, as root, install) the Debian packages we need
+#   make clean
+#   NO_CUDA=1       force a CPU-only build
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := sdl2 SDL2_ttf libcjson
+DEBS    := build-essential pkg-config libsdl2-dev libsdl2-ttf-dev libstb-dev libcjson-dev \
+           libepoxy-dev libcriterion-dev xvfb xauth
+OPT     ?= -O2
+CFLAGS  += -std=c11 -Wall -Wextra $(OPT) -g -fopenmp -Imodel -Iapp \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp
+
+# ---- CUDA detection: gpu/ is compiled only when nvcc is found ----------------
+NVCC := $(shell command -v nvcc 2>/dev/null || (test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc))
+CU_SRC := $(wildcard gpu/*.cu)
+ifeq ($(NO_CUDA),1)
+  CUDA_MSG := NO_CUDA=1: CPU only
+  NVCC :=
+else ifeq ($(NVCC),)
+  CUDA_MSG := nvcc not found: CPU only
+else ifeq ($(CU_SRC),)
+  CUDA_MSG := nvcc found at $(NVCC), but gpu/ has no kernels yet: CPU only
+  NVCC :=
+else
+  CUDA_MSG := nvcc found at $(NVCC): building the CUDA backend
+  CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+  CFLAGS += -DAVZ_CUDA
+  LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart_static -ldl -lrt -lpthread -lstdc++ \
+            -Wl,-rpath,$(CUDA_HOME)/lib64
+  NVFLAGS := -O3 -std=c++17 -Imodel -gencode arch=compute_80,code=sm_80 \
+             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+endif
+
+MODEL_SRC := $(wildcard model/*.c)
+APP_SRC   := $(filter-out app/main.c,$(wildcard app/*.c))
+LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(MODEL_SRC) $(APP_SRC)) \
+             $(patsubst %.cu,$(BUILD)/obj/%.o,$(if $(NVCC),$(CU_SRC)))
+TEST_SRC  := $(wildcard tests/test_*.c) tests/helpers.c
+TEST_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SRC))
+
+.PHONY: all run test bench debug deps clean cuda-info
+all: $(BUILD)/attnviz
+
+cuda-info:
+	@echo "attnviz: $(CUDA_MSG)"
+
+# ---- dependencies ---------------------------------------------------------------
+DEPS_STAMP := $(BUILD)/.deps-ok
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make deps: installing$$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
+	  else \
+	    echo "make deps: missing Debian packages:$$missing"; \
+	    echo "  run: sudo apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+# ---- build ------------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cu | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+
+$(BUILD)/libattnviz.a: $(LIB_OBJ)
+	@echo "attnviz: $(CUDA_MSG)"
+	ar rcs $@ $^
+
+$(BUILD)/attnviz: $(BUILD)/obj/app/main.o $(BUILD)/libattnviz.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests: $(TEST_OBJ) $(BUILD)/libattnviz.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
+# ---- running ------------------------------------------------------------------------
+DEFAULT_MODEL ?= assets/models/rope
+run: $(BUILD)/attnviz
+	$(BUILD)/attnviz
+
+test: $(BUILD)/tests $(BUILD)/attnviz
+	AVZ_BIN=$(abspath $(BUILD)/attnviz) $(BUILD)/tests --jobs 2
+
+bench: $(BUILD)/attnviz
+	$(BUILD)/attnviz bench
+
+debug:
+	$(MAKE) BUILD=build/debug OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	        LDLIBS_EXTRA= all build/debug/tests
+	@echo "debug build in build/debug/ (ASan + UBSan)"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,46 @@
+/* main.c: the `attnviz` command. Dispatches to a subcommand (commands.h); with no
+ * subcommand it prints the help (the desktop app comes with the GUI issue). */
+#include <stdio.h>
+#include <string.h>
+
+#include "assets.h"
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} Subcommand;
+
+static const Subcommand SUBCOMMANDS[] = {
+    {"export", cmd_export, "write attention maps as labelled PNG heatmaps or .npy arrays"},
+    {"predict", cmd_predict, "next-token top-k after a text"},
+    {"ablate", cmd_ablate, "switch heads off; loss, KL and top-k before and after"},
+    {"heads", cmd_heads, "importance sweep: each head ablated alone"},
+    {"init", cmd_init, "write a randomly initialised model folder"},
+    {"bench", cmd_bench, "naive vs flash attention timings and memory"},
+};
+#define N_SUBCOMMANDS ((int)(sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0]))
+
+static void print_help(FILE *f) {
+    fprintf(f, "attnviz: see inside a small transformer: every head's attention, position "
+               "encodings, ablation.\n\nusage: attnviz <command> [options]   "
+               "(attnviz <command> --help for its options)\n\ncommands:\n");
+    for (int i = 0; i < N_SUBCOMMANDS; i++)
+        fprintf(f, "  %-8s %s\n", SUBCOMMANDS[i].name, SUBCOMMANDS[i].summary);
+    fprintf(f, "\nexit status: 0 success, 2 bad usage or bad input, 1 internal failure\n");
+}
+
+int main(int argc, char **argv) {
+    assets_init(argv[0]);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_help(stdout);
+        return 0;
+    }
+    for (int i = 0; i < N_SUBCOMMANDS; i++)
+        if (strcmp(argv[1], SUBCOMMANDS[i].name) == 0) return SUBCOMMANDS[i].fn(argc, argv);
+    fprintf(stderr, "attnviz: unknown command '%s'\n\n", argv[1]);
+    print_help(stderr);
+    return 2;
+}

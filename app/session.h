@@ -1,0 +1,39 @@
+/* session.h: what every CLI subcommand does first: load a model folder, open the
+ * compute device, tokenize the text and run one forward pass. */
+#ifndef AVZ_SESSION_H
+#define AVZ_SESSION_H
+
+#include "backend.h"
+#include "model.h"
+#include "tokenizer.h"
+
+#define AVZ_DEFAULT_MODEL "assets/models/rope"
+
+typedef struct {
+    Model model;
+    Backend *be;
+    Tokens tok;
+    ForwardOpts opts;
+    char model_dir[4096];
+    char note[AVZ_ERR_LEN];     /* device fallback note, "" if none */
+} Session;
+
+/* Resolves model_dir (NULL: the shipped default model), loads it, opens device
+ * ("auto" if NULL), parses attention ("flash" if NULL, or "naive"), tokenizes
+ * text. Runs no forward pass. Returns AVZ_OK or an error with err set; on error
+ * nothing needs closing. */
+AvzCode session_open(Session *s, const char *model_dir, const char *device,
+                     const char *attention, const char *text, char *err);
+
+/* Forward pass of the session's tokens (targets: the text itself shifted by one). */
+AvzCode session_forward(Session *s, char *err);
+
+void session_close(Session *s);
+
+/* Prints "note: ..." lines to stderr: unknown words, device fallbacks. */
+void session_print_notes(const Session *s);
+
+/* One line describing the model: "rope, 2 layers x 4 heads, C=64, 0.26M parameters". */
+void session_describe(const Session *s, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,81 @@
+/* common.h: the small pieces every module of attnviz shares.
+ *
+ * Three tiers of errors (see STYLE.md):
+ *   1. AVZ_ASSERT for programmer errors: prints file:line and aborts.
+ *   2. avz_xmalloc / avz_xcalloc for start-up allocation failures: print a hint and exit.
+ *   3. AvzCode return values with a message in a caller-owned AvzErr buffer for
+ *      everything a user can cause (a bad file, a bad argument, a bad sentence).
+ *      The codes equal the CLI's exit codes: 0 ok, 1 internal failure, 2 bad input.
+ */
+#ifndef AVZ_COMMON_H
+#define AVZ_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef enum {
+    AVZ_OK = 0,
+    AVZ_ERR_INTERNAL = 1, /* out of memory, a failed write, a bug */
+    AVZ_ERR_INPUT = 2     /* the user's input was wrong: a file, a field, an argument */
+} AvzCode;
+
+#define AVZ_ERR_LEN 512
+/* A caller-owned message buffer: char err[AVZ_ERR_LEN]. May be NULL where a caller
+ * does not want the message. */
+typedef char AvzErr[AVZ_ERR_LEN];
+
+/* Formats a message into err (if not NULL) and returns code, so that error paths
+ * read as one line:  return avz_fail(err, AVZ_ERR_INPUT, "%s: missing field '%s'", path, f); */
+AvzCode avz_fail(char *err, AvzCode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define AVZ_ASSERT(cond)                                                        \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, \
+                    #cond);                                                     \
+            abort();                                                            \
+        }                                                                       \
+    } while (0)
+
+/* Allocation that cannot fail quietly: on failure prints the size and the call
+ * site and exits(1). Use for allocations whose size the program controls. */
+#define avz_xmalloc(n) avz_xmalloc_at((n), __FILE__, __LINE__)
+#define avz_xcalloc(n, s) avz_xcalloc_at((n), (s), __FILE__, __LINE__)
+void *avz_xmalloc_at(size_t n, const char *file, int line);
+void *avz_xcalloc_at(size_t n, size_t size, const char *file, int line);
+
+/* Reads a whole file into a malloc'd buffer (NUL-terminated, size in *len).
+ * Returns NULL and fills err (naming the path) when it cannot be read. Caller frees. */
+char *avz_read_file(const char *path, size_t *len, char *err);
+
+/* Writes len bytes to path atomically: to "path.tmp.<pid>" first, fsync, then
+ * rename. A missing folder or an unwritable one is an AVZ_ERR_INPUT naming it.
+ * Nothing is left half-written on failure. */
+AvzCode avz_write_file_atomic(const char *path, const void *data, size_t len, char *err);
+
+/* Opens a temp file beside path for an atomic write done in pieces; finish with
+ * avz_atomic_commit (rename into place) or avz_atomic_abort (remove the temp). */
+typedef struct {
+    FILE *f;
+    char tmp_path[4096];
+    char path[4096];
+} AvzAtomicFile;
+AvzCode avz_atomic_open(AvzAtomicFile *af, const char *path, char *err);
+AvzCode avz_atomic_commit(AvzAtomicFile *af, char *err);
+void avz_atomic_abort(AvzAtomicFile *af);
+
+/* Monotonic wall clock in seconds. */
+double avz_now(void);
+
+/* Deterministic random numbers (xorshift64*), so that every test and every
+ * initialisation can be replayed from its seed. */
+typedef struct { uint64_t s; } AvzRng;
+void avz_rng_init(AvzRng *r, uint64_t seed);
+uint64_t avz_rng_u64(AvzRng *r);
+float avz_rng_uniform(AvzRng *r);   /* [0, 1) */
+float avz_rng_normal(AvzRng *r);    /* mean 0, std 1 (Box-Muller) */
+
+#endif

@@ -1,0 +1,216 @@
+/* forward.c: the CPU forward pass of the model, and attention capture.
+ *
+ * Read model_forward top to bottom: it is the transformer. Every intermediate
+ * result is kept in m->acts so that (1) the visualizer can show and recompute any
+ * attention map, and (2) the trainer's backward pass can reuse them. */
+#include <math.h>
+#include <string.h>
+
+#include "attention.h"
+#include "model.h"
+#include "ops.h"
+#include "posenc.h"
+
+/* x = wte[token] (+ the position vector for the additive encodings). */
+static void embed(Model *m, const int *tokens, int B, int T, int use_position) {
+    int C = m->cfg.n_embd;
+    const float *pos = NULL;
+    if (use_position && m->cfg.pe == PE_LEARNED) pos = m->params.wpe;
+    if (use_position && m->cfg.pe == PE_SINUSOIDAL) pos = m->sin_table;
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            float *x = m->acts.encoded + ((size_t)b * T + t) * C;
+            const float *e = m->params.wte + (size_t)tokens[b * T + t] * C;
+            for (int i = 0; i < C; i++) x[i] = e[i] + (pos ? pos[(size_t)t * C + i] : 0.0f);
+        }
+    }
+}
+
+/* Splits qkv (B, T, 3C) into per-head q, k, v (B, NH, T, hs); RoPE rotates q and k. */
+static void split_heads(Model *m, const float *qkv, float *q, float *k, float *v, int B, int T,
+                        int use_position) {
+    int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
+    int rope = use_position && m->cfg.pe == PE_ROPE;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            size_t off = ((size_t)b * NH + h) * T * hs;
+            for (int t = 0; t < T; t++) {
+                const float *row = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
+                memcpy(q + off + (size_t)t * hs, row, sizeof(float) * hs);
+                memcpy(k + off + (size_t)t * hs, row + C, sizeof(float) * hs);
+                memcpy(v + off + (size_t)t * hs, row + 2 * C, sizeof(float) * hs);
+            }
+            if (rope) {
+                posenc_rope_apply(q + off, T, hs, m->cfg.rope_theta, 0, +1);
+                posenc_rope_apply(k + off, T, hs, m->cfg.rope_theta, 0, +1);
+            }
+        }
+    }
+}
+
+/* The attention of one layer: every (b, h) independently, writing its head's slice
+ * of z (B, T, C) and its row log-sum-exps. */
+static void attention_layer(Model *m, int l, int B, int T, AttnKind kind, int use_position) {
+    int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
+    size_t BT = (size_t)B * T;
+    float *q = m->acts.q + l * BT * C, *k = m->acts.k + l * BT * C, *v = m->acts.v + l * BT * C;
+    float *z = m->acts.z + l * BT * C, *lse = m->acts.lse + l * NH * BT;
+    float *att = kind == ATTN_NAIVE ? m->att + (size_t)l * B * NH * T * T : NULL;
+#pragma omp parallel for collapse(2) schedule(dynamic)
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            AttnShape s = {T, hs, 1.0f / sqrtf((float)hs),
+                           use_position ? m->alibi_slopes[h] : 0.0f, 1, C};
+            size_t bh = (size_t)b * NH + h;
+            const float *qh = q + bh * T * hs, *kh = k + bh * T * hs, *vh = v + bh * T * hs;
+            float *out = z + (size_t)b * T * C + h * hs;
+            if (att) attn_naive(&s, qh, kh, vh, att + bh * T * T, out, lse + bh * T);
+            else attn_flash(&s, qh, kh, vh, out, lse + bh * T);
+        }
+    }
+}
+
+/* Head ablation: zin = z, except that a switched-off head's slice is zeroed
+ * ("zero") or replaced by its mean over the text's positions ("mean"). This acts on
+ * the head's own output before c_proj mixes the heads, so it removes exactly that
+ * head and leaves every bias alone. */
+static void ablate_heads(Model *m, int l, int B, int T, const ForwardOpts *o) {
+    int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
+    size_t BT = (size_t)B * T;
+    const float *z = m->acts.z + l * BT * C;
+    float *zin = m->acts.zin + l * BT * C;
+    memcpy(zin, z, sizeof(float) * BT * C);
+    if (!o || !o->ablate) return;
+    for (int h = 0; h < NH; h++) {
+        if (!o->ablate[l * NH + h]) continue;
+        for (int b = 0; b < B; b++) {
+            float mean[AVZ_MAX_HS] = {0};
+            if (o->ablate_mode == ABLATE_MEAN) {
+                for (int t = 0; t < T; t++)
+                    for (int d = 0; d < hs; d++) mean[d] += z[((size_t)b * T + t) * C + h * hs + d];
+                for (int d = 0; d < hs; d++) mean[d] /= T;
+            }
+            for (int t = 0; t < T; t++)
+                memcpy(zin + ((size_t)b * T + t) * C + h * hs, mean, sizeof(float) * hs);
+        }
+    }
+}
+
+static AvzCode check_input(const Model *m, const int *tokens, int B, int T, char *err) {
+    int max = config_max_len(&m->cfg);
+    if (B < 1 || T < 1) return avz_fail(err, AVZ_ERR_INPUT, "empty input (B=%d, T=%d)", B, T);
+    if (T > max)
+        return avz_fail(err, AVZ_ERR_INPUT, "text is %d tokens long; this %s model accepts at "
+                        "most %d", T, pe_name(m->cfg.pe), max);
+    for (int i = 0; i < B * T; i++)
+        if (tokens[i] < 0 || tokens[i] >= m->cfg.vocab_size)
+            return avz_fail(err, AVZ_ERR_INPUT, "token id %d at position %d is outside the "
+                            "vocabulary (0..%d)", tokens[i], i, m->cfg.vocab_size - 1);
+    return AVZ_OK;
+}
+
+AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, int T,
+                      const ForwardOpts *opts, char *err) {
+    AvzCode rc = check_input(m, tokens, B, T, err);
+    if (rc) return rc;
+    ForwardOpts defaults = {0};
+    const ForwardOpts *o = opts ? opts : &defaults;
+    const ModelConfig *c = &m->cfg;
+    int L = c->n_layer, C = c->n_embd, NH = c->n_head, V = c->vocab_size;
+    size_t BT = (size_t)B * T;
+    int use_pos = !o->no_position;
+    model_ensure_acts(m, B, T);
+    if (o->attn == ATTN_NAIVE) {
+        size_t need = (size_t)L * B * NH * T * T;
+        if (need > m->att_cap) {
+            free(m->att);
+            m->att = avz_xmalloc(sizeof(float) * need);
+            m->att_cap = need;
+        }
+    }
+    ParamTensors *p = &m->params;
+    ActTensors *a = &m->acts;
+
+    embed(m, tokens, B, T, use_pos);
+    const float *x = a->encoded;                           /* (B, T, C) residual stream */
+    for (int l = 0; l < L; l++) {
+        float *ln1 = a->ln1 + l * BT * C, *qkv = a->qkv + l * BT * 3 * C;
+        float *res2 = a->residual2 + l * BT * C, *ln2 = a->ln2 + l * BT * C;
+        float *fch = a->fch + l * BT * 4 * C, *fchg = a->fch_gelu + l * BT * 4 * C;
+        float *attproj = a->attproj + l * BT * C, *fcproj = a->fcproj + l * BT * C;
+        float *res3 = a->residual3 + l * BT * C;
+        /* attention sub-block: x + c_proj(attn(LN(x))) */
+        ops_layernorm(ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, x,
+                      p->ln1w + l * C, p->ln1b + l * C, BT, C, c->layer_norm_epsilon);
+        ops_matmul(qkv, ln1, p->qkvw + (size_t)l * C * 3 * C, p->qkvb + l * 3 * C, BT, C, 3 * C);
+        split_heads(m, qkv, a->q + l * BT * C, a->k + l * BT * C, a->v + l * BT * C, B, T,
+                    use_pos);
+        attention_layer(m, l, B, T, o->attn, use_pos);
+        ablate_heads(m, l, B, T, o);
+        ops_matmul(attproj, a->zin + l * BT * C, p->attprojw + (size_t)l * C * C,
+                   p->attprojb + l * C, BT, C, C);
+        ops_add(res2, x, attproj, BT * C);
+        /* MLP sub-block: x + c_proj(gelu(c_fc(LN(x)))) */
+        ops_layernorm(ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, res2,
+                      p->ln2w + l * C, p->ln2b + l * C, BT, C, c->layer_norm_epsilon);
+        ops_matmul(fch, ln2, p->fcw + (size_t)l * C * 4 * C, p->fcb + l * 4 * C, BT, C, 4 * C);
+        ops_gelu(fchg, fch, BT * 4 * C);
+        ops_matmul(fcproj, fchg, p->fcprojw + (size_t)l * 4 * C * C, p->fcprojb + l * C, BT,
+                   4 * C, C);
+        ops_add(res3, res2, fcproj, BT * C);
+        x = res3;
+    }
+    ops_layernorm(a->lnf, a->lnf_mean, a->lnf_rstd, x, p->lnfw, p->lnfb, BT, C,
+                  c->layer_norm_epsilon);
+    ops_matmul_wt(a->logits, a->lnf, p->wte, BT, C, V);    /* tied LM head */
+
+    m->B = B;
+    m->T = T;
+    m->last_attn = o->attn;
+    m->no_position = o->no_position;
+    m->mean_loss = targets ? ops_crossentropy(m->losses, a->logits, targets, BT, V) : -1.0f;
+    m->has_losses = targets != NULL;
+    m->probs_valid = 0;
+    return AVZ_OK;
+}
+
+const float *model_losses(const Model *m) { return m->has_losses ? m->losses : NULL; }
+
+const float *model_probs(Model *m) {
+    size_t n = (size_t)m->B * m->T * m->cfg.vocab_size;
+    if (!m->probs || n > m->probs_cap) {
+        free(m->probs);
+        m->probs = avz_xmalloc(sizeof(float) * n);
+        m->probs_cap = n;
+        m->probs_valid = 0;
+    }
+    if (!m->probs_valid) ops_softmax(m->probs, m->acts.logits, m->B * m->T, m->cfg.vocab_size);
+    m->probs_valid = 1;
+    return m->probs;
+}
+
+void model_capture(const Model *m, int layer, int head, int b, float *out) {
+    int T = m->T, NH = m->cfg.n_head, C = m->cfg.n_embd, hs = C / NH;
+    AVZ_ASSERT(layer >= 0 && layer < m->cfg.n_layer && head >= 0 && head < NH);
+    AVZ_ASSERT(b >= 0 && b < m->B);
+    size_t BT = (size_t)m->B * T, bh = (size_t)b * NH + head;
+    if (m->last_attn == ATTN_NAIVE) {   /* the naive pass kept P: copy it */
+        memcpy(out, m->att + ((size_t)layer * m->B * NH + bh) * T * T, sizeof(float) * T * T);
+        return;
+    }
+    AttnShape s = {T, hs, 1.0f / sqrtf((float)hs),
+                   m->no_position ? 0.0f : m->alibi_slopes[head], 1, hs};
+    const float *q = m->acts.q + layer * BT * C + bh * T * hs;
+    const float *k = m->acts.k + layer * BT * C + bh * T * hs;
+    const float *lse = m->acts.lse + layer * NH * BT + bh * T;
+    attn_capture_rows(&s, q, k, lse, 0, T, out);
+}
+
+void model_capture_all(const Model *m, int b, float *out) {
+    int L = m->cfg.n_layer, NH = m->cfg.n_head;
+    size_t TT = (size_t)m->T * m->T;
+#pragma omp parallel for collapse(2) schedule(dynamic)
+    for (int l = 0; l < L; l++)
+        for (int h = 0; h < NH; h++) model_capture(m, l, h, b, out + ((size_t)l * NH + h) * TT);
+}

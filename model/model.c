@@ -1,0 +1,346 @@
+/* model.c: the Model's memory (one arena for weights, one for activations), random
+ * initialisation, and loading / saving a model folder in the GPT-2 layout.
+ * The forward pass is in forward.c. */
+#define _POSIX_C_SOURCE 200809L
+#include "model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "posenc.h"
+#include "safetensors.h"
+
+size_t model_param_sizes(const ModelConfig *cfg, size_t sizes[N_PARAM_TENSORS]) {
+    size_t V = cfg->vocab_size, C = cfg->n_embd, L = cfg->n_layer;
+    size_t P = cfg->pe == PE_LEARNED ? (size_t)cfg->n_positions : 0;
+    size_t s[N_PARAM_TENSORS] = {
+        V * C,                 /* wte */
+        P * C,                 /* wpe */
+        L * C, L * C,          /* ln1w, ln1b */
+        L * C * 3 * C, L * 3 * C, /* qkvw, qkvb */
+        L * C * C, L * C,      /* attprojw, attprojb */
+        L * C, L * C,          /* ln2w, ln2b */
+        L * C * 4 * C, L * 4 * C, /* fcw, fcb */
+        L * 4 * C * C, L * C,  /* fcprojw, fcprojb */
+        C, C,                  /* lnfw, lnfb */
+    };
+    size_t total = 0;
+    for (int i = 0; i < N_PARAM_TENSORS; i++) {
+        sizes[i] = s[i];
+        total += s[i];
+    }
+    return total;
+}
+
+void model_point_params(ParamTensors *p, float *arena, const size_t sizes[N_PARAM_TENSORS]) {
+    float **ptrs[N_PARAM_TENSORS] = {
+        &p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw,
+        &p->attprojb, &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb,
+        &p->lnfw, &p->lnfb,
+    };
+    for (int i = 0; i < N_PARAM_TENSORS; i++) {
+        *ptrs[i] = arena;
+        arena += sizes[i];
+    }
+}
+
+/* Tables that follow from the config alone: ALiBi slopes, sinusoidal vectors. */
+static void model_derive_tables(Model *m) {
+    int NH = m->cfg.n_head;
+    m->alibi_slopes = avz_xcalloc(NH, sizeof(float));
+    if (m->cfg.pe == PE_ALIBI) posenc_alibi_slopes(m->alibi_slopes, NH);
+    if (m->cfg.pe == PE_SINUSOIDAL) {
+        int T = config_max_len(&m->cfg);
+        m->sin_table = avz_xmalloc(sizeof(float) * (size_t)T * m->cfg.n_embd);
+        posenc_sinusoidal(m->sin_table, T, m->cfg.n_embd);
+    }
+}
+
+AvzCode model_create(Model *m, const ModelConfig *cfg, Vocab *vocab, char *err) {
+    memset(m, 0, sizeof *m);
+    if (vocab->n != cfg->vocab_size)
+        return avz_fail(err, AVZ_ERR_INPUT,
+                        "vocab.json has %d tokens but config.json says vocab_size %d",
+                        vocab->n, cfg->vocab_size);
+    m->cfg = *cfg;
+    m->vocab = *vocab;
+    memset(vocab, 0, sizeof *vocab);
+    m->num_parameters = model_param_sizes(cfg, m->param_sizes);
+    m->params_memory = avz_xcalloc(m->num_parameters, sizeof(float));
+    model_point_params(&m->params, m->params_memory, m->param_sizes);
+    model_derive_tables(m);
+    m->mean_loss = -1.0f;
+    return AVZ_OK;
+}
+
+static void fill_normal(float *x, size_t n, float std, AvzRng *r) {
+    for (size_t i = 0; i < n; i++) x[i] = std * avz_rng_normal(r);
+}
+
+static void fill_const(float *x, size_t n, float c) {
+    for (size_t i = 0; i < n; i++) x[i] = c;
+}
+
+void model_init_random(Model *m, uint64_t seed) {
+    AvzRng r;
+    avz_rng_init(&r, seed);
+    ParamTensors *p = &m->params;
+    size_t *sz = m->param_sizes;
+    /* GPT-2: weights N(0, 0.02); the two projections that write into the residual
+     * stream are scaled by 1/sqrt(2L) so that the stream's variance does not grow
+     * with depth. LayerNorm gains start at 1, every bias at 0. */
+    float proj_std = 0.02f / sqrtf(2.0f * m->cfg.n_layer);
+    memset(m->params_memory, 0, sizeof(float) * m->num_parameters);
+    fill_normal(p->wte, sz[0], 0.02f, &r);
+    fill_normal(p->wpe, sz[1], 0.01f, &r);
+    fill_const(p->ln1w, sz[2], 1.0f);
+    fill_normal(p->qkvw, sz[4], 0.02f, &r);
+    fill_normal(p->attprojw, sz[6], proj_std, &r);
+    fill_const(p->ln2w, sz[8], 1.0f);
+    fill_normal(p->fcw, sz[10], 0.02f, &r);
+    fill_normal(p->fcprojw, sz[12], proj_std, &r);
+    fill_const(p->lnfw, sz[14], 1.0f);
+}
+
+/* ---- the GPT-2 tensor names --------------------------------------------- */
+
+static void emit(ModelTensorFn fn, void *user, const char *name, float *data, int ndim,
+                 int64_t d0, int64_t d1) {
+    int64_t shape[2] = {d0, d1};
+    fn(user, name, data, ndim, shape);
+}
+
+void model_for_each_tensor(const Model *m, ParamTensors *p, ModelTensorFn fn, void *user) {
+    const ModelConfig *c = &m->cfg;
+    int64_t C = c->n_embd, V = c->vocab_size;
+    char name[128];
+    emit(fn, user, "wte.weight", p->wte, 2, V, C);
+    if (c->pe == PE_LEARNED) emit(fn, user, "wpe.weight", p->wpe, 2, c->n_positions, C);
+    for (int l = 0; l < c->n_layer; l++) {
+#define LAYER_TENSOR(suffix, base, per_layer, ndim, d0, d1)                    \
+        snprintf(name, sizeof name, "h.%d.%s", l, suffix);                    \
+        emit(fn, user, name, (base) + (size_t)l * (per_layer), ndim, d0, d1);
+        LAYER_TENSOR("ln_1.weight", p->ln1w, C, 1, C, 0)
+        LAYER_TENSOR("ln_1.bias", p->ln1b, C, 1, C, 0)
+        LAYER_TENSOR("attn.c_attn.weight", p->qkvw, C * 3 * C, 2, C, 3 * C)
+        LAYER_TENSOR("attn.c_attn.bias", p->qkvb, 3 * C, 1, 3 * C, 0)
+        LAYER_TENSOR("attn.c_proj.weight", p->attprojw, C * C, 2, C, C)
+        LAYER_TENSOR("attn.c_proj.bias", p->attprojb, C, 1, C, 0)
+        LAYER_TENSOR("ln_2.weight", p->ln2w, C, 1, C, 0)
+        LAYER_TENSOR("ln_2.bias", p->ln2b, C, 1, C, 0)
+        LAYER_TENSOR("mlp.c_fc.weight", p->fcw, C * 4 * C, 2, C, 4 * C)
+        LAYER_TENSOR("mlp.c_fc.bias", p->fcb, 4 * C, 1, 4 * C, 0)
+        LAYER_TENSOR("mlp.c_proj.weight", p->fcprojw, 4 * C * C, 2, 4 * C, C)
+        LAYER_TENSOR("mlp.c_proj.bias", p->fcprojb, C, 1, C, 0)
+#undef LAYER_TENSOR
+    }
+    emit(fn, user, "ln_f.weight", p->lnfw, 1, C, 0);
+    emit(fn, user, "ln_f.bias", p->lnfb, 1, C, 0);
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+typedef struct {
+    const SafeTensors *st;
+    int n_seen;
+    AvzCode rc;
+    char *err;
+} LoadCtx;
+
+static void load_one(void *user, const char *name, float *data, int ndim, const int64_t *shape) {
+    LoadCtx *lc = user;
+    if (lc->rc) return;
+    const StTensorInfo *t = safetensors_find(lc->st, name);
+    if (!t) {
+        lc->rc = avz_fail(lc->err, AVZ_ERR_INPUT, "%s: missing tensor '%s'", lc->st->path, name);
+        return;
+    }
+    int ok = t->ndim == ndim;
+    for (int d = 0; ok && d < ndim; d++) ok = t->shape[d] == shape[d];
+    if (!ok) {
+        char want[64], got[64];
+        snprintf(want, sizeof want, ndim == 1 ? "[%lld]" : "[%lld, %lld]",
+                 (long long)shape[0], (long long)shape[1]);
+        int n = snprintf(got, sizeof got, "[");
+        for (int d = 0; d < t->ndim && n < 48; d++)
+            n += snprintf(got + n, sizeof got - n, d ? ", %lld" : "%lld", (long long)t->shape[d]);
+        snprintf(got + n, sizeof got - n, "]");
+        lc->rc = avz_fail(lc->err, AVZ_ERR_INPUT,
+                          "%s: tensor '%s' has shape %s but config.json implies %s",
+                          lc->st->path, name, got, want);
+        return;
+    }
+    safetensors_read_f32(lc->st, t, data);
+    lc->n_seen++;
+}
+
+/* Every weight must be a finite number: a NaN would silently turn every map grey. */
+static AvzCode check_finite(const Model *m, const char *path, char *err) {
+    for (size_t i = 0; i < m->num_parameters; i++) {
+        if (!isfinite(m->params_memory[i]))
+            return avz_fail(err, AVZ_ERR_INPUT,
+                            "%s: weights contain NaN or Inf (parameter %zu of %zu); "
+                            "the model cannot be shown", path, i, m->num_parameters);
+    }
+    return AVZ_OK;
+}
+
+static AvzCode load_weights(Model *m, const char *path, char *err) {
+    SafeTensors st;
+    AvzCode rc = safetensors_open(&st, path, err);
+    if (rc) return rc;
+    LoadCtx lc = {&st, 0, AVZ_OK, err};
+    model_for_each_tensor(m, &m->params, load_one, &lc);
+    rc = lc.rc;
+    if (!rc && lc.n_seen != st.n_tensors) {
+        /* find the first tensor the config does not explain */
+        for (int i = 0; i < st.n_tensors; i++) {
+            const char *nm = st.tensors[i].name;
+            int known = 0;
+            /* a name is known if the layout emits it: check by prefix rules */
+            if (strcmp(nm, "wte.weight") == 0 || strncmp(nm, "ln_f.", 5) == 0) known = 1;
+            if (strcmp(nm, "wpe.weight") == 0 && m->cfg.pe == PE_LEARNED) known = 1;
+            int l;
+            if (sscanf(nm, "h.%d.", &l) == 1 && l >= 0 && l < m->cfg.n_layer) known = 1;
+            if (!known) {
+                rc = avz_fail(err, AVZ_ERR_INPUT,
+                              "%s: unexpected tensor '%s' (not part of a %d-layer %s model)",
+                              path, nm, m->cfg.n_layer, pe_name(m->cfg.pe));
+                break;
+            }
+        }
+        if (!rc)
+            rc = avz_fail(err, AVZ_ERR_INPUT, "%s: %d tensors, expected %d", path,
+                          st.n_tensors, lc.n_seen);
+    }
+    safetensors_free(&st);
+    if (!rc) rc = check_finite(m, path, err);
+    return rc;
+}
+
+AvzCode model_load(Model *m, const char *dir, char *err) {
+    memset(m, 0, sizeof *m);
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: not a folder (a model is a folder with "
+                        "config.json, model.safetensors and vocab.json)", dir);
+    ModelConfig cfg;
+    AvzCode rc = config_load(&cfg, dir, err);
+    if (rc) return rc;
+    Vocab vocab;
+    rc = vocab_load(&vocab, dir, err);
+    if (rc) return rc;
+    char path[4200];
+    if (vocab.n != cfg.vocab_size) {
+        rc = avz_fail(err, AVZ_ERR_INPUT, "%s/vocab.json has %d tokens but config.json "
+                      "field 'vocab_size' is %d", dir, vocab.n, cfg.vocab_size);
+        vocab_free(&vocab);
+        return rc;
+    }
+    rc = model_create(m, &cfg, &vocab, err);
+    if (rc) { vocab_free(&vocab); return rc; }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    rc = load_weights(m, path, err);
+    if (rc) { model_free(m); return rc; }
+    snprintf(m->dir, sizeof m->dir, "%s", dir);
+    return AVZ_OK;
+}
+
+/* ---- saving --------------------------------------------------------------- */
+
+typedef struct {
+    StWriteTensor *list;
+    char (*names)[128];
+    int n;
+} SaveCtx;
+
+static void save_one(void *user, const char *name, float *data, int ndim, const int64_t *shape) {
+    SaveCtx *sc = user;
+    StWriteTensor *t = &sc->list[sc->n];
+    snprintf(sc->names[sc->n], 128, "%s", name);
+    t->name = sc->names[sc->n];
+    t->data = data;
+    t->ndim = ndim;
+    for (int d = 0; d < ndim; d++) t->shape[d] = shape[d];
+    sc->n++;
+}
+
+AvzCode model_save(const Model *m, const char *dir, char *err) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot create folder: %s", dir, strerror(errno));
+    AvzCode rc = config_save(&m->cfg, dir, err);
+    if (!rc) rc = vocab_save(&m->vocab, dir, err);
+    if (rc) return rc;
+    int max_tensors = 4 + 12 * m->cfg.n_layer;
+    SaveCtx sc = {avz_xcalloc(max_tensors, sizeof(StWriteTensor)),
+                  avz_xcalloc(max_tensors, 128), 0};
+    ParamTensors p = m->params;
+    model_for_each_tensor(m, &p, save_one, &sc);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    rc = safetensors_write(path, sc.list, sc.n, err);
+    free(sc.list);
+    free(sc.names);
+    return rc;
+}
+
+void model_free(Model *m) {
+    vocab_free(&m->vocab);
+    free(m->params_memory);
+    free(m->alibi_slopes);
+    free(m->sin_table);
+    free(m->acts_memory);
+    free(m->att);
+    free(m->losses);
+    free(m->probs);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- activations ---------------------------------------------------------- */
+
+void model_ensure_acts(Model *m, int B, int T) {
+    if (m->acts_memory && B * T <= m->acts_B * m->acts_T && B <= m->acts_B && T <= m->acts_T)
+        return;
+    size_t L = m->cfg.n_layer, C = m->cfg.n_embd, NH = m->cfg.n_head, V = m->cfg.vocab_size;
+    size_t BT = (size_t)B * T;
+    size_t s[N_ACT_TENSORS] = {
+        BT * C,                        /* encoded */
+        L * BT * C, L * BT, L * BT,    /* ln1, ln1_mean, ln1_rstd */
+        L * BT * 3 * C,                /* qkv */
+        L * BT * C, L * BT * C, L * BT * C, /* q, k, v (NH * hs = C) */
+        L * NH * BT,                   /* lse */
+        L * BT * C, L * BT * C,        /* z, zin */
+        L * BT * C, L * BT * C,        /* attproj, residual2 */
+        L * BT * C, L * BT, L * BT,    /* ln2, ln2_mean, ln2_rstd */
+        L * BT * 4 * C, L * BT * 4 * C,/* fch, fch_gelu */
+        L * BT * C, L * BT * C,        /* fcproj, residual3 */
+        BT * C, BT, BT,                /* lnf, lnf_mean, lnf_rstd */
+        BT * V,                        /* logits */
+    };
+    size_t total = 0;
+    for (int i = 0; i < N_ACT_TENSORS; i++) total += (m->act_sizes[i] = s[i]);
+    free(m->acts_memory);
+    m->acts_memory = avz_xcalloc(total, sizeof(float));
+    float **ptrs[N_ACT_TENSORS] = {
+        &m->acts.encoded, &m->acts.ln1, &m->acts.ln1_mean, &m->acts.ln1_rstd, &m->acts.qkv,
+        &m->acts.q, &m->acts.k, &m->acts.v, &m->acts.lse, &m->acts.z, &m->acts.zin,
+        &m->acts.attproj, &m->acts.residual2, &m->acts.ln2, &m->acts.ln2_mean,
+        &m->acts.ln2_rstd, &m->acts.fch, &m->acts.fch_gelu, &m->acts.fcproj,
+        &m->acts.residual3, &m->acts.lnf, &m->acts.lnf_mean, &m->acts.lnf_rstd,
+        &m->acts.logits,
+    };
+    float *p = m->acts_memory;
+    for (int i = 0; i < N_ACT_TENSORS; i++) {
+        *ptrs[i] = p;
+        p += s[i];
+    }
+    free(m->losses);
+    free(m->probs);
+    m->losses = avz_xcalloc(BT, sizeof(float));
+    m->probs = NULL;
+    m->probs_cap = 0;
+    m->acts_B = B;
+    m->acts_T = T;
+}

@@ -1,0 +1,174 @@
+/* model.h: the transformer itself: weights, activations, the forward pass.
+ *
+ * attnviz's model is GPT-2 shaped (pre-LayerNorm, causal, tied LM head):
+ *
+ *   x = wte[token] (+ position vector for sinusoidal / learned)
+ *   for each of L blocks:
+ *       a = LayerNorm_1(x)
+ *       q, k, v = a @ c_attn            (each split into NH heads of size hs = C/NH)
+ *       (RoPE: rotate q and k by their position)
+ *       z_h = softmax(q_h k_h^T / sqrt(hs) (+ ALiBi bias), causal) v_h   per head
+ *       x = x + concat(z_h) @ c_proj    (an ablated head's z_h is zeroed or averaged first)
+ *       x = x + MLP(LayerNorm_2(x))     (C -> 4C, GELU, 4C -> C)
+ *   logits = LayerNorm_f(x) @ wte^T
+ *
+ * As in llm.c all parameters live in one allocation (the arena) with named
+ * pointers into it, and so do all activations. Every pointer carries its shape. */
+#ifndef AVZ_MODEL_H
+#define AVZ_MODEL_H
+
+#include "common.h"
+#include "config.h"
+#include "tokenizer.h"
+
+/* ---- parameters --------------------------------------------------------- */
+
+#define N_PARAM_TENSORS 16
+typedef struct {
+    float *wte;        /* (V, C) token embeddings, also the LM head (tied) */
+    float *wpe;        /* (n_positions, C) learned position table; size 0 unless learned */
+    float *ln1w;       /* (L, C) */
+    float *ln1b;       /* (L, C) */
+    float *qkvw;       /* (L, C, 3C) Conv1D layout [in, out]: columns are [q | k | v], head h at h*hs */
+    float *qkvb;       /* (L, 3C) */
+    float *attprojw;   /* (L, C, C) [in, out] */
+    float *attprojb;   /* (L, C) */
+    float *ln2w;       /* (L, C) */
+    float *ln2b;       /* (L, C) */
+    float *fcw;        /* (L, C, 4C) [in, out] */
+    float *fcb;        /* (L, 4C) */
+    float *fcprojw;    /* (L, 4C, C) [in, out] */
+    float *fcprojb;    /* (L, C) */
+    float *lnfw;       /* (C) */
+    float *lnfb;       /* (C) */
+} ParamTensors;
+
+/* ---- activations (kept for the visualizer and for the backward pass) ----- */
+
+#define N_ACT_TENSORS 24
+typedef struct {
+    float *encoded;    /* (B, T, C) token embedding (+ position vector) */
+    float *ln1;        /* (L, B, T, C) */
+    float *ln1_mean;   /* (L, B, T) */
+    float *ln1_rstd;   /* (L, B, T) */
+    float *qkv;        /* (L, B, T, 3C) the c_attn output, before RoPE */
+    float *q;          /* (L, B, NH, T, hs) queries per head, after RoPE */
+    float *k;          /* (L, B, NH, T, hs) keys per head, after RoPE */
+    float *v;          /* (L, B, NH, T, hs) values per head */
+    float *lse;        /* (L, B, NH, T) log-sum-exp of each attention row: all that flash keeps of P */
+    float *z;          /* (L, B, T, C) attention output of every head, concatenated */
+    float *zin;        /* (L, B, T, C) what enters c_proj: z with ablated heads zeroed or averaged */
+    float *attproj;    /* (L, B, T, C) */
+    float *residual2;  /* (L, B, T, C) x after attention */
+    float *ln2;        /* (L, B, T, C) */
+    float *ln2_mean;   /* (L, B, T) */
+    float *ln2_rstd;   /* (L, B, T) */
+    float *fch;        /* (L, B, T, 4C) MLP hidden before GELU */
+    float *fch_gelu;   /* (L, B, T, 4C) after GELU */
+    float *fcproj;     /* (L, B, T, C) */
+    float *residual3;  /* (L, B, T, C) x after the block */
+    float *lnf;        /* (B, T, C) */
+    float *lnf_mean;   /* (B, T) */
+    float *lnf_rstd;   /* (B, T) */
+    float *logits;     /* (B, T, V) next-token logits at every position */
+} ActTensors;
+
+typedef enum { ATTN_FLASH = 0, ATTN_NAIVE } AttnKind;
+typedef enum { ABLATE_ZERO = 0, ABLATE_MEAN } AblateMode;
+
+typedef struct {
+    AttnKind attn;                /* flash (default) or the naive reference */
+    const unsigned char *ablate;  /* (L * NH) 1 = head switched off, or NULL for none */
+    AblateMode ablate_mode;
+    int no_position;              /* 1: run without any position information (permutation demo) */
+} ForwardOpts;
+
+typedef struct {
+    ModelConfig cfg;
+    Vocab vocab;
+    char dir[4096];               /* the folder it was loaded from ("" if made in memory) */
+
+    ParamTensors params;
+    size_t param_sizes[N_PARAM_TENSORS];
+    size_t num_parameters;
+    float *params_memory;         /* the arena: every parameter, one allocation */
+
+    /* derived tables, computed once from the config */
+    float *alibi_slopes;          /* (NH) ALiBi slope per head (all 0 for other encodings) */
+    float *sin_table;             /* (max_len, C) sinusoidal vectors, NULL unless sinusoidal */
+
+    /* activations of the last forward pass */
+    ActTensors acts;
+    size_t act_sizes[N_ACT_TENSORS];
+    float *acts_memory;
+    int acts_B, acts_T;           /* capacity the activations were allocated for */
+    float *att;                   /* (L, B, NH, T, T) probabilities: naive attention only, else NULL */
+    size_t att_cap;
+    int B, T;                     /* shape of the last forward pass */
+    AttnKind last_attn;
+    float mean_loss;              /* mean loss over targets of the last pass, or -1 without targets */
+    int no_position;              /* the last pass ran without position information */
+    float *losses;                /* (B, T) per-position cross-entropy of the last pass with targets */
+    int has_losses;
+    float *probs;                 /* (B, T, V) softmax of logits, computed on demand by model_probs */
+    size_t probs_cap;
+    int probs_valid;
+} Model;
+
+/* Computes the parameter sizes of cfg into sizes and returns their sum. */
+size_t model_param_sizes(const ModelConfig *cfg, size_t sizes[N_PARAM_TENSORS]);
+
+/* Points each field of p into arena, in order. */
+void model_point_params(ParamTensors *p, float *arena, const size_t sizes[N_PARAM_TENSORS]);
+
+/* Allocates a model of the given config with zeroed weights, takes ownership of
+ * vocab (moved in; the caller's copy is cleared). Checks vocab size == cfg. */
+AvzCode model_create(Model *m, const ModelConfig *cfg, Vocab *vocab, char *err);
+
+/* Fills the weights GPT-2 style: N(0, 0.02), residual projections scaled by
+ * 1/sqrt(2L), LayerNorm gains 1, biases 0. Deterministic for a seed. */
+void model_init_random(Model *m, uint64_t seed);
+
+/* Loads a model folder (config.json, model.safetensors, vocab.json) and
+ * validates every tensor against the config. Errors name the file and the tensor
+ * or field; on failure m holds nothing to free. */
+AvzCode model_load(Model *m, const char *dir, char *err);
+
+/* Writes config.json, model.safetensors and vocab.json into dir (created if
+ * missing), each atomically. */
+AvzCode model_save(const Model *m, const char *dir, char *err);
+
+void model_free(Model *m);
+
+/* Calls fn for every tensor in the safetensors naming (GPT-2's), with a pointer
+ * into the arena and its shape. Used by load, save and the checks. */
+typedef void (*ModelTensorFn)(void *user, const char *name, float *data, int ndim,
+                              const int64_t *shape);
+void model_for_each_tensor(const Model *m, ParamTensors *p, ModelTensorFn fn, void *user);
+
+/* Makes sure activations for (B, T) are allocated. */
+void model_ensure_acts(Model *m, int B, int T);
+
+/* The CPU forward pass: tokens (B, T) -> m->acts (logits and every activation).
+ * targets (B, T) may be NULL; with targets m->mean_loss is the mean next-token
+ * cross-entropy and the per-position losses are in model_losses.
+ * Returns AVZ_ERR_INPUT if T exceeds config_max_len or a token id is out of range. */
+AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, int T,
+                      const ForwardOpts *opts, char *err);
+
+/* Per-position losses of the last pass with targets, (B, T); NULL otherwise. */
+const float *model_losses(const Model *m);
+
+/* Softmax of the last pass's logits into m->probs, (B, T, V); returns it. */
+const float *model_probs(Model *m);
+
+/* Attention capture: the probabilities of (layer, head) for batch row b of the
+ * last forward pass, recomputed exactly from the saved q, k and log-sum-exp:
+ * P[i][j] = exp(q_i . k_j * scale + bias_ij - lse_i) for j <= i, else 0.
+ * out is (T, T), row = query (destination), column = key (source). */
+void model_capture(const Model *m, int layer, int head, int b, float *out);
+
+/* All maps, (L, NH, T, T), for batch row b. */
+void model_capture_all(const Model *m, int b, float *out);
+
+#endif

@@ -1,0 +1,69 @@
+/* helpers.c: test fixtures (see helpers.h). Not itself a test file. */
+#define _DEFAULT_SOURCE
+#include "helpers.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void helper_vocab(Vocab *v, int n_words) {
+    int n = n_words + 4;
+    char **w = malloc(sizeof(char *) * n);
+    w[0] = strdup("<bos>");
+    w[1] = strdup("<unk>");
+    w[2] = strdup(".");
+    w[3] = strdup(",");
+    for (int i = 0; i < n_words; i++) {
+        w[4 + i] = malloc(16);
+        snprintf(w[4 + i], 16, "w%d", i);
+    }
+    char err[AVZ_ERR_LEN];
+    cr_assert_eq(vocab_from_words(v, (const char *const *)w, n, err), AVZ_OK, "%s", err);
+    for (int i = 0; i < n; i++) free(w[i]);
+    free(w);
+}
+
+void helper_model(Model *m, PosEncoding pe, int L, int NH, int C, int n_positions, uint64_t seed) {
+    Vocab v;
+    helper_vocab(&v, 36);
+    ModelConfig cfg = {0};
+    cfg.n_layer = L;
+    cfg.n_head = NH;
+    cfg.n_embd = C;
+    cfg.n_positions = n_positions;
+    cfg.vocab_size = v.n;
+    cfg.layer_norm_epsilon = 1e-5f;
+    cfg.pe = pe;
+    cfg.rope_theta = 10000.0f;
+    snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "word");
+    char err[AVZ_ERR_LEN];
+    cr_assert_eq(model_create(m, &cfg, &v, err), AVZ_OK, "%s", err);
+    model_init_random(m, seed);
+    /* GPT-2's init is so small that every map is near uniform: scale the attention
+     * weights up so that the maps (and the tests) have structure */
+    size_t n = m->param_sizes[4];
+    for (size_t i = 0; i < n; i++) m->params.qkvw[i] *= 20.0f;
+    for (size_t i = 0; i < m->param_sizes[0]; i++) m->params.wte[i] *= 10.0f;
+}
+
+void helper_tokens(int *ids, int T, int V, uint64_t seed) {
+    AvzRng r;
+    avz_rng_init(&r, seed);
+    ids[0] = 0;
+    for (int t = 1; t < T; t++) ids[t] = 2 + (int)(avz_rng_u64(&r) % (uint64_t)(V - 2));
+}
+
+void helper_tmpdir(char *out, size_t len) {
+    snprintf(out, len, "/tmp/attnviz-test-XXXXXX");
+    cr_assert(mkdtemp(out) != NULL, "mkdtemp failed");
+}
+
+double helper_rel_err(const float *a, const float *b, size_t n) {
+    double num = 0, den = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        num = fmax(num, fabs((double)a[i] - b[i]));
+        den = fmax(den, fabs((double)b[i]));
+    }
+    return num / den;
+}

@@ -1,0 +1,268 @@
+/* test_model.c: the whole model: flash vs naive passes, captures, length limits,
+ * head ablation (checked against an independent computation), save / load. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "ablate.h"
+#include "helpers.h"
+#include "model.h"
+
+static const PosEncoding ALL_PE[] = {PE_NONE, PE_SINUSOIDAL, PE_LEARNED, PE_ROPE, PE_ALIBI};
+
+Test(model, flash_and_naive_passes_agree_for_every_encoding) {
+    for (int e = 0; e < 5; e++) {
+        Model m;
+        helper_model(&m, ALL_PE[e], 2, 4, 32, 80, 5 + e);
+        int T = 65, V = m.cfg.vocab_size, ids[65];
+        helper_tokens(ids, T, V, 9);
+        char err[AVZ_ERR_LEN];
+        ForwardOpts o = {.attn = ATTN_NAIVE};
+        cr_assert_eq(model_forward(&m, ids, NULL, 1, T, &o, err), AVZ_OK, "%s", err);
+        float *ln = malloc(sizeof(float) * T * V), *Pn = malloc(sizeof(float) * 2 * 4 * T * T);
+        memcpy(ln, m.acts.logits, sizeof(float) * T * V);
+        model_capture_all(&m, 0, Pn);
+        o.attn = ATTN_FLASH;
+        cr_assert_eq(model_forward(&m, ids, NULL, 1, T, &o, err), AVZ_OK, "%s", err);
+        float *Pf = malloc(sizeof(float) * 2 * 4 * T * T);
+        model_capture_all(&m, 0, Pf);
+        double el = helper_rel_err(m.acts.logits, ln, (size_t)T * V);
+        double ep = helper_rel_err(Pf, Pn, (size_t)2 * 4 * T * T);
+        cr_expect(el < 1e-5, "%s: logits rel err %.3e", pe_name(ALL_PE[e]), el);
+        cr_expect(ep < 1e-5, "%s: captured maps rel err %.3e", pe_name(ALL_PE[e]), ep);
+        free(ln); free(Pn); free(Pf);
+        model_free(&m);
+    }
+}
+
+Test(model, captured_maps_are_causal_distributions_with_structure) {
+    Model m;
+    helper_model(&m, PE_ROPE, 2, 4, 32, 64, 3);
+    int T = 20, ids[20];
+    helper_tokens(ids, T, m.cfg.vocab_size, 4);
+    char err[AVZ_ERR_LEN];
+    cr_assert_eq(model_forward(&m, ids, NULL, 1, T, NULL, err), AVZ_OK, "%s", err);
+    float P[400];
+    model_capture(&m, 1, 2, 0, P);
+    double maxdev = 0;
+    for (int i = 0; i < T; i++) {
+        double s = 0;
+        for (int j = 0; j < T; j++) {
+            if (j > i) cr_assert_eq(P[i * T + j], 0.0f);
+            s += P[i * T + j];
+            if (j <= i) maxdev = fmax(maxdev, fabs(P[i * T + j] - 1.0 / (i + 1)));
+        }
+        cr_assert(fabs(s - 1) < 1e-5, "row %d sums to %f", i, s);
+    }
+    cr_assert(maxdev > 0.05, "the map is uniform: the test model has no structure");
+    model_free(&m);
+}
+
+Test(model, learned_refuses_long_text_others_allow_it) {
+    Model m;
+    char err[AVZ_ERR_LEN];
+    int ids[100];
+    helper_model(&m, PE_LEARNED, 1, 2, 16, 64, 1);
+    helper_tokens(ids, 100, m.cfg.vocab_size, 2);
+    cr_assert_eq(model_forward(&m, ids, NULL, 1, 65, NULL, err), AVZ_ERR_INPUT);
+    cr_assert(strstr(err, "65 tokens") && strstr(err, "at most 64"), "message: %s", err);
+    cr_assert_eq(model_forward(&m, ids, NULL, 1, 64, NULL, err), AVZ_OK, "%s", err);
+    model_free(&m);
+    PosEncoding others[] = {PE_NONE, PE_SINUSOIDAL, PE_ROPE, PE_ALIBI};
+    for (int e = 0; e < 4; e++) {
+        helper_model(&m, others[e], 1, 2, 16, 64, 1);
+        cr_assert_eq(model_forward(&m, ids, NULL, 1, 100, NULL, err), AVZ_OK, "%s: %s",
+                     pe_name(others[e]), err);
+        model_free(&m);
+    }
+}
+
+Test(model, bad_token_ids_are_refused) {
+    Model m;
+    char err[AVZ_ERR_LEN];
+    helper_model(&m, PE_ROPE, 1, 2, 16, 64, 1);
+    int ids[3] = {0, 5, 9999};
+    cr_assert_eq(model_forward(&m, ids, NULL, 1, 3, NULL, err), AVZ_ERR_INPUT);
+    cr_assert(strstr(err, "9999"), "%s", err);
+    model_free(&m);
+}
+
+/* ---- ablation ------------------------------------------------------------------ */
+
+static void ref_layernorm(float *out, const float *x, const float *w, const float *b, int C) {
+    double m = 0, v = 0;
+    for (int i = 0; i < C; i++) m += x[i];
+    m /= C;
+    for (int i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
+    v /= C;
+    for (int i = 0; i < C; i++) out[i] = (float)((x[i] - m) / sqrt(v + 1e-5)) * w[i] + b[i];
+}
+
+/* y (OC) = x (C) @ w (C, OC) + b */
+static void ref_linear(float *y, const float *x, const float *w, const float *b, int C, int OC) {
+    for (int o = 0; o < OC; o++) {
+        double s = b[o];
+        for (int i = 0; i < C; i++) s += (double)x[i] * w[(size_t)i * OC + o];
+        y[o] = (float)s;
+    }
+}
+
+/* The model with every attention head removed, written independently: each block
+ * adds only c_proj's bias, then the MLP. Logits of position t (V). */
+static void ref_forward_no_attention(const Model *m, int token, int t, float *logits) {
+    int C = m->cfg.n_embd, V = m->cfg.vocab_size;
+    const ParamTensors *p = &m->params;
+    float x[64], h[64], f[256], g[256], y[64];
+    for (int i = 0; i < C; i++)
+        x[i] = p->wte[token * C + i] + (m->cfg.pe == PE_LEARNED ? p->wpe[t * C + i] : 0);
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        for (int i = 0; i < C; i++) x[i] += p->attprojb[l * C + i];
+        ref_layernorm(h, x, p->ln2w + l * C, p->ln2b + l * C, C);
+        ref_linear(f, h, p->fcw + (size_t)l * C * 4 * C, p->fcb + l * 4 * C, C, 4 * C);
+        for (int i = 0; i < 4 * C; i++)
+            g[i] = 0.5f * f[i] * (1 + tanhf(0.7978845608f * (f[i] + 0.044715f * f[i] * f[i] * f[i])));
+        ref_linear(y, g, p->fcprojw + (size_t)l * 4 * C * C, p->fcprojb + l * C, 4 * C, C);
+        for (int i = 0; i < C; i++) x[i] += y[i];
+    }
+    ref_layernorm(h, x, p->lnfw, p->lnfb, C);
+    for (int v = 0; v < V; v++) {
+        double s = 0;
+        for (int i = 0; i < C; i++) s += (double)h[i] * p->wte[v * C + i];
+        logits[v] = (float)s;
+    }
+}
+
+Test(ablation, all_heads_off_equals_model_without_attention) {
+    PosEncoding pes[] = {PE_LEARNED, PE_ROPE};
+    for (int e = 0; e < 2; e++) {
+        Model m;
+        helper_model(&m, pes[e], 2, 4, 32, 64, 21);
+        int T = 12, V = m.cfg.vocab_size, ids[12];
+        helper_tokens(ids, T, V, 22);
+        unsigned char mask[8];
+        memset(mask, 1, sizeof mask);
+        ForwardOpts o = {.ablate = mask, .ablate_mode = ABLATE_ZERO};
+        char err[AVZ_ERR_LEN];
+        cr_assert_eq(model_forward(&m, ids, NULL, 1, T, &o, err), AVZ_OK, "%s", err);
+        float *ref = malloc(sizeof(float) * V);
+        for (int t = 0; t < T; t++) {
+            ref_forward_no_attention(&m, ids[t], t, ref);
+            double er = helper_rel_err(m.acts.logits + (size_t)t * V, ref, V);
+            cr_assert(er < 1e-4, "%s position %d: rel err %.3e", pe_name(pes[e]), t, er);
+        }
+        free(ref);
+        model_free(&m);
+    }
+}
+
+Test(ablation, earlier_layers_unchanged_later_layers_change) {
+    Model m;
+    helper_model(&m, PE_ALIBI, 3, 4, 32, 64, 31);
+    int T = 16, ids[16];
+    helper_tokens(ids, T, m.cfg.vocab_size, 32);
+    char err[AVZ_ERR_LEN];
+    size_t TT = (size_t)T * T, n = 3 * 4 * TT;
+    float *base = malloc(4 * n), *abl = malloc(4 * n);
+    cr_assert_eq(model_forward(&m, ids, NULL, 1, T, NULL, err), AVZ_OK);
+    model_capture_all(&m, 0, base);
+    unsigned char mask[12] = {0};
+    mask[1 * 4 + 2] = 1;                                 /* head 1.2 off */
+    ForwardOpts o = {.ablate = mask};
+    cr_assert_eq(model_forward(&m, ids, NULL, 1, T, &o, err), AVZ_OK);
+    model_capture_all(&m, 0, abl);
+    /* layers 0 and 1 (attention maps of layer 1 are computed before its heads' outputs
+     * are used) are bit-identical; layer 2 reads the changed residual stream */
+    cr_assert(memcmp(base, abl, 4 * 2 * 4 * TT) == 0, "layers 0-1 changed");
+    double d = 0;
+    for (size_t i = 2 * 4 * TT; i < n; i++) d = fmax(d, fabs(base[i] - abl[i]));
+    cr_assert(d > 1e-4, "layer 2 did not change (max diff %g)", d);
+    free(base);
+    free(abl);
+    model_free(&m);
+}
+
+Test(ablation, mean_mode_replaces_output_by_its_average) {
+    Model m;
+    helper_model(&m, PE_SINUSOIDAL, 1, 4, 32, 64, 41);
+    int T = 10, ids[10], C = 32, hs = 8;
+    helper_tokens(ids, T, m.cfg.vocab_size, 42);
+    unsigned char mask[4] = {0, 0, 1, 0};
+    ForwardOpts o = {.ablate = mask, .ablate_mode = ABLATE_MEAN};
+    char err[AVZ_ERR_LEN];
+    cr_assert_eq(model_forward(&m, ids, NULL, 1, T, &o, err), AVZ_OK);
+    for (int d = 0; d < hs; d++) {
+        double mean = 0;
+        for (int t = 0; t < T; t++) mean += m.acts.z[t * C + 2 * hs + d];
+        mean /= T;
+        for (int t = 0; t < T; t++) {
+            cr_assert(fabs(m.acts.zin[t * C + 2 * hs + d] - mean) < 1e-5);
+            cr_assert_eq(m.acts.zin[t * C + 1 * hs + d], m.acts.z[t * C + 1 * hs + d]);
+        }
+    }
+    model_free(&m);
+}
+
+Test(ablation, run_and_sweep_agree_and_report_real_changes) {
+    Model m;
+    helper_model(&m, PE_ROPE, 2, 4, 32, 64, 51);
+    int T = 24, ids[24], V = m.cfg.vocab_size;
+    helper_tokens(ids, T, V, 52);
+    Backend *be = backend_cpu_create();
+    char err[AVZ_ERR_LEN], note[AVZ_ERR_LEN];
+    float imp[8], base;
+    cr_assert_eq(ablate_sweep(&be, &m, ids, T, ABLATE_ZERO, imp, &base, NULL, NULL, note, err),
+                 AVZ_OK, "%s", err);
+    unsigned char mask[8] = {0};
+    mask[5] = 1;
+    AblationResult r;
+    cr_assert_eq(ablate_run(&be, &m, ids, T, mask, ABLATE_ZERO, 5, &r, note, err), AVZ_OK);
+    cr_assert(fabsf(r.loss_base - base) < 1e-5f);
+    cr_assert(fabsf((r.loss_ablated - r.loss_base) - imp[5]) < 1e-5f, "sweep %g vs run %g",
+              imp[5], r.loss_ablated - r.loss_base);
+    cr_assert(r.kl_mean > 0, "ablating a head changed nothing");
+    cr_assert_eq(r.kl[0], r.kl[0]);
+    for (int i = 1; i < 5; i++) cr_assert(r.ptop_base[i] <= r.ptop_base[i - 1]);
+    ablation_result_free(&r);
+    backend_close(be);
+    model_free(&m);
+}
+
+static int cancel_after_3(void *user, int done, int total) {
+    (void)user; (void)total;
+    return done >= 3;
+}
+
+Test(ablation, sweep_can_be_cancelled) {
+    Model m;
+    helper_model(&m, PE_NONE, 2, 4, 32, 64, 61);
+    int T = 8, ids[8];
+    helper_tokens(ids, T, m.cfg.vocab_size, 62);
+    Backend *be = backend_cpu_create();
+    char err[AVZ_ERR_LEN], note[AVZ_ERR_LEN];
+    float imp[8];
+    cr_assert_eq(ablate_sweep(&be, &m, ids, T, ABLATE_ZERO, imp, NULL, cancel_after_3, NULL,
+                              note, err), AVZ_ERR_INPUT);
+    cr_assert(strstr(err, "cancelled"), "%s", err);
+    cr_assert(isfinite(imp[2]) && isnan(imp[3]));
+    backend_close(be);
+    model_free(&m);
+}
+
+/* ---- save / load ---------------------------------------------------------------- */
+
+Test(model, save_load_round_trip_gives_identical_logits) {
+    for (int e = 0; e < 5; e++) {
+        Model m, m2;
+        helper_model(&m, ALL_PE[e], 2, 4, 32, 64, 71);
+        char dir[64], err[AVZ_ERR_LEN];
+        helper_tmpdir(dir, sizeof dir);
+        cr_assert_eq(model_save(&m, dir, err), AVZ_OK, "%s", err);
+        cr_assert_eq(model_load(&m2, dir, err), AVZ_OK, "%s", err);
+        cr_assert_eq(m2.num_parameters, m.num_parameters);
+        cr_assert(memcmp(m.params_memory, m2.params_memory, 4 * m.num_parameters) == 0);
+        cr_assert_eq(m2.cfg.pe, ALL_PE[e]);
+        cr_assert_eq(m2.vocab.n, m.vocab.n);
+        model_free(&m);
+        model_free(&m2);
+    }
+}
