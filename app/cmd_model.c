@@ -197,6 +197,7 @@ int cmd_ablate(int argc, char **argv) {
     Session s;
     int rc = open_run(&cmd, argc, argv, &a, &s);
     if (rc >= 0) return rc;
+    rc = 0;
     AvzErr err;
     AblateMode am;
     unsigned char *mask = avz_xcalloc(s.model.cfg.n_layer * s.model.cfg.n_head, 1);

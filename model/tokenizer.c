@@ -1,0 +1,436 @@
+/* tokenizer.c: the word-level tokenizer and its vocabulary (vocab.json).
+ *
+ * attnviz uses whole words as tokens, so that every row and column of an
+ * attention map is a word a student can read ("curie", ","), not a sub-word
+ * fragment. The rules, in the order they apply to the input bytes:
+ *
+ *   - ASCII whitespace and other ASCII control characters separate tokens and
+ *     are dropped;
+ *   - every ASCII punctuation character (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~) is a
+ *     token of its own, always ("don't" -> "don", "'", "t");
+ *   - any other maximal run of bytes is a word: ASCII letters are lowercased,
+ *     valid UTF-8 is kept as it is, and each invalid UTF-8 sequence becomes
+ *     U+FFFD (the replacement character), so a label can always be drawn.
+ *
+ * A token missing from the vocabulary becomes <unk>, but keeps its text so that
+ * the visualizer can still label it. The vocabulary is an open-addressing hash
+ * table (FNV-1a, linear probing), at most half full so that probes stay short. */
+#include "tokenizer.h"
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+static const char BOS[] = "<bos>";
+static const char UNK[] = "<unk>";
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s);
+    char *d = avz_xmalloc(n + 1);
+    memcpy(d, s, n + 1);
+    return d;
+}
+
+/* ---- the hash table ------------------------------------------------------- */
+
+/* FNV-1a: xor each byte in, then multiply by the FNV prime. Cheap, and mixes
+ * well enough for short strings such as words. */
+static uint32_t fnv1a(const char *s) {
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* The slot that holds word, or the empty slot where it would go. n_slots is a
+ * power of two, so "& mask" wraps the probe around the table. */
+static int find_slot(const Vocab *v, const char *word) {
+    uint32_t mask = (uint32_t)v->n_slots - 1;
+    uint32_t i = fnv1a(word) & mask;
+    while (v->slots[i] >= 0 && strcmp(v->words[v->slots[i]], word) != 0) i = (i + 1) & mask;
+    return (int)i;
+}
+
+int vocab_lookup(const Vocab *v, const char *word) {
+    if (v->n_slots == 0) return -1;
+    return v->slots[find_slot(v, word)];
+}
+
+/* Builds the hash table over v->words[0..n-1] (already filled) and checks that
+ * no word repeats and that <bos> and <unk> exist. label names the source. */
+static AvzCode vocab_index(Vocab *v, const char *label, char *err) {
+    v->n_slots = 16;
+    while (v->n_slots < 2 * v->n) v->n_slots *= 2;
+    v->slots = avz_xmalloc((size_t)v->n_slots * sizeof *v->slots);
+    for (int i = 0; i < v->n_slots; i++) v->slots[i] = -1;
+    for (int id = 0; id < v->n; id++) {
+        int s = find_slot(v, v->words[id]);
+        if (v->slots[s] >= 0)
+            return avz_fail(err, AVZ_ERR_INPUT, "%s: word '%.60s' appears twice (ids %d and %d)",
+                            label, v->words[id], v->slots[s], id);
+        v->slots[s] = id;
+    }
+    v->bos_id = vocab_lookup(v, BOS);
+    v->unk_id = vocab_lookup(v, UNK);
+    if (v->bos_id < 0 || v->unk_id < 0)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: the vocabulary must contain '%s'", label,
+                        v->bos_id < 0 ? BOS : UNK);
+    return AVZ_OK;
+}
+
+void vocab_free(Vocab *v) {
+    if (v->words)
+        for (int i = 0; i < v->n; i++) free(v->words[i]);
+    free(v->words);
+    free(v->slots);
+    memset(v, 0, sizeof *v);
+}
+
+/* ---- reading vocab.json --------------------------------------------------- */
+
+/* The line (1-based) of position pos in text, for "invalid JSON near line N". */
+static int line_of(const char *text, const char *pos) {
+    int line = 1;
+    for (const char *c = text; c < pos && *c; c++)
+        if (*c == '\n') line++;
+    return line;
+}
+
+/* An id as a whole JSON number in int range, or 0 when it is not one. */
+static int json_id(const cJSON *item, int *out) {
+    if (!cJSON_IsNumber(item)) return 0;
+    double d = item->valuedouble;
+    if (d != floor(d) || d < INT_MIN || d > INT_MAX) return 0;
+    *out = (int)d;
+    return 1;
+}
+
+/* Places each word at its id in v->words. With n entries, ids inside 0..n-1 and
+ * no id used twice, every id is used exactly once; an id outside the range means
+ * some id inside it is missing, and the message names that one. */
+static AvzCode place_words(Vocab *v, const cJSON *root, const char *path, char *err) {
+    const cJSON *item, *outside = NULL;
+    int outside_id = 0;
+    cJSON_ArrayForEach(item, root) {
+        int id;
+        if (!json_id(item, &id))
+            return avz_fail(err, AVZ_ERR_INPUT, "%s: word '%.60s' must map to an integer id",
+                            path, item->string);
+        if (id < 0 || id >= v->n) {
+            if (!outside) {
+                outside = item;
+                outside_id = id;
+            }
+            continue;
+        }
+        if (v->words[id])
+            return avz_fail(err, AVZ_ERR_INPUT,
+                            "%s: duplicate id %d, given to both '%.60s' and '%.60s'", path, id,
+                            v->words[id], item->string);
+        v->words[id] = dup_str(item->string);
+    }
+    if (!outside) return AVZ_OK;
+    int missing = 0;
+    while (missing < v->n && v->words[missing]) missing++;
+    return avz_fail(err, AVZ_ERR_INPUT,
+                    "%s: missing id %d (ids must run 0..%d, each used once; '%.60s' has id %d)",
+                    path, missing, v->n - 1, outside->string, outside_id);
+}
+
+AvzCode vocab_parse(Vocab *v, const char *json, const char *path, char *err) {
+    memset(v, 0, sizeof *v);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(json, &end, 1); /* 1: nothing may follow */
+    if (!root)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: invalid JSON near line %d", path,
+                        line_of(json, end ? end : json));
+    AvzCode rc = AVZ_OK;
+    if (!cJSON_IsObject(root)) {
+        rc = avz_fail(err, AVZ_ERR_INPUT, "%s: expected an object {\"word\": id, ...}", path);
+    } else {
+        v->n = cJSON_GetArraySize(root);
+        v->words = avz_xcalloc((size_t)(v->n ? v->n : 1), sizeof *v->words);
+        rc = place_words(v, root, path, err);
+        if (!rc) rc = vocab_index(v, path, err);
+    }
+    cJSON_Delete(root);
+    if (rc) vocab_free(v);
+    return rc;
+}
+
+AvzCode vocab_load(Vocab *v, const char *dir, char *err) {
+    memset(v, 0, sizeof *v);
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/vocab.json", dir) >= (int)sizeof path)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: folder path too long", dir);
+    char *text = avz_read_file(path, NULL, err);
+    if (!text) return AVZ_ERR_INPUT;
+    AvzCode rc = vocab_parse(v, text, path, err);
+    free(text);
+    return rc;
+}
+
+AvzCode vocab_from_words(Vocab *v, const char *const *words, int n, char *err) {
+    memset(v, 0, sizeof *v);
+    if (n < 0) return avz_fail(err, AVZ_ERR_INTERNAL, "vocabulary: negative size %d", n);
+    v->n = n;
+    v->words = avz_xcalloc((size_t)(n ? n : 1), sizeof *v->words);
+    for (int i = 0; i < n; i++) {
+        if (!words[i]) {
+            vocab_free(v);
+            return avz_fail(err, AVZ_ERR_INTERNAL, "vocabulary: word %d is NULL", i);
+        }
+        v->words[i] = dup_str(words[i]);
+    }
+    AvzCode rc = vocab_index(v, "vocabulary", err);
+    if (rc) vocab_free(v);
+    return rc;
+}
+
+/* ---- writing vocab.json --------------------------------------------------- */
+
+/* A growing byte buffer for building the file. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} Buf;
+
+static void buf_put(Buf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *p = avz_xmalloc(cap);
+        if (b->len) memcpy(p, b->p, b->len);
+        free(b->p);
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void buf_str(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+
+/* s as a JSON string literal: quotes, backslashes and control characters are
+ * escaped; every other byte (UTF-8 included) is copied as it is. */
+static void buf_json_string(Buf *b, const char *s) {
+    buf_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        switch (*p) {
+        case '"': buf_str(b, "\\\""); break;
+        case '\\': buf_str(b, "\\\\"); break;
+        case '\n': buf_str(b, "\\n"); break;
+        case '\r': buf_str(b, "\\r"); break;
+        case '\t': buf_str(b, "\\t"); break;
+        default:
+            if (*p < 0x20) {
+                snprintf(esc, sizeof esc, "\\u%04x", *p);
+                buf_str(b, esc);
+            } else {
+                buf_put(b, (const char *)p, 1);
+            }
+        }
+    }
+    buf_put(b, "\"", 1);
+}
+
+AvzCode vocab_save(const Vocab *v, const char *dir, char *err) {
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/vocab.json", dir) >= (int)sizeof path)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: folder path too long", dir);
+    /* one entry per line, in id order, so that the file diffs and reads well */
+    Buf b = {0};
+    buf_str(&b, "{\n");
+    for (int id = 0; id < v->n; id++) {
+        char num[32];
+        snprintf(num, sizeof num, ": %d%s\n", id, id + 1 < v->n ? "," : "");
+        buf_str(&b, "  ");
+        buf_json_string(&b, v->words[id]);
+        buf_str(&b, num);
+    }
+    buf_str(&b, "}\n");
+    AvzCode rc = avz_write_file_atomic(path, b.p, b.len, err);
+    free(b.p);
+    return rc;
+}
+
+/* ---- splitting text ------------------------------------------------------- */
+
+/* ASCII whitespace and control characters (and DEL): separators. */
+static int is_sep(unsigned char c) { return c <= 0x20 || c == 0x7f; }
+
+/* ASCII punctuation, the same set as ispunct() in the C locale. */
+static int is_punct(unsigned char c) {
+    return (c >= 0x21 && c <= 0x2f) || (c >= 0x3a && c <= 0x40) || (c >= 0x5b && c <= 0x60) ||
+           (c >= 0x7b && c <= 0x7e);
+}
+
+static int is_word_byte(unsigned char c) { return c && !is_sep(c) && !is_punct(c); }
+
+/* Finds the next token at or after *pos: its start and length in bytes. Returns
+ * 0 at the end of the text. Never looks past the terminating NUL. */
+static int next_span(const unsigned char *s, size_t *pos, size_t *start, size_t *len) {
+    size_t i = *pos;
+    while (s[i] && is_sep(s[i])) i++;
+    if (!s[i]) {
+        *pos = i;
+        return 0;
+    }
+    *start = i;
+    if (is_punct(s[i])) {
+        i++;
+    } else {
+        while (is_word_byte(s[i])) i++;
+    }
+    *len = i - *start;
+    *pos = i;
+    return 1;
+}
+
+/* Checks the UTF-8 sequence whose lead byte is p[0] (n bytes available).
+ * Returns its length when valid, else 0 with *bad = how many bytes to replace by
+ * one U+FFFD: the lead byte plus the continuation bytes that were still valid
+ * (the "maximal subpart" rule of Unicode). The ranges for the second byte rule
+ * out overlong forms (E0 80..9F, F0 80..8F), UTF-16 surrogates (ED A0..BF) and
+ * code points above U+10FFFF (F4 90.., F5..FF). */
+static size_t utf8_valid(const unsigned char *p, size_t n, size_t *bad) {
+    unsigned char c = p[0];
+    size_t need = 0;                 /* continuation bytes after the lead byte */
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+        if (c == 0xe0) lo = 0xa0;
+        if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+        if (c == 0xf0) lo = 0x90;
+        if (c == 0xf4) hi = 0x8f;
+    } else {
+        *bad = 1; /* a stray continuation byte, C0, C1 or F5..FF */
+        return 0;
+    }
+    for (size_t k = 1; k <= need; k++) {
+        unsigned char min = k == 1 ? lo : 0x80, max = k == 1 ? hi : 0xbf;
+        if (k >= n || p[k] < min || p[k] > max) {
+            *bad = k;
+            return 0;
+        }
+    }
+    return need + 1;
+}
+
+/* The label text of a word: ASCII lowercased, invalid UTF-8 replaced by U+FFFD
+ * (EF BF BD). Each input byte yields at most 3 output bytes. Caller frees. */
+static char *word_text(const unsigned char *s, size_t len) {
+    char *out = avz_xmalloc(3 * len + 1), *o = out;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            *o++ = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+            i++;
+            continue;
+        }
+        size_t bad = 0, ok = utf8_valid(s + i, len - i, &bad);
+        if (ok) {
+            memcpy(o, s + i, ok);
+            o += ok;
+            i += ok;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i += bad;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* ---- tokenize ------------------------------------------------------------- */
+
+static void tokens_alloc(Tokens *t, int n) {
+    t->n = n;
+    t->ids = avz_xcalloc((size_t)n, sizeof *t->ids);
+    t->text = avz_xcalloc((size_t)n, sizeof *t->text);
+    t->unknown = avz_xcalloc((size_t)n, sizeof *t->unknown);
+    t->byte_start = avz_xcalloc((size_t)n, sizeof *t->byte_start);
+    t->byte_len = avz_xcalloc((size_t)n, sizeof *t->byte_len);
+}
+
+AvzCode tokenize(const Vocab *v, const char *text, int max_tokens, Tokens *out, char *err) {
+    AVZ_ASSERT(v->n_slots > 0 && max_tokens >= 1);
+    memset(out, 0, sizeof *out);
+    const unsigned char *s = (const unsigned char *)text;
+    if (strlen(text) > INT_MAX)
+        return avz_fail(err, AVZ_ERR_INPUT, "text is too long (over %d bytes)", INT_MAX);
+
+    /* pass 1: count, so that an over-long text is refused with its exact length */
+    size_t count = 1, pos = 0, start, len; /* 1 for <bos> */
+    while (next_span(s, &pos, &start, &len)) count++;
+    if (count > (size_t)max_tokens)
+        return avz_fail(err, AVZ_ERR_INPUT,
+                        "text is %zu tokens long; this model accepts at most %d", count,
+                        max_tokens);
+
+    /* pass 2: fill */
+    tokens_alloc(out, (int)count);
+    out->ids[0] = v->bos_id;
+    out->text[0] = dup_str(BOS);
+    out->byte_start[0] = -1;
+    pos = 0;
+    for (int i = 1; next_span(s, &pos, &start, &len); i++) {
+        out->text[i] = word_text(s + start, len);
+        out->byte_start[i] = (int)start;
+        out->byte_len[i] = (int)len;
+        int id = vocab_lookup(v, out->text[i]);
+        out->unknown[i] = id < 0;
+        out->ids[i] = id < 0 ? v->unk_id : id;
+        out->n_unknown += id < 0;
+    }
+    return AVZ_OK;
+}
+
+void tokens_free(Tokens *t) {
+    if (t->text)
+        for (int i = 0; i < t->n; i++) free(t->text[i]);
+    free(t->ids);
+    free(t->text);
+    free(t->unknown);
+    free(t->byte_start);
+    free(t->byte_len);
+    memset(t, 0, sizeof *t);
+}
+
+/* Whether the unknown word at i already appeared earlier in t. */
+static int seen_before(const Tokens *t, int i) {
+    for (int j = 1; j < i; j++)
+        if (t->unknown[j] && strcmp(t->text[j], t->text[i]) == 0) return 1;
+    return 0;
+}
+
+void tokens_unknown_list(const Tokens *t, char *buf, size_t len) {
+    if (len == 0) return;
+    buf[0] = '\0';
+    /* used: bytes written; safe: the longest prefix after which "..." still
+     * fits, where the list is cut back to when a word does not fit */
+    size_t used = 0, safe = 0;
+    for (int i = 1; i < t->n; i++) {
+        if (!t->unknown[i] || seen_before(t, i)) continue; /* each word once */
+        const char *sep = used ? ", " : "";
+        size_t need = strlen(sep) + strlen(t->text[i]);
+        if (used + need + 1 > len) {
+            if (safe + 4 <= len) memcpy(buf + safe, "...", 4);
+            else buf[0] = '\0';
+            return;
+        }
+        snprintf(buf + used, len - used, "%s%s", sep, t->text[i]);
+        used += need;
+        if (used + 4 <= len) safe = used;
+    }
+}

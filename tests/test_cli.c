@@ -1,0 +1,197 @@
+/* test_cli.c: the attnviz command as a user runs it: exit codes, messages, files.
+ * Runs the built binary ($AVZ_BIN, set by `make test`). */
+#define _DEFAULT_SOURCE
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "model.h"
+#include "npy.h"
+
+static char out_buf[65536], err_buf[65536];
+
+static void slurp(const char *path, char *buf, size_t len) {
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+    buf[n] = '\0';
+    if (f) fclose(f);
+}
+
+/* Runs "attnviz ARGS", capturing stdout and stderr; returns the exit code. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...) {
+    const char *bin = getenv("AVZ_BIN");
+    cr_assert(bin, "AVZ_BIN is not set (run the tests through make test)");
+    char args[4096], cmd[8192], o[64], e[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(o, sizeof o, "/tmp/avz-cli-out.%d", getpid());
+    snprintf(e, sizeof e, "/tmp/avz-cli-err.%d", getpid());
+    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", bin, args, o, e);
+    int st = system(cmd);
+    slurp(o, out_buf, sizeof out_buf);
+    slurp(e, err_buf, sizeof err_buf);
+    unlink(o);
+    unlink(e);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int file_exists(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+/* A random model folder written by `attnviz init`. */
+static void make_model(char *dir, size_t len, const char *pe) {
+    char tmp[64], vocab[128];
+    helper_tmpdir(tmp, sizeof tmp);
+    snprintf(vocab, sizeof vocab, "%s/words.txt", tmp);
+    FILE *f = fopen(vocab, "w");
+    fprintf(f, ".\n,\nmarie\ncurie\nsaid\nshe\nwas\ntired\nhe\nthe\ncat\n");
+    fclose(f);
+    snprintf(dir, len, "%s/model", tmp);
+    int rc = run("init --pe %s --layers 2 --heads 4 --embd 32 --positions 16 --vocab %s "
+                 "--seed 3 --out %s", pe, vocab, dir);
+    cr_assert_eq(rc, 0, "init failed: %s", err_buf);
+}
+
+Test(cli, no_command_prints_help) {
+    cr_assert_eq(run("%s", ""), 0);
+    cr_assert(strstr(out_buf, "usage: attnviz") && strstr(out_buf, "export"), "%s", out_buf);
+}
+
+Test(cli, unknown_command_and_option_exit_2) {
+    cr_assert_eq(run("frobnicate"), 2);
+    cr_assert(strstr(err_buf, "unknown command 'frobnicate'"), "%s", err_buf);
+    cr_assert_eq(run("predict --text hi --bogus 3"), 2);
+    cr_assert(strstr(err_buf, "unknown option '--bogus'"), "%s", err_buf);
+    cr_assert_eq(run("export --layer x --text hi --out a.png"), 2);
+    cr_assert(strstr(err_buf, "--layer needs an integer (got 'x')"), "%s", err_buf);
+}
+
+Test(cli, every_subcommand_has_help) {
+    const char *cmds[] = {"export", "predict", "ablate", "heads", "init", "bench"};
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(run("%s --help", cmds[i]), 0, "%s --help", cmds[i]);
+        cr_assert(strstr(out_buf, "usage: attnviz") && strstr(out_buf, "--help"), "%s",
+                  out_buf);
+    }
+}
+
+Test(cli, missing_model_folder_is_named) {
+    cr_assert_eq(run("predict --model /nonexistent/m --text hello"), 2);
+    cr_assert(strstr(err_buf, "/nonexistent/m") && strstr(err_buf, "not a folder"), "%s",
+              err_buf);
+}
+
+Test(cli, predict_text_and_json) {
+    char dir[128];
+    make_model(dir, sizeof dir, "rope");
+    cr_assert_eq(run("predict --model %s --text 'Marie Curie said' --top 3", dir), 0, "%s",
+                 err_buf);
+    cr_assert(strstr(out_buf, "next token after \"said\""), "%s", out_buf);
+    cr_assert_eq(run("predict --model %s --text 'marie zzz said' --json", dir), 0, "%s",
+                 err_buf);
+    cr_assert(strstr(err_buf, "unknown word") && strstr(err_buf, "zzz"), "%s", err_buf);
+    cJSON *j = cJSON_Parse(out_buf);
+    cr_assert(j, "not JSON: %s", out_buf);
+    cJSON *toks = cJSON_GetObjectItem(j, "tokens"), *next = cJSON_GetObjectItem(j, "next");
+    cr_assert_eq(cJSON_GetArraySize(toks), 4);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(toks, 2), "unknown")));
+    cr_assert_eq(cJSON_GetArraySize(next), 5);
+    double p0 = cJSON_GetObjectItem(cJSON_GetArrayItem(next, 0), "p")->valuedouble;
+    double p1 = cJSON_GetObjectItem(cJSON_GetArrayItem(next, 1), "p")->valuedouble;
+    cr_assert(p0 >= p1 && p0 > 0 && p0 <= 1);
+    cJSON_Delete(j);
+    cr_assert_eq(run("predict --model %s --text hi --top 0", dir), 2);
+}
+
+Test(cli, export_npy_equals_in_process_capture) {
+    char dir[128], out[256];
+    make_model(dir, sizeof dir, "alibi");
+    snprintf(out, sizeof out, "%s/../all.npy", dir);
+    cr_assert_eq(run("export --model %s --text 'she was tired .' --all --out %s", dir, out), 0,
+                 "%s", err_buf);
+    float *data;
+    int ndim;
+    int64_t shape[4];
+    char err[AVZ_ERR_LEN];
+    cr_assert_eq(npy_read(out, &data, &ndim, shape, err), AVZ_OK, "%s", err);
+    cr_assert_eq(ndim, 4);
+    cr_assert(shape[0] == 2 && shape[1] == 4 && shape[2] == 5 && shape[3] == 5);
+    Model m;
+    cr_assert_eq(model_load(&m, dir, err), AVZ_OK, "%s", err);
+    int ids[5] = {0};
+    const char *words[] = {"she", "was", "tired", "."};
+    for (int i = 0; i < 4; i++) ids[i + 1] = vocab_lookup(&m.vocab, words[i]);
+    cr_assert_eq(model_forward(&m, ids, NULL, 1, 5, NULL, err), AVZ_OK);
+    float ref[2 * 4 * 25];
+    model_capture_all(&m, 0, ref);
+    cr_assert(helper_rel_err(data, ref, 200) < 1e-6, "npy differs from the capture");
+    free(data);
+    model_free(&m);
+}
+
+Test(cli, export_png_head_layer_and_errors) {
+    char dir[128], out[256];
+    make_model(dir, sizeof dir, "learned");
+    snprintf(out, sizeof out, "%s/../head.png", dir);
+    cr_assert_eq(run("export --model %s --text 'marie curie said she was tired .' --layer 1 "
+                     "--head 2 --out %s --size 300", dir, out), 0, "%s", err_buf);
+    cr_assert(file_exists(out));
+    snprintf(out, sizeof out, "%s/../layer.png", dir);
+    cr_assert_eq(run("export --model %s --text 'the cat' --layer 0 --out %s --colormap magma",
+                     dir, out), 0, "%s", err_buf);
+    cr_assert(file_exists(out));
+    /* errors: each names what was wrong */
+    cr_assert_eq(run("export --model %s --text hi --layer 5 --head 0 --out %s", dir, out), 2);
+    cr_assert(strstr(err_buf, "--layer 5 does not exist"), "%s", err_buf);
+    cr_assert_eq(run("export --model %s --text hi --all --layer 1 --out %s", dir, out), 2);
+    cr_assert_eq(run("export --model %s --text hi --out %s", dir, out), 2);
+    cr_assert(strstr(err_buf, "--all"), "%s", err_buf);
+    cr_assert_eq(run("export --model %s --text hi --all --out /nonexistent/dir/x.png", dir), 2);
+    cr_assert(strstr(err_buf, "/nonexistent/dir"), "%s", err_buf);
+    cr_assert(!file_exists("/nonexistent/dir/x.png"));
+    cr_assert_eq(run("export --model %s --text hi --all --out %s --colormap jet", dir, out), 2);
+    cr_assert(strstr(err_buf, "jet"), "%s", err_buf);
+    /* the learned model refuses a text longer than its table */
+    cr_assert_eq(run("export --model %s --text 'the cat the cat the cat the cat the cat the cat "
+                     "the cat the cat the cat' --all --out %s", dir, out), 2);
+    cr_assert(strstr(err_buf, "at most 16"), "%s", err_buf);
+}
+
+Test(cli, ablate_and_heads) {
+    char dir[128];
+    make_model(dir, sizeof dir, "sinusoidal");
+    cr_assert_eq(run("ablate --model %s --text 'marie curie said she was tired' --heads 1.2,0.3",
+                     dir), 0, "%s", err_buf);
+    cr_assert(strstr(out_buf, "loss on the text") && strstr(out_buf, "KL per position"), "%s",
+              out_buf);
+    cr_assert_eq(run("ablate --model %s --text hi --heads 7.0", dir), 2);
+    cr_assert(strstr(err_buf, "head 7.0 does not exist"), "%s", err_buf);
+    cr_assert_eq(run("ablate --model %s --text hi --heads x", dir), 2);
+    cr_assert_eq(run("ablate --model %s --text hi --heads 0.0 --mode half", dir), 2);
+    cr_assert(strstr(err_buf, "half"), "%s", err_buf);
+    cr_assert_eq(run("heads --model %s --text 'marie curie said she was tired' --json", dir), 0,
+                 "%s", err_buf);
+    cJSON *j = cJSON_Parse(out_buf);
+    cr_assert(j, "not JSON: %s", out_buf);
+    cJSON *imp = cJSON_GetObjectItem(j, "importance");
+    cr_assert_eq(cJSON_GetArraySize(imp), 2);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetArrayItem(imp, 0)), 4);
+    cJSON_Delete(j);
+}
+
+Test(cli, init_errors) {
+    cr_assert_eq(run("init --pe spiral --vocab /dev/null --out /tmp/x"), 2);
+    cr_assert(strstr(err_buf, "spiral"), "%s", err_buf);
+    cr_assert_eq(run("init --pe rope --vocab /nonexistent/v.txt --out /tmp/x"), 2);
+    cr_assert(strstr(err_buf, "/nonexistent/v.txt"), "%s", err_buf);
+}
