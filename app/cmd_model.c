@@ -6,6 +6,7 @@
 #include "ablate.h"
 #include "cli.h"
 #include "commands.h"
+#include "roles.h"
 #include "session.h"
 
 int cmd_error(int code, const char *err) {
@@ -32,7 +33,7 @@ static int open_run(CliCommand *cmd, int argc, char **argv, RunArgs *a, Session 
     int rc = cli_parse(cmd, argc, argv, 2, err);
     if (rc < 0) return 0;
     if (rc) return cmd_error(2, err);
-    if (!a->text) {
+    if (!a->text && !cli_seen(cmd, "--roles") && !cli_seen(cmd, "--probe")) {
         snprintf(err, sizeof err, "attnviz %s: --text is required", cmd->name);
         return cmd_error(2, err);
     }
@@ -186,9 +187,11 @@ static void json_ablation(const Session *s, const AblationResult *r, const char 
 int cmd_ablate(int argc, char **argv) {
     RunArgs a = {0};
     const char *heads = NULL, *mode = NULL;
-    int top = 5;
+    int top = 5, probe = 0, n_probes = 100;
     CliOpt opts[] = {RUN_OPTS(a),
                      {"--heads", OPT_STR, &heads, "L.H,...", "heads to switch off (required)", 0},
+                     {"--probe", OPT_FLAG, &probe, NULL, "report behaviour accuracies on held-out probes instead of a text", 0},
+                     {"--probes", OPT_INT, &n_probes, "N", "probe passages per kind (default 100)", 0},
                      {"--mode", OPT_STR, &mode, "zero|mean", "how to remove a head (default zero)", 0},
                      {"--top", OPT_INT, &top, "K", "top-k tokens before/after (default 5)", 0}};
     CliCommand cmd = {"ablate", "--text TEXT --heads L.H[,L.H...] [--mode zero|mean] [--json]",
@@ -199,12 +202,18 @@ int cmd_ablate(int argc, char **argv) {
     if (rc >= 0) return rc;
     rc = 0;
     AvzErr err;
-    AblateMode am;
+    AblateMode am = ABLATE_ZERO;
     unsigned char *mask = avz_xcalloc(s.model.cfg.n_layer * s.model.cfg.n_head, 1);
     AblationResult r = {0};
     if (!heads) rc = avz_fail(err, AVZ_ERR_INPUT, "attnviz ablate: --heads is required");
     if (!rc) rc = parse_heads(heads, &s.model.cfg, mask, err);
     if (!rc) rc = parse_mode(mode, &am, err);
+    if (!rc && probe) {
+        rc = roles_ablation(&s.model, mask, am, n_probes, a.json);
+        free(mask);
+        session_close(&s);
+        return rc;
+    }
     if (!rc) rc = ablate_run(&s.be, &s.model, s.tok.ids, s.tok.n, mask, am, top, &r, s.note, err);
     if (!rc) {
         if (a.json) json_ablation(&s, &r, heads);
@@ -234,16 +243,27 @@ static void print_sweep(const Session *s, const float *imp, float base) {
 int cmd_heads(int argc, char **argv) {
     RunArgs a = {0};
     const char *mode = NULL;
+    int roles = 0, n_probes = 100;
     CliOpt opts[] = {RUN_OPTS(a),
-                     {"--mode", OPT_STR, &mode, "zero|mean", "how to remove a head (default zero)", 0}};
-    CliCommand cmd = {"heads", "--text TEXT [--model DIR] [--mode zero|mean] [--json]",
+                     {"--mode", OPT_STR, &mode, "zero|mean", "how to remove a head (default zero)", 0},
+                     {"--roles", OPT_FLAG, &roles, NULL, "measure every head's role on held-out probes", 0},
+                     {"--probes", OPT_INT, &n_probes, "N", "probe passages per kind (default 100)", 0}};
+    CliCommand cmd = {"heads", "(--text TEXT | --roles) [--model DIR] [--mode zero|mean] [--json]",
                       "Importance sweep: ablates every head alone and reports the loss increase "
-                      "on the text.", opts, sizeof opts / sizeof opts[0]};
+                      "on the text.\nWith --roles: every head's role scores (previous-token, "
+                      "induction, coreference, ...) on held-out probes.", opts,
+                      sizeof opts / sizeof opts[0]};
     Session s;
     int rc = open_run(&cmd, argc, argv, &a, &s);
     if (rc >= 0) return rc;
+    if (roles) {
+        rc = n_probes < 1 ? cmd_error(2, "attnviz heads: --probes must be positive")
+                          : roles_report(&s.model, n_probes, a.json);
+        session_close(&s);
+        return rc;
+    }
     AvzErr err;
-    AblateMode am;
+    AblateMode am = ABLATE_ZERO;
     int n = s.model.cfg.n_layer * s.model.cfg.n_head;
     float *imp = avz_xcalloc(n, sizeof(float)), base = 0;
     rc = parse_mode(mode, &am, err);

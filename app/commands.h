@@ -10,6 +10,8 @@ int cmd_ablate(int argc, char **argv);
 int cmd_heads(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_corpus(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /* Prints "attnviz: <err>" to stderr and returns code (for one-line error exits). */
 int cmd_error(int code, const char *err);

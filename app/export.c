@@ -398,6 +398,7 @@ static void draw_bar_ticks(Canvas *cv, const ExportLayout *L, const HeatmapScale
 /* The bar's colours: hs's colours from vmax (top) to vmin (bottom), framed. */
 static void draw_bar_colours(Canvas *cv, const ExportLayout *L, const HeatmapScale *hs) {
     int h = L->bar_h;
+    if (h <= 0) return;
     float *vals = malloc((size_t)h * sizeof *vals); /* (h,) values, top = vmax */
     unsigned char *rgba = malloc((size_t)h * 4);    /* (h, 4) */
     if (!vals || !rgba) {

@@ -18,6 +18,8 @@ static const Subcommand SUBCOMMANDS[] = {
     {"ablate", cmd_ablate, "switch heads off; loss, KL and top-k before and after"},
     {"heads", cmd_heads, "importance sweep: each head ablated alone"},
     {"init", cmd_init, "write a randomly initialised model folder"},
+    {"corpus", cmd_corpus, "write passages of the synthetic training corpus"},
+    {"train", cmd_train, "train a model on the synthetic corpus"},
     {"bench", cmd_bench, "naive vs flash attention timings and memory"},
 };
 #define N_SUBCOMMANDS ((int)(sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0]))

@@ -295,6 +295,7 @@ void model_free(Model *m) {
     free(m->att);
     free(m->losses);
     free(m->probs);
+    free(m->grad_acts_memory);
     memset(m, 0, sizeof *m);
 }
 

@@ -113,6 +113,8 @@ typedef struct {
     float *probs;                 /* (B, T, V) softmax of logits, computed on demand by model_probs */
     size_t probs_cap;
     int probs_valid;
+    float *grad_acts_memory;      /* scratch of model_backward (activation gradients), owned */
+    size_t grad_acts_cap;         /* its size in floats */
 } Model;
 
 /* Computes the parameter sizes of cfg into sizes and returns their sum. */

@@ -3,6 +3,8 @@
  * so that the compiler can vectorise them. */
 #include "ops.h"
 
+#include "common.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -44,16 +46,14 @@ void ops_matmul(float *out, const float *x, const float *w, const float *b, int 
 }
 
 void ops_matmul_wt(float *out, const float *x, const float *wte, int N, int C, int V) {
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *xn = x + (size_t)n * C;
-        for (int v = 0; v < V; v++) {
-            const float *wv = wte + (size_t)v * C;
-            float s = 0.0f;
-            for (int i = 0; i < C; i++) s += xn[i] * wv[i];
-            out[(size_t)n * V + v] = s;
-        }
-    }
+    /* x @ wte^T is a matmul with the (C, V) transpose of wte. Transposing first
+     * (V*C floats, small next to the N*V*C products) turns the V dot products per
+     * row into the contiguous row updates of ops_matmul, which vectorise. */
+    float *wt = avz_xmalloc(sizeof(float) * (size_t)V * C);
+    for (int v = 0; v < V; v++)
+        for (int i = 0; i < C; i++) wt[(size_t)i * V + v] = wte[(size_t)v * C + i];
+    ops_matmul(out, x, wt, NULL, N, C, V);
+    free(wt);
 }
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */

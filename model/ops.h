@@ -33,4 +33,45 @@ void ops_softmax(float *probs, const float *logits, int N, int V);
  * Returns the mean over counted rows (or -1 when none). */
 float ops_crossentropy(float *losses, const float *logits, const int *targets, int N, int V);
 
+/* ---- backward ------------------------------------------------------------
+ * The gradients of the operations above, for the trainer (model/backward.c).
+ * Conventions: d<name> is the gradient of the loss with respect to <name>.
+ * Weight gradients (dw, db) are always ADDED to (+=), so that a caller can sum
+ * them over layers, steps or micro-batches; whether an input gradient dx is
+ * written or added is said in each contract. Every reduction over rows is done
+ * in a fixed order, so the results are bitwise repeatable for a fixed thread
+ * count. Implemented in ops_backward.c. */
+
+/* LayerNorm backward. With xhat = (x - mean) * rstd and dn = dout * w:
+ *   dx += rstd * (dn - mean(dn) - xhat * mean(dn * xhat))   (added: x is the residual
+ *                                                           stream, which has a skip path)
+ *   dw += sum over rows of dout * xhat,  db += sum over rows of dout.
+ * dout, x, dx: (N, C); w, dw, db: (C); mean, rstd: (N) saved by ops_layernorm. */
+void ops_layernorm_backward(float *dx, float *dw, float *db, const float *dout,
+                            const float *x, const float *w, const float *mean,
+                            const float *rstd, int N, int C);
+
+/* Linear layer backward, Conv1D layout (out = x @ w + b, w is (C, OC)):
+ *   dx  = dout @ w^T         (N, C), written
+ *   dw += x^T @ dout         (C, OC)
+ *   db += sum over rows of dout   (OC); db may be NULL (no bias). */
+void ops_matmul_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                         const float *w, int N, int C, int OC);
+
+/* Tied LM head backward (logits = x @ wte^T):
+ *   dx    = dlogits @ wte     (N, C), written
+ *   dwte += dlogits^T @ x     (V, C), added to the embedding's gradient. */
+void ops_matmul_wt_backward(float *dx, float *dwte, const float *dlogits, const float *x,
+                            const float *wte, int N, int C, int V);
+
+/* GELU backward: dx = dout * gelu'(x), n floats, written. dx may equal dout. */
+void ops_gelu_backward(float *dx, const float *dout, const float *x, size_t n);
+
+/* Softmax + cross-entropy backward for the MEAN loss of ops_crossentropy:
+ *   dlogits = (softmax(logits) - onehot(target)) / count   for rows with target >= 0,
+ *   dlogits = 0                                            for rows with target < 0,
+ * where count is the number of rows with target >= 0. dlogits: (N, V), written. */
+void ops_crossentropy_backward(float *dlogits, const float *logits, const int *targets, int N,
+                               int V);
+
 #endif

@@ -1,0 +1,13 @@
+/* roles.h: probe-based reports shared by `heads --roles` and `ablate --probe`. */
+#ifndef AVZ_ROLES_H
+#define AVZ_ROLES_H
+
+#include "model.h"
+
+/* Prints every head's role scores and the behaviour accuracies; returns an exit code. */
+int roles_report(Model *m, int n_probes, int json);
+
+/* Prints the behaviour accuracies without and with the ablation mask. */
+int roles_ablation(Model *m, const unsigned char *mask, AblateMode mode, int n_probes, int json);
+
+#endif

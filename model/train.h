@@ -1,0 +1,44 @@
+/* train.h: training a model from scratch on the synthetic corpus (model/corpus.h).
+ *
+ * The loop is the textbook one: sample a batch of passages, run the forward pass
+ * with targets (the same tokens shifted by one), backpropagate, clip the gradient
+ * norm, take an AdamW step with a warmup-then-cosine learning rate. Every
+ * eval_every steps it measures the validation loss on held-out passages and the
+ * head-role scores (model/probes.h), appends them to train_log.csv, and writes a
+ * checkpoint atomically so that --resume can continue an interrupted run. */
+#ifndef AVZ_TRAIN_H
+#define AVZ_TRAIN_H
+
+#include "config.h"
+#include "corpus.h"
+
+typedef struct {
+    /* the model */
+    PosEncoding pe;
+    int n_layer, n_head, n_embd, n_positions;
+    /* the optimisation */
+    int steps, batch, warmup, eval_every;
+    float lr, min_lr_frac, weight_decay, clip, beta1, beta2;
+    uint64_t seed;
+    int threads;          /* OpenMP threads (0: all cores) */
+    CorpusMix mix;
+    int val_batches;      /* held-out batches for the validation loss */
+    int probe_count;      /* probe passages per kind at each evaluation */
+    /* where */
+    const char *out_dir;
+    int resume;
+    int quiet;            /* no progress bar */
+} TrainConfig;
+
+/* Defaults: 2 layers x 4 heads, C = 64, context 64, rope, batch 16, lr 3e-3, ... */
+void train_config_default(TrainConfig *tc);
+
+/* Trains (or resumes) into tc->out_dir: model folder files, train_log.csv,
+ * train_state.bin. Returns AVZ_OK or an error naming what failed. */
+AvzCode train_run(const TrainConfig *tc, char *err);
+
+/* The learning rate at step s (0-based): linear warmup, then cosine decay to
+ * lr * min_lr_frac at the last step. */
+float train_lr_at(const TrainConfig *tc, int s);
+
+#endif
