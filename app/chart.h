@@ -44,7 +44,8 @@ typedef struct {
     float line_w;                    /* series line width in pixels */
     int pad;                         /* outer margin */
     int tick_len;
-    int has_marker, marker_col;      /* the marker's column (valid when has_marker) */
+    int has_marker, marker_col;      /* the marker line's column (valid when has_marker;
+                                        from 1500 px up the line is 2-3 px wide around it) */
     int legend_x0, legend_y0, legend_w, legend_h; /* legend box; legend_w 0 = no legend */
     int legend_outside;              /* 1: right of the data area (no free corner inside) */
 } ChartLayout;

@@ -12,6 +12,7 @@ int cmd_init(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_lengths(int argc, char **argv);
 
 /* Prints "attnviz: <err>" to stderr and returns code (for one-line error exits). */
 int cmd_error(int code, const char *err);

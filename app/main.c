@@ -20,6 +20,7 @@ static const Subcommand SUBCOMMANDS[] = {
     {"init", cmd_init, "write a randomly initialised model folder"},
     {"corpus", cmd_corpus, "write passages of the synthetic training corpus"},
     {"train", cmd_train, "train a model on the synthetic corpus"},
+    {"lengths", cmd_lengths, "loss by position past the training context, per encoding"},
     {"bench", cmd_bench, "naive vs flash attention timings and memory"},
 };
 #define N_SUBCOMMANDS ((int)(sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0]))

@@ -39,8 +39,9 @@ float ops_crossentropy(float *losses, const float *logits, const int *targets, i
  * Weight gradients (dw, db) are always ADDED to (+=), so that a caller can sum
  * them over layers, steps or micro-batches; whether an input gradient dx is
  * written or added is said in each contract. Every reduction over rows is done
- * in a fixed order, so the results are bitwise repeatable for a fixed thread
- * count. Implemented in ops_backward.c. */
+ * in a fixed order, so the results are bitwise repeatable (and do not depend on
+ * the thread count). No output may overlap an input unless a contract says so.
+ * Implemented in ops_backward.c. */
 
 /* LayerNorm backward. With xhat = (x - mean) * rstd and dn = dout * w:
  *   dx += rstd * (dn - mean(dn) - xhat * mean(dn * xhat))   (added: x is the residual

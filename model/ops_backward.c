@@ -8,8 +8,9 @@
  *   - input gradients (dx) are independent per row, so rows are spread over threads;
  *   - weight gradients (dw) are sums over all N rows. To stay deterministic
  *     without atomics, each thread owns a block of rows of dw and adds the N
- *     contributions to it in the order 0..N-1, so the result does not even depend
- *     on the number of threads. */
+ *     contributions to it in a fixed order (rows 0..N-1, four at a time), so the
+ *     result does not even depend on the number of threads. The small (C)
+ *     gradients of LayerNorm and of the biases are summed on one thread. */
 #include "ops.h"
 
 #include <math.h>
@@ -21,7 +22,7 @@
  * left, the last row is repeated (and its result dropped or weighted by 0), so
  * there is only one loop body. "omp simd" asks the compiler to vectorise the
  * inner loops even at -O2. */
-#define ROWS 4
+#define ROWS 4      /* the loop bodies below are written out for 4 */
 #define CHUNK 128   /* columns per stack accumulator in ops_matmul_wt_backward */
 
 /* Points rows[r] at row min(n + r, N - 1) of x (N rows of len floats). */
@@ -36,7 +37,7 @@ static void row_block(const float *rows[ROWS], const float *x, int n, int N, siz
 static void add_at_b(float *out, const float *A, const float *Bm, int N, int I, int J) {
 #pragma omp parallel for schedule(static)
     for (int i0 = 0; i0 < I; i0 += OUT_BLOCK) {
-        int i1 = i0 + OUT_BLOCK < I ? i0 + OUT_BLOCK : I;
+        int i1 = i0 + OUT_BLOCK - 1 < I ? i0 + OUT_BLOCK - 1 : I;
         for (int n = 0; n < N; n += ROWS) {
             const float *a[ROWS], *b[ROWS];
             row_block(a, A, n, N, I);

@@ -51,7 +51,7 @@ float train_lr_at(const TrainConfig *tc, int s) {
 /* ---- data ------------------------------------------------------------------------ */
 
 /* Fills one row of T+1 tokens: <bos> passage <bos> passage ... cut at T+1. */
-static void sample_row(const Model *m, AvzRng *rng, const CorpusMix *mix, int *row, int T1) {
+void train_sample_row(const Model *m, AvzRng *rng, const CorpusMix *mix, int *row, int T1) {
     static char buf[CORPUS_PASSAGE_CAP];
     int n = 0;
     while (n < T1) {
@@ -70,7 +70,7 @@ static void sample_batch(const Model *m, AvzRng *rng, const CorpusMix *mix, int 
                          int *inputs, int *targets) {
     int *row = avz_xmalloc(sizeof(int) * (T + 1));
     for (int b = 0; b < B; b++) {
-        sample_row(m, rng, mix, row, T + 1);
+        train_sample_row(m, rng, mix, row, T + 1);
         memcpy(inputs + b * T, row, sizeof(int) * T);
         memcpy(targets + b * T, row + 1, sizeof(int) * T);
     }

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "corpus.h"
+#include "model.h"
 
 typedef struct {
     /* the model */
@@ -40,5 +41,9 @@ AvzCode train_run(const TrainConfig *tc, char *err);
 /* The learning rate at step s (0-based): linear warmup, then cosine decay to
  * lr * min_lr_frac at the last step. */
 float train_lr_at(const TrainConfig *tc, int s);
+
+/* One row of T1 token ids: <bos> passage <bos> passage ... cut at T1 tokens, words
+ * looked up in m's vocabulary (<unk> if missing). Advances rng. */
+void train_sample_row(const Model *m, AvzRng *rng, const CorpusMix *mix, int *row, int T1);
 
 #endif

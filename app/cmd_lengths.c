@@ -1,0 +1,131 @@
+/* cmd_lengths.c: `attnviz lengths`, length generalisation of the five position
+ * encodings: mean loss by position bucket up to several times the training context,
+ * as a table and a line chart PNG. */
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "assets.h"
+#include "chart.h"
+#include "cli.h"
+#include "commands.h"
+#include "lengths.h"
+
+static const char *PE_DIRS[PE_COUNT] = {"none", "sinusoidal", "learned", "rope", "alibi"};
+
+typedef struct {
+    char name[32];
+    float *loss;          /* (max_T) */
+    int n_positions;
+} LengthRun;
+
+static int is_dir(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static void print_table(const LengthRun *runs, int n, int max_T, int bucket) {
+    printf("mean loss by position (held-out passages); training context of each model in "
+           "brackets\n%-10s", "positions");
+    for (int r = 0; r < n; r++) {
+        char h[80];
+        snprintf(h, sizeof h, "%.31s [%d]", runs[r].name, runs[r].n_positions);
+        printf(" %16s", h);
+    }
+    printf("\n");
+    for (int b0 = 0; b0 < max_T; b0 += bucket) {
+        int b1 = b0 + bucket < max_T ? b0 + bucket : max_T;
+        printf("%4d-%-5d", b0, b1 - 1);
+        for (int r = 0; r < n; r++) {
+            double s = 0;
+            int c = 0;
+            for (int t = b0; t < b1; t++)
+                if (!isnan(runs[r].loss[t])) { s += runs[r].loss[t]; c++; }
+            if (c) printf(" %16.3f", s / c);
+            else printf(" %16s", "(past table)");
+        }
+        printf("\n");
+    }
+}
+
+/* One bucketed series per model for the chart (x = bucket centre). */
+static AvzCode write_chart(const char *out, const LengthRun *runs, int n, int max_T,
+                           int bucket, int train_ctx, char *err) {
+    int nb = (max_T + bucket - 1) / bucket;
+    float *xs = avz_xmalloc(sizeof(float) * nb), *ys = avz_xmalloc(sizeof(float) * nb * n);
+    ChartSeries series[PE_COUNT];
+    for (int b = 0; b < nb; b++) xs[b] = b * bucket + 0.5f * (bucket - 1);
+    for (int r = 0; r < n; r++) {
+        for (int b = 0; b < nb; b++) {
+            double s = 0;
+            int c = 0;
+            for (int t = b * bucket; t < (b + 1) * bucket && t < max_T; t++)
+                if (!isnan(runs[r].loss[t])) { s += runs[r].loss[t]; c++; }
+            ys[r * nb + b] = c ? (float)(s / c) : NAN;
+        }
+        series[r] = (ChartSeries){runs[r].name, xs, ys + r * nb, nb};
+    }
+    ChartStyle st;
+    chart_style_default(&st);
+    char font[4096];
+    assets_find("assets/fonts/DejaVuSans.ttf", font, sizeof font);
+    st.font_path = font;
+    st.title = "Loss by position: length generalisation of the position encodings";
+    st.x_label = "token position";
+    st.y_label = "mean next-token loss (nats)";
+    st.x_marker = (float)train_ctx;
+    st.marker_label = "training context";
+    AvzCode rc = chart_line_png(out, series, n, &st, err);
+    free(xs);
+    free(ys);
+    return rc;
+}
+
+int cmd_lengths(int argc, char **argv) {
+    const char *models = NULL, *out = NULL;
+    int max_T = 256, seqs = 64, bucket = 16;
+    CliOpt opts[] = {
+        {"--models", OPT_STR, &models, "DIR", "folder holding none/ sinusoidal/ learned/ rope/ alibi/ (default assets/models)", 0},
+        {"--max", OPT_INT, &max_T, "T", "longest position to measure (default 256)", 0},
+        {"--seqs", OPT_INT, &seqs, "N", "held-out sequences (default 64)", 0},
+        {"--bucket", OPT_INT, &bucket, "N", "positions per table row (default 16)", 0},
+        {"--out", OPT_STR, &out, "FILE.png", "also write a line chart", 0}};
+    CliCommand cmd = {"lengths", "[--models DIR] [--max T] [--out FILE.png]",
+                      "Mean loss by token position for each shipped model, up to past the "
+                      "training context.", opts, sizeof opts / sizeof opts[0]};
+    AvzErr err;
+    int rc = cli_parse(&cmd, argc, argv, 2, err);
+    if (rc < 0) return 0;
+    if (rc) return cmd_error(2, err);
+    if (max_T < 2 || max_T > AVZ_MAX_T || seqs < 1 || bucket < 1)
+        return cmd_error(2, "attnviz lengths: --max must be 2..2048, --seqs and --bucket positive");
+    char base[4096];
+    if (models) snprintf(base, sizeof base, "%s", models);
+    else assets_find("assets/models", base, sizeof base);
+    LengthRun runs[PE_COUNT];
+    int n = 0, ctx = 0;
+    for (int p = 0; p < PE_COUNT && !rc; p++) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/%s", base, PE_DIRS[p]);
+        if (!is_dir(dir)) continue;
+        Model m;
+        if ((rc = model_load(&m, dir, err))) break;
+        runs[n].loss = avz_xmalloc(sizeof(float) * max_T);
+        snprintf(runs[n].name, sizeof runs[n].name, "%s", PE_DIRS[p]);
+        runs[n].n_positions = ctx = m.cfg.n_positions;
+        fprintf(stderr, "measuring %s ...\n", dir);
+        rc = lengths_measure(&m, max_T, seqs, LENGTHS_SEED, runs[n].loss, err);
+        model_free(&m);
+        n++;
+    }
+    if (!rc && n == 0)
+        rc = avz_fail(err, AVZ_ERR_INPUT, "%s: no model folders (none/, sinusoidal/, learned/, "
+                      "rope/, alibi/) found", base);
+    if (!rc) {
+        print_table(runs, n, max_T, bucket);
+        if (out) rc = write_chart(out, runs, n, max_T, bucket, ctx, err);
+        if (!rc && out) printf("wrote %s\n", out);
+    }
+    for (int r = 0; r < n; r++) free(runs[r].loss);
+    return rc ? cmd_error(rc, err) : 0;
+}
