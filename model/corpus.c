@@ -241,6 +241,21 @@ static int range(AvzRng *r, int lo, int hi) { return lo + pick(r, hi - lo + 1); 
  *   refers to the other. */
 
 typedef struct { const char *text; int cls; } Referent;
+
+/* Every person and group has a fixed habit, told right after a subject pronoun
+ * ("she painted all day ."). To predict the habit, the pronoun's own position must
+ * find out whom it refers to, so the model learns heads that attend from the
+ * pronoun to its antecedent's name: the coreference heads the app shows. */
+static const char *const k_habits[] = {
+    "painted", "danced", "cooked", "swam", "gardened", "sketched", "whistled", "knitted",
+    "hiked", "fished", "baked", "prayed", "juggled", "studied", "sailed", "rowed",
+};
+
+static const char *habit_of(const Referent *x) {
+    uint32_t h = 2166136261u;                     /* FNV-1a of the name: fixed per person */
+    for (const char *c = x->text; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    return k_habits[h % (uint32_t)(sizeof k_habits / sizeof k_habits[0])];
+}
 typedef struct { Referent topic, other; } CorefState;
 
 static Referent referent_of_class(AvzRng *r, int cls) {
@@ -337,6 +352,13 @@ static void switch_topic(Writer *w, AvzRng *r, CorefState *st) {
 static void coref_continue(Writer *w, AvzRng *r, CorefState *st, int need_subj, int *subj) {
     const char *thing = PICK(r, k_belongings);
     *subj = -1;
+    if (chance(r, 0.3f)) {                        /* the topic's habit */
+        *subj = put_subj(w, st);
+        put(w, habit_of(&st->topic));
+        put(w, chance(r, 0.5f) ? "all day" : "again");
+        put(w, ".");
+        return;
+    }
     switch (pick(r, need_subj ? 6 : 10)) {
     case 0: *subj = put_subj(w, st); put(w, "gave"); put(w, k_obj[st->other.cls]);
             put(w, k_poss[st->topic.cls]); put(w, thing); break;
@@ -751,6 +773,7 @@ static void vocab_build(void) {
     vocab_add_verbs(k_transitive, N_OF(k_transitive));
     vocab_add_verbs(&k_have, 1);
     vocab_add_table(k_meet_verbs, N_OF(k_meet_verbs));
+    vocab_add_table(k_habits, N_OF(k_habits));
     vocab_add_table(k_list_verbs, N_OF(k_list_verbs));
     vocab_add_table(k_preps, N_OF(k_preps));
     vocab_add_table(k_adverbials, N_OF(k_adverbials));
@@ -898,7 +921,10 @@ static void probe_coref(Writer *w, AvzRng *r, Probe *p) {
     st.other = referent_new(r, class_other(r, st.topic.cls), &st.topic, NULL);
     int distractor = st.other.cls, subj;
     int at = coref_intro(w, r, &st, &subj);
-    if (subj < 0) coref_continue(w, r, &st, 1, &subj);
+    /* the probe's pronoun opens a habit sentence: its row must find the antecedent */
+    subj = put_subj(w, &st);
+    put(w, habit_of(&st.topic));
+    put(w, "again .");
     p->query = subj;
     if (st.topic.cls == CLS_PLURAL) {
         p->targets[p->n_targets++] = at + 1;    /* "the students": the noun */

@@ -195,3 +195,53 @@ Test(cli, init_errors) {
     cr_assert_eq(run("init --pe rope --vocab /nonexistent/v.txt --out /tmp/x"), 2);
     cr_assert(strstr(err_buf, "/nonexistent/v.txt"), "%s", err_buf);
 }
+
+/* The exported PNG shows, at chosen cells, the colormap colour of the value that
+ * attention capture computed for that cell. */
+#include <stb/stb_image.h>
+#include "colormap.h"
+#include "export.h"
+#include "heatmap.h"
+
+Test(cli, exported_png_cells_have_the_colours_of_captured_values) {
+    Model m;
+    helper_model(&m, PE_ROPE, 2, 4, 32, 64, 81);
+    int T = 11, ids[11];
+    helper_tokens(ids, T, m.cfg.vocab_size, 82);
+    char err[AVZ_ERR_LEN], dir[64], path[128];
+    cr_assert_eq(model_forward(&m, ids, NULL, 1, T, NULL, err), AVZ_OK);
+    float P[121];
+    model_capture(&m, 1, 3, 0, P);
+    const char *labels[11];
+    for (int t = 0; t < T; t++) labels[t] = m.vocab.words[ids[t]];
+    ExportStyle st;
+    export_style_default(&st);
+    st.size_px = 440;
+    helper_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/head.png", dir);
+    cr_assert_eq(export_heatmap_png(path, P, T, labels, "L1 H3", &st, err), AVZ_OK, "%s", err);
+    int w, h, n;
+    unsigned char *img = stbi_load(path, &w, &h, &n, 4);
+    cr_assert(img, "PNG does not decode");
+    ExportLayout L;
+    export_layout_single(T, labels, &st, &L);
+    cr_assert_eq(w, L.width);
+    /* the scale export uses: 0 .. the largest visible value */
+    HeatmapScale hs = {0, 0, 1, st.cmap, 1};
+    heatmap_scale_auto(&hs, P, T * T);
+    int checked = 0;
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j <= i; j += 3) {
+            int x = L.map_x0 + j * L.cell + L.cell / 2, y = L.map_y0 + i * L.cell + L.cell / 2;
+            unsigned char want[3], *px = img + 4 * ((size_t)y * w + x);
+            colormap_lookup(st.cmap, heatmap_position(&hs, P[i * T + j]), want);
+            for (int c = 0; c < 3; c++)
+                cr_assert(abs(px[c] - want[c]) <= 1, "cell (%d,%d) value %.3f: pixel %d,%d,%d "
+                          "want %d,%d,%d", i, j, P[i * T + j], px[0], px[1], px[2], want[0],
+                          want[1], want[2]);
+            checked++;
+        }
+    cr_assert(checked > 20);
+    stbi_image_free(img);
+    model_free(&m);
+}
