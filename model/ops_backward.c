@@ -37,7 +37,7 @@ static void row_block(const float *rows[ROWS], const float *x, int n, int N, siz
 static void add_at_b(float *out, const float *A, const float *Bm, int N, int I, int J) {
 #pragma omp parallel for schedule(static)
     for (int i0 = 0; i0 < I; i0 += OUT_BLOCK) {
-        int i1 = i0 + OUT_BLOCK - 1 < I ? i0 + OUT_BLOCK - 1 : I;
+        int i1 = i0 + OUT_BLOCK < I ? i0 + OUT_BLOCK : I;
         for (int n = 0; n < N; n += ROWS) {
             const float *a[ROWS], *b[ROWS];
             row_block(a, A, n, N, I);

@@ -231,6 +231,78 @@ static AvzCode log_eval(const TrainConfig *tc, int step, float train_loss, float
     return AVZ_OK;
 }
 
+/* ---- the model card ------------------------------------------------------------------------ */
+
+static void card_roles(FILE *f, const ProbeReport *pr) {
+    int n = pr->L * pr->NH;
+    fprintf(f, "| head |");
+    for (int k = 0; k < ROLE_COUNT; k++) fprintf(f, " %s |", probes_role_name(k));
+    fprintf(f, "\n|---|");
+    for (int k = 0; k < ROLE_COUNT; k++) fprintf(f, "---|");
+    fprintf(f, "\n| uniform |");
+    for (int k = 0; k < ROLE_COUNT; k++) fprintf(f, " %.2f |", pr->uniform[k]);
+    fprintf(f, "\n");
+    for (int hd = 0; hd < n; hd++) {
+        fprintf(f, "| %d.%d |", hd / pr->NH, hd % pr->NH);
+        for (int k = 0; k < ROLE_COUNT; k++) {
+            int best;
+            probes_best(pr, k, &best);
+            float v = pr->score[k * n + hd];
+            fprintf(f, best == hd ? " **%.2f** |" : " %.2f |", v);
+        }
+        fprintf(f, "\n");
+    }
+}
+
+/* Writes <out>/README.md: what the model is, how it was trained, what it learned. */
+static AvzCode write_card(const TrainConfig *tc, Model *m, float train_loss, double secs,
+                          char *err) {
+    EvalResult e;
+    ProbeReport pr;
+    AvzCode rc = evaluate(tc, m, &e, err);
+    if (!rc) rc = probes_run(m, PROBES_SEED, 100, NULL, &pr, err);
+    if (rc) return rc;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/README.md", tc->out_dir);
+    AvzAtomicFile af;
+    if ((rc = avz_atomic_open(&af, path, err))) { probe_report_free(&pr); return rc; }
+    FILE *f = af.f;
+    const ModelConfig *c = &m->cfg;
+    fprintf(f, "# attnviz model: %s\n\n", pe_name(c->pe));
+    fprintf(f, "A GPT-2 style transformer trained from scratch by `attnviz train` on the "
+               "synthetic corpus of `model/CORPUS.md`.\n\n");
+    fprintf(f, "- **Architecture:** %d layers x %d heads, width %d, head size %d, trained "
+               "context %d tokens, position encoding `%s`, vocabulary %d words, %zu "
+               "parameters.\n", c->n_layer, c->n_head, c->n_embd, c->n_embd / c->n_head,
+            c->n_positions, pe_name(c->pe), c->vocab_size, m->num_parameters);
+    fprintf(f, "- **Corpus mix (weights):** coreference %.2f, agreement %.2f, facts %.2f, "
+               "repeated lists %.2f, repeated random spans %.2f (repeat fraction %.2f).\n",
+            tc->mix.w_coref, tc->mix.w_agree, tc->mix.w_facts, tc->mix.w_induct_list,
+            tc->mix.w_induct_random, tc->mix.repeat_frac);
+    fprintf(f, "- **Training:** %d steps of %d x %d tokens (%.1fM tokens), AdamW (lr %.1e, "
+               "warmup %d, cosine to %.0f%%, weight decay %.2f on matrices, clip %.1f), seed "
+               "%llu, %d thread(s), %.1f minutes.\n", tc->steps, tc->batch, c->n_positions,
+            tc->steps * (double)tc->batch * c->n_positions / 1e6, tc->lr, tc->warmup,
+            100 * tc->min_lr_frac, tc->weight_decay, tc->clip, (unsigned long long)tc->seed,
+            tc->threads, secs / 60);
+    fprintf(f, "- **Final loss:** train %.3f (moving average), validation %.3f (held-out "
+               "passages).\n", train_loss, e.val_loss);
+    fprintf(f, "- **Behaviour on held-out probes:** pronoun %.0f%%, agreement %.0f%%, "
+               "induction %.0f%%, facts %.0f%%.\n\n", 100 * pr.acc[BEH_PRONOUN],
+            100 * pr.acc[BEH_AGREE], 100 * pr.acc[BEH_INDUCT], 100 * pr.acc[BEH_FACT]);
+    fprintf(f, "## Head roles\n\nFraction of each head's attention on the cells a role "
+               "predicts (`attnviz heads --roles`, 100 held-out probes per kind); the best "
+               "head per role in bold.\n\n");
+    card_roles(f, &pr);
+    fprintf(f, "\nThe training curve, with the best head's role scores at every "
+               "evaluation, is in `train_log.csv`.\n\nReproduce: `attnviz train --pe %s "
+               "--steps %d --batch %d --induct %.2f --seed %llu --threads %d --out DIR` "
+               "(or `make models`).\n", pe_name(c->pe), tc->steps, tc->batch,
+            tc->mix.w_induct_random, (unsigned long long)tc->seed, tc->threads);
+    probe_report_free(&pr);
+    return avz_atomic_commit(&af, err);
+}
+
 /* ---- the loop ----------------------------------------------------------------------------- */
 
 static void progress_bar(const TrainConfig *tc, int step, float loss, double tok_s, double eta) {
@@ -268,7 +340,8 @@ static AvzCode setup_model(const TrainConfig *tc, Model *m, char *err) {
     return AVZ_OK;
 }
 
-static AvzCode train_loop(const TrainConfig *tc, Model *m, TrainState *st, char *err) {
+static AvzCode train_loop(const TrainConfig *tc, Model *m, TrainState *st, float *final_loss,
+                          char *err) {
     int B = tc->batch, T = tc->n_positions;
     int *in = avz_xmalloc(sizeof(int) * B * T), *tg = avz_xmalloc(sizeof(int) * B * T);
     double t0 = avz_now(), ema = -1;
@@ -300,6 +373,7 @@ static AvzCode train_loop(const TrainConfig *tc, Model *m, TrainState *st, char 
                         e.agree, e.acc_pronoun, e.acc_agree, e.acc_induct, e.acc_fact);
         }
     }
+    *final_loss = (float)ema;
     free(in);
     free(tg);
     return rc;
@@ -338,7 +412,10 @@ AvzCode train_run(const TrainConfig *tc, char *err) {
                 "batch %d, %d steps%s\n", pe_name(tc->pe), m.cfg.n_layer, m.cfg.n_head,
                 m.cfg.n_embd, m.cfg.n_positions, n, tc->batch, tc->steps,
                 tc->resume ? " (resumed)" : "");
-    if (!rc) rc = train_loop(tc, &m, &st, err);
+    double t0 = avz_now();
+    float final_loss = 0;
+    if (!rc) rc = train_loop(tc, &m, &st, &final_loss, err);
+    if (!rc) rc = write_card(tc, &m, final_loss, avz_now() - t0, err);
     free(st.grads);
     free(st.m);
     free(st.v);

@@ -106,8 +106,8 @@ static void check_model_gradients(PosEncoding pe, int NH, uint64_t seed) {
     float *w = m.params_memory, *g = grads;
     for (int ti = 0; ti < N_PARAM_TENSORS; ti++) {
         size_t n = m.param_sizes[ti];
-        cr_assert(pe == PE_LEARNED || ti != 1 || n == 0, "wpe only for learned");
-        if (n == 0) { w += n; g += n; continue; }
+        if (ti == 1) cr_assert_eq(n > 0, pe == PE_LEARNED, "wpe exists for learned only");
+        if (n == 0) continue;
         /* wpe: only positions < T get a gradient; the rest must be exactly 0 */
         size_t pick = ti == 1 ? (size_t)T * m.cfg.n_embd : n;
         double worst = 0;
@@ -263,7 +263,7 @@ Test(backward, flash_and_naive_forward_give_the_same_gradients) {
         for (int ti = 0; ti < N_PARAM_TENSORS; ti++) {
             size_t n = m.param_sizes[ti];
             double err = n ? helper_rel_err(gn + off, gf + off, n) : 0;
-            cr_expect(err <= 1e-4, "%s %s: naive vs flash gradient rel err %.3e",
+            cr_expect(err <= 1e-5, "%s %s: naive vs flash gradient rel err %.3e",
                       pe_name(ALL_PE[e]), PARAM_NAMES[ti], err);
             off += n;
         }
