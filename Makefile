@@ -13,7 +13,7 @@ BUILD   ?= build
 PKGS    := sdl2 SDL2_ttf libcjson
 DEBS    := build-essential pkg-config libsdl2-dev libsdl2-ttf-dev libstb-dev libcjson-dev \
            libepoxy-dev libcriterion-dev xvfb xauth
-OPT     ?= -O2
+OPT     ?= -O3
 CFLAGS  += -std=c11 -Wall -Wextra $(OPT) -g -fopenmp -Imodel -Iapp \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp

@@ -67,6 +67,16 @@ AvzCode avz_atomic_open(AvzAtomicFile *af, const char *path, char *err);
 AvzCode avz_atomic_commit(AvzAtomicFile *af, char *err);
 void avz_atomic_abort(AvzAtomicFile *af);
 
+/* AVZ_HOT marks a hot loop kernel: on x86-64 with GCC it is compiled three times
+ * (AVX-512, AVX2 + FMA, baseline SSE2) and the loader picks the best one the CPU
+ * has, so one binary is fast everywhere without -march=native. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(AVZ_NO_CLONES)
+#define AVZ_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define AVZ_HOT
+#endif
+
 /* Monotonic wall clock in seconds. */
 double avz_now(void);
 

@@ -695,21 +695,36 @@ static int put_random_span(Writer *w, const int *idx, int len) {
 
 /* "listen , w1 ... wk . again , w1 ... wk ." (Olsson et al. 2022: repeated random
  * tokens are what makes induction heads form). Returns the two spans' starts. */
+/* A span of random words and, usually, its copy. Only 30% of pairs are announced by
+ * marker words, and a filler of 0-6 other random words sits between the copies, so
+ * the distance between the copies varies: the only way to predict the second copy
+ * is to find the earlier occurrence of the current word and copy what came after it
+ * (an induction head), not to count positions from a marker. */
 static void put_random_pair(Writer *w, AvzRng *r, float repeat_frac, int len,
                             int *first, int *second) {
-    int n_pool, idx[16];
-    random_pool(&n_pool);
+    int n_pool, idx[16], fill[16];
+    const char *const *pool = random_pool(&n_pool);
     const char *const *marker = k_markers[pick(r, N_OF(k_markers))];
+    int marked = chance(r, 0.3f);
     pick_distinct(r, n_pool, len, idx);
-    put(w, marker[0]);
+    if (marked) put(w, marker[0]);
     *first = put_random_span(w, idx, len);
-    put(w, ".");
-    put(w, marker[1]);
+    put(w, marked ? "." : ",");
+    int n_fill = range(r, 0, 6);
+    for (int k = 0; k < n_fill; k++) {
+        int clash;
+        do {                                        /* filler words never repeat the span */
+            fill[k] = pick(r, n_pool);
+            clash = 0;
+            for (int i = 0; i < len; i++) clash |= fill[k] == idx[i];
+        } while (clash);
+        put(w, pool[fill[k]]);
+    }
+    if (marked) put(w, marker[1]);
     if (!chance(r, repeat_frac)) pick_distinct(r, n_pool, len, idx);
     *second = put_random_span(w, idx, len);
     put(w, ".");
 }
-
 static void gen_induct_random(Writer *w, AvzRng *r, int n_sent, float repeat_frac) {
     int pairs = n_sent / 2 < 1 ? 1 : n_sent / 2, a, b;
     for (int i = 0; i < pairs; i++) put_random_pair(w, r, repeat_frac, range(r, 5, 12), &a, &b);
