@@ -109,3 +109,17 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- the shipped models ----------------------------------------------------------------
+# Trains the five models (same size, corpus, budget and seed; one thread each, so
+# `make -j2 models` trains two at a time) in build/models/, then copies the files a
+# model folder needs, with its card and training log, into assets/models/.
+PES        := none sinusoidal learned rope alibi
+MODEL_ARGS ?= --steps 4000 --batch 16 --induct 0.8 --seed 1 --threads 1 --quiet
+.PHONY: models $(addprefix model-,$(PES))
+models: $(addprefix model-,$(PES))
+$(addprefix model-,$(PES)): model-%: $(BUILD)/attnviz
+	rm -rf $(BUILD)/models/$*
+	@mkdir -p $(BUILD)/models assets/models/$*
+	$(BUILD)/attnviz train --pe $* --out $(BUILD)/models/$* $(MODEL_ARGS)
+	cp $(addprefix $(BUILD)/models/$*/,config.json model.safetensors vocab.json README.md train_log.csv) assets/models/$*/

@@ -347,7 +347,8 @@ static AvzCode train_loop(const TrainConfig *tc, Model *m, TrainState *st, float
     double t0 = avz_now(), ema = -1;
     int first = st->step;
     AvzCode rc = AVZ_OK;
-    while (!rc && st->step < tc->steps) {
+    int end = tc->stop_at > 0 && tc->stop_at < tc->steps ? tc->stop_at : tc->steps;
+    while (!rc && st->step < end) {
         int s = st->step;
         sample_batch(m, &st->rng, &tc->mix, B, T, in, tg);
         rc = model_forward(m, in, tg, B, T, NULL, err);
@@ -415,7 +416,7 @@ AvzCode train_run(const TrainConfig *tc, char *err) {
     double t0 = avz_now();
     float final_loss = 0;
     if (!rc) rc = train_loop(tc, &m, &st, &final_loss, err);
-    if (!rc) rc = write_card(tc, &m, final_loss, avz_now() - t0, err);
+    if (!rc && st.step == tc->steps) rc = write_card(tc, &m, final_loss, avz_now() - t0, err);
     free(st.grads);
     free(st.m);
     free(st.v);

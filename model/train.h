@@ -28,6 +28,7 @@ typedef struct {
     /* where */
     const char *out_dir;
     int resume;
+    int stop_at;          /* > 0: stop after this step, as an interruption would (tests) */
     int quiet;            /* no progress bar */
 } TrainConfig;
 

@@ -1,0 +1,135 @@
+/* test_train.c: the trainer: schedule, determinism, resume, logs, model card, and
+ * that training actually lowers the loss. Tiny models, a few steps. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "lengths.h"
+#include "train.h"
+
+static void tiny(TrainConfig *tc, const char *dir, int steps) {
+    train_config_default(tc);
+    tc->pe = PE_ALIBI;
+    tc->n_layer = 1;
+    tc->n_head = 2;
+    tc->n_embd = 16;
+    tc->n_positions = 16;
+    tc->batch = 4;
+    tc->steps = steps;
+    tc->warmup = 5;
+    tc->eval_every = 10;
+    tc->val_batches = 2;
+    tc->probe_count = 3;
+    tc->threads = 1;
+    tc->quiet = 1;
+    tc->out_dir = dir;
+}
+
+static char *slurp(const char *dir, const char *name, size_t *len) {
+    char path[256], err[AVZ_ERR_LEN];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *b = avz_read_file(path, len, err);
+    cr_assert(b, "%s", err);
+    return b;
+}
+
+Test(train, schedule_warms_up_then_decays) {
+    TrainConfig tc;
+    train_config_default(&tc);
+    tc.steps = 1000;
+    tc.warmup = 100;
+    tc.lr = 1e-3f;
+    tc.min_lr_frac = 0.1f;
+    cr_assert_float_eq(train_lr_at(&tc, 0), 1e-5f, 1e-9f);
+    cr_assert_float_eq(train_lr_at(&tc, 99), 1e-3f, 1e-9f);
+    cr_assert(train_lr_at(&tc, 500) < 1e-3f && train_lr_at(&tc, 500) > 1e-4f);
+    cr_assert_float_eq(train_lr_at(&tc, 999), 1e-4f, 1e-7f);
+    for (int s = 101; s < 1000; s++) cr_assert(train_lr_at(&tc, s) <= train_lr_at(&tc, s - 1));
+}
+
+Test(train, writes_model_log_and_card_and_lowers_the_loss) {
+    char dir[64], err[AVZ_ERR_LEN];
+    helper_tmpdir(dir, sizeof dir);
+    TrainConfig tc;
+    tiny(&tc, dir, 60);
+    tc.eval_every = 20;
+    cr_assert_eq(train_run(&tc, err), AVZ_OK, "%s", err);
+    Model m;
+    cr_assert_eq(model_load(&m, dir, err), AVZ_OK, "%s", err);
+    cr_assert_eq(m.cfg.pe, PE_ALIBI);
+    model_free(&m);
+    size_t len;
+    char *log = slurp(dir, "train_log.csv", &len);
+    cr_assert(strncmp(log, "step,tokens,train_loss,val_loss", 31) == 0, "%s", log);
+    float v[3];
+    int rows = 0;
+    for (char *line = strchr(log, '\n'); line && line[1] && rows < 3; line = strchr(line + 1, '\n')) {
+        int step;
+        long tokens;
+        float tl;
+        cr_assert_eq(sscanf(line + 1, "%d,%ld,%f,%f", &step, &tokens, &tl, &v[rows]), 4);
+        cr_assert_eq(step, 20 * (rows + 1));
+        rows++;
+    }
+    cr_assert_eq(rows, 3);
+    cr_assert(v[2] < v[0], "validation loss did not fall: %f -> %f", v[0], v[2]);
+    free(log);
+    char *card = slurp(dir, "README.md", &len);
+    cr_assert(strstr(card, "# attnviz model: alibi") && strstr(card, "Head roles") &&
+              strstr(card, "validation"), "%s", card);
+    free(card);
+}
+
+Test(train, same_seed_same_weights_and_resume_is_exact) {
+    char a[64], b[64], err[AVZ_ERR_LEN];
+    helper_tmpdir(a, sizeof a);
+    helper_tmpdir(b, sizeof b);
+    TrainConfig tc;
+    tiny(&tc, a, 20);                       /* straight through: 20 steps */
+    cr_assert_eq(train_run(&tc, err), AVZ_OK, "%s", err);
+    tiny(&tc, b, 20);                       /* interrupted after 10 steps, then resumed */
+    tc.stop_at = 10;
+    cr_assert_eq(train_run(&tc, err), AVZ_OK, "%s", err);
+    tiny(&tc, b, 20);
+    tc.resume = 1;
+    cr_assert_eq(train_run(&tc, err), AVZ_OK, "%s", err);
+    size_t la, lb;
+    char *wa = slurp(a, "model.safetensors", &la), *wb = slurp(b, "model.safetensors", &lb);
+    cr_assert_eq(la, lb);
+    cr_assert(memcmp(wa, wb, la) == 0, "resumed run differs from the straight run");
+    free(wa);
+    free(wb);
+}
+
+Test(train, resume_without_a_checkpoint_names_the_folder) {
+    char dir[64], err[AVZ_ERR_LEN];
+    helper_tmpdir(dir, sizeof dir);
+    TrainConfig tc;
+    tiny(&tc, dir, 10);
+    tc.resume = 1;
+    cr_assert_eq(train_run(&tc, err), AVZ_ERR_INPUT);
+    cr_assert(strstr(err, dir), "%s", err);
+}
+
+Test(lengths, learned_stops_at_its_table_others_go_on) {
+    Model m;
+    char err[AVZ_ERR_LEN];
+    const char *const *words;
+    int n = corpus_vocab(&words);
+    PosEncoding pes[2] = {PE_LEARNED, PE_ALIBI};
+    for (int e = 0; e < 2; e++) {
+        Vocab v;
+        cr_assert_eq(vocab_from_words(&v, words, n, err), AVZ_OK);
+        ModelConfig cfg = {1, 2, 16, 16, n, 1e-5f, pes[e], 10000.0f, "word"};
+        cr_assert_eq(model_create(&m, &cfg, &v, err), AVZ_OK, "%s", err);
+        model_init_random(&m, 3);
+        float loss[40];
+        cr_assert_eq(lengths_measure(&m, 40, 2, 7, loss, err), AVZ_OK, "%s", err);
+        for (int t = 0; t < 40; t++) {
+            if (pes[e] == PE_LEARNED && t >= 16) cr_assert(isnan(loss[t]));
+            else cr_assert(isfinite(loss[t]) && loss[t] > 0, "position %d: %f", t, loss[t]);
+        }
+        model_free(&m);
+    }
+}
