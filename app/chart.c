@@ -12,6 +12,8 @@
  */
 #include "chart.h"
 
+#include "png.h"
+
 #include <SDL.h>
 #include <SDL_ttf.h>
 #include <math.h>
@@ -19,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stb/stb_image_write.h>
 
 #define MIN_SIZE 200
 #define MAX_SIZE 8192
@@ -609,12 +610,6 @@ static void draw_chart(Canvas *cv, const ChartLayout *L, const ChartSeries *seri
 
 /* ---- writing ---- */
 
-typedef struct { FILE *f; int bad; } PngSink;
-
-static void png_sink(void *ctx, void *data, int size) {
-    PngSink *k = ctx;
-    if (fwrite(data, 1, (size_t)size, k->f) != (size_t)size) k->bad = 1;
-}
 
 /* Encodes the canvas into the open atomic file and renames it into place;
  * on any failure the temp file is removed. */
@@ -623,12 +618,7 @@ static AvzCode canvas_save(Canvas *cv, AvzAtomicFile *af, char *err) {
         avz_atomic_abort(af);
         return avz_fail(err, AVZ_ERR_INTERNAL, "%s: drawing failed: %s", af->path, cv->why);
     }
-    PngSink k = {af->f, 0};
-    if (!stbi_write_png_to_func(png_sink, &k, cv->w, cv->h, 4, cv->px, cv->w * 4) || k.bad) {
-        avz_atomic_abort(af);
-        return avz_fail(err, AVZ_ERR_INTERNAL, "%s: PNG encoding or writing failed", af->path);
-    }
-    return avz_atomic_commit(af, err);
+    return png_commit_rgba(af, cv->px, cv->w, cv->h, cv->w * 4, err);
 }
 
 AvzCode chart_line_png(const char *path, const ChartSeries *series, int n_series,

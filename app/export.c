@@ -15,9 +15,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-#include <stb/stb_image_write.h>
 
 #include "heatmap.h"
+#include "png.h"
 
 #define MIN_SIZE_PX 64
 #define MAX_SIZE_PX 8192
@@ -481,12 +481,6 @@ static void export_scale(const float *v, int n_maps, int T, const ExportStyle *s
 
 /* ---- writing ---- */
 
-typedef struct { FILE *f; int bad; } PngSink;
-
-static void png_sink(void *ctx, void *data, int size) {
-    PngSink *k = ctx;
-    if (fwrite(data, 1, (size_t)size, k->f) != (size_t)size) k->bad = 1;
-}
 
 /* Encodes the canvas into the open atomic file and renames it into place;
  * on any failure the temp file is removed. */
@@ -495,13 +489,8 @@ static AvzCode canvas_save(Canvas *cv, AvzAtomicFile *af, char *err) {
         avz_atomic_abort(af);
         return avz_fail(err, AVZ_ERR_INTERNAL, "%s: drawing failed: %s", af->path, cv->why);
     }
-    PngSink k = {af->f, 0};
     SDL_Surface *s = cv->img;
-    if (!stbi_write_png_to_func(png_sink, &k, s->w, s->h, 4, s->pixels, s->pitch) || k.bad) {
-        avz_atomic_abort(af);
-        return avz_fail(err, AVZ_ERR_INTERNAL, "%s: PNG encoding or writing failed", af->path);
-    }
-    return avz_atomic_commit(af, err);
+    return png_commit_rgba(af, s->pixels, s->w, s->h, s->pitch, err);
 }
 
 /* ---- figures ---- */
