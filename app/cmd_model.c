@@ -33,7 +33,8 @@ static int open_run(CliCommand *cmd, int argc, char **argv, RunArgs *a, Session 
     int rc = cli_parse(cmd, argc, argv, 2, err);
     if (rc < 0) return 0;
     if (rc) return cmd_error(2, err);
-    if (!a->text && !cli_seen(cmd, "--roles") && !cli_seen(cmd, "--probe")) {
+    if (!a->text && !cli_seen(cmd, "--roles") && !cli_seen(cmd, "--probe") &&
+        !cli_seen(cmd, "--behaviour")) {
         snprintf(err, sizeof err, "attnviz %s: --text is required", cmd->name);
         return cmd_error(2, err);
     }
@@ -243,10 +244,11 @@ static void print_sweep(const Session *s, const float *imp, float base) {
 int cmd_heads(int argc, char **argv) {
     RunArgs a = {0};
     const char *mode = NULL;
-    int roles = 0, n_probes = 100;
+    int roles = 0, behaviour = 0, n_probes = 100;
     CliOpt opts[] = {RUN_OPTS(a),
                      {"--mode", OPT_STR, &mode, "zero|mean", "how to remove a head (default zero)", 0},
                      {"--roles", OPT_FLAG, &roles, NULL, "measure every head's role on held-out probes", 0},
+                     {"--behaviour", OPT_FLAG, &behaviour, NULL, "ablate each head alone; accuracy of each behaviour on held-out probes", 0},
                      {"--probes", OPT_INT, &n_probes, "N", "probe passages per kind (default 100)", 0}};
     CliCommand cmd = {"heads", "(--text TEXT | --roles) [--model DIR] [--mode zero|mean] [--json]",
                       "Importance sweep: ablates every head alone and reports the loss increase "
@@ -256,9 +258,13 @@ int cmd_heads(int argc, char **argv) {
     Session s;
     int rc = open_run(&cmd, argc, argv, &a, &s);
     if (rc >= 0) return rc;
-    if (roles) {
-        rc = n_probes < 1 ? cmd_error(2, "attnviz heads: --probes must be positive")
-                          : roles_report(&s.model, n_probes, a.json);
+    if (roles || behaviour) {
+        AblateMode am = ABLATE_ZERO;
+        AvzErr err;
+        if (n_probes < 1) rc = cmd_error(2, "attnviz heads: --probes must be positive");
+        else if ((rc = parse_mode(mode, &am, err))) rc = cmd_error(rc, err);
+        else if (roles) rc = roles_report(&s.model, n_probes, a.json);
+        else rc = roles_behaviour_sweep(&s.model, am, n_probes, a.json);
         session_close(&s);
         return rc;
     }

@@ -101,3 +101,51 @@ int roles_ablation(Model *m, const unsigned char *mask, AblateMode mode, int n_p
     probe_report_free(&abl);
     return 0;
 }
+
+int roles_behaviour_sweep(Model *m, AblateMode mode, int n_probes, int json) {
+    int n = m->cfg.n_layer * m->cfg.n_head;
+    ProbeReport base;
+    AvzErr err;
+    AvzCode rc = probes_run(m, PROBES_SEED, n_probes, NULL, &base, err);
+    if (rc) return cmd_error(rc, err);
+    unsigned char *mask = avz_xcalloc(n, 1);
+    float *acc = avz_xmalloc(sizeof(float) * n * BEH_COUNT);   /* (heads, behaviours) */
+    ForwardOpts o = {.ablate = mask, .ablate_mode = mode};
+    for (int hd = 0; !rc && hd < n; hd++) {
+        ProbeReport r;
+        mask[hd] = 1;
+        rc = probes_run(m, PROBES_SEED, n_probes, &o, &r, err);
+        mask[hd] = 0;
+        if (rc) break;
+        for (int b = 0; b < BEH_COUNT; b++) acc[hd * BEH_COUNT + b] = r.acc[b];
+        probe_report_free(&r);
+    }
+    if (!rc && json) {
+        cJSON *j = cJSON_CreateObject(), *heads = cJSON_CreateArray();
+        cJSON_AddItemToObject(j, "baseline", cJSON_CreateFloatArray(base.acc, BEH_COUNT));
+        for (int hd = 0; hd < n; hd++)
+            cJSON_AddItemToArray(heads, cJSON_CreateFloatArray(acc + hd * BEH_COUNT, BEH_COUNT));
+        cJSON_AddItemToObject(j, "ablated", heads);
+        char *txt = cJSON_Print(j);
+        printf("%s\n", txt);
+        free(txt);
+        cJSON_Delete(j);
+    } else if (!rc) {
+        printf("behaviour accuracy with each head ablated alone (change in points)\n%-9s", "head");
+        for (int b = 0; b < BEH_COUNT; b++) printf(" %16s", probes_behaviour_name(b));
+        printf("\n%-9s", "none");
+        for (int b = 0; b < BEH_COUNT; b++) printf(" %15.1f%%", 100 * base.acc[b]);
+        printf("\n");
+        for (int hd = 0; hd < n; hd++) {
+            printf("%2d.%-6d", hd / m->cfg.n_head, hd % m->cfg.n_head);
+            for (int b = 0; b < BEH_COUNT; b++)
+                printf(" %8.1f%% (%+5.1f)", 100 * acc[hd * BEH_COUNT + b],
+                       100 * (acc[hd * BEH_COUNT + b] - base.acc[b]));
+            printf("\n");
+        }
+    }
+    free(mask);
+    free(acc);
+    probe_report_free(&base);
+    return rc ? cmd_error(rc, err) : 0;
+}

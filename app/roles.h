@@ -10,4 +10,8 @@ int roles_report(Model *m, int n_probes, int json);
 /* Prints the behaviour accuracies without and with the ablation mask. */
 int roles_ablation(Model *m, const unsigned char *mask, AblateMode mode, int n_probes, int json);
 
+/* Ablates each head alone and prints every behaviour's accuracy (the sweep by
+ * behaviour: which heads a behaviour depends on). */
+int roles_behaviour_sweep(Model *m, AblateMode mode, int n_probes, int json);
+
 #endif
