@@ -35,13 +35,18 @@ static void add_row(Acc *a, HeadRole role, const float *maps, int T, int i, cons
     a->uni[role] += (double)nk / (i + 1);   /* causal uniform: 1/(i+1) per visible key */
 }
 
-/* Roles measured on every probe: previous-token, duplicate-token, first-token. */
-static void score_generic(Acc *a, const float *maps, const int *ids, int T) {
+/* First-token is measured on every probe. Previous-token and duplicate-token are
+ * measured on the induction probes (random words, then a filler, then the same
+ * words again), as Olsson et al. (2022) and TransformerLens measure them on
+ * repeated random tokens: there nothing but position says where to look, and a
+ * duplicate is an exact repeat. */
+static void score_generic(Acc *a, const float *maps, const int *ids, int T, int random_span) {
     int keys[256];
     for (int i = 1; i < T; i++) {
         int prev = i - 1, zero = 0, nk = 0;
-        add_row(a, ROLE_PREV, maps, T, i, &prev, 1);
         add_row(a, ROLE_SINK, maps, T, i, &zero, 1);
+        if (!random_span) continue;
+        add_row(a, ROLE_PREV, maps, T, i, &prev, 1);
         for (int j = 1; j < i && nk < 256; j++)
             if (ids[j] == ids[i]) keys[nk++] = j;
         add_row(a, ROLE_DUP, maps, T, i, keys, nk);
@@ -87,7 +92,7 @@ static AvzCode run_probe(Model *m, const Probe *p, const ForwardOpts *opts, Acc 
     float *maps = avz_xmalloc(sizeof(float) * (size_t)a->nh * T * T);
     model_capture_all(m, 0, maps);
     const float *probs = model_probs(m);
-    score_generic(a, maps, tok.ids, T);
+    score_generic(a, maps, tok.ids, T, p->kind == PROBE_INDUCT);
     int nt = 0, keys[4];
     for (int k = 0; k < p->n_targets; k++)
         if (p->targets[k] < p->query) keys[nt++] = p->targets[k];

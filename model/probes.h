@@ -3,8 +3,8 @@
  * A head's role score is the fraction of its attention that lands on the cells a
  * role predicts (TransformerLens' "mul" score: sum(A * D) / sum(A) over the rows
  * where the role says something), printed beside what uniform attention would get:
- *   previous-token  query i -> key i-1
- *   duplicate-token query i -> earlier keys holding the same word
+ *   previous-token  query i -> key i-1                     } on repeated random
+ *   duplicate-token query i -> earlier keys of the same word } spans, as in TransformerLens
  *   induction       in a repeated span, query i -> the key after i's earlier copy
  *   coreference     a pronoun -> the tokens of its antecedent ("she" -> "marie curie")
  *   agreement       a verb -> the head noun of its subject ("are" -> "keys")
