@@ -4,19 +4,20 @@
 #   make test       build and run every test (Criterion), GPU tests SKIPPED without a GPU
 #   make bench      CPU benchmarks (attnviz bench)
 #   make debug      ASan + UBSan build in build/debug/
+#   make install    PREFIX=/usr/local: bin/attnviz, share/attnviz/{assets,shaders}
 #   make deps       check (and, as root, install) the Debian packages we need
 #   make clean
 #   NO_CUDA=1       force a CPU-only build
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := sdl2 SDL2_ttf libcjson
+PKGS    := sdl2 SDL2_ttf libcjson epoxy
 DEBS    := build-essential pkg-config libsdl2-dev libsdl2-ttf-dev libstb-dev libcjson-dev \
-           libepoxy-dev libcriterion-dev xvfb xauth
+           libepoxy-dev libcriterion-dev xvfb xauth libgl1-mesa-dri
 OPT     ?= -O3
-CFLAGS  += -std=c11 -Wall -Wextra $(OPT) -g -fopenmp -Imodel -Iapp \
+CFLAGS  += -std=c11 -Wall -Wextra $(OPT) -g -fopenmp -Imodel -Iapp -Itests \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp -pthread
 
 # ---- CUDA detection: gpu/ is compiled only when nvcc is found ----------------
 NVCC := $(shell command -v nvcc 2>/dev/null || (test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc))
@@ -43,10 +44,10 @@ MODEL_SRC := $(wildcard model/*.c)
 APP_SRC   := $(filter-out app/main.c,$(wildcard app/*.c))
 LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(MODEL_SRC) $(APP_SRC)) \
              $(patsubst %.cu,$(BUILD)/obj/%.o,$(if $(NVCC),$(CU_SRC)))
-TEST_SRC  := $(wildcard tests/test_*.c) tests/helpers.c
+TEST_SRC  := $(wildcard tests/test_*.c) tests/helpers.c tests/fuzz/fuzz_targets.c
 TEST_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SRC))
 
-.PHONY: all run test bench debug deps clean cuda-info
+.PHONY: all run test bench debug deps clean cuda-info install
 all: $(BUILD)/attnviz
 
 cuda-info:
@@ -74,6 +75,12 @@ $(DEPS_STAMP):
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The fast kernels want a * b + c fused into one FMA instruction (one rounding, twice
+# the arithmetic per cycle). GCC does that by default only outside ISO C mode, so
+# these two files ask for it; everything else keeps -std=c11's separate roundings.
+FAST_OBJ := $(BUILD)/obj/model/gemm.o $(BUILD)/obj/model/attention_fast.o
+$(FAST_OBJ): CFLAGS += -ffp-contract=fast
 
 $(BUILD)/obj/%.o: %.cu | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -105,6 +112,13 @@ debug:
 	        LDLIBS_EXTRA= all build/debug/tests
 	@echo "debug build in build/debug/ (ASan + UBSan)"
 
+# the binary finds its assets and shaders under ../share/attnviz (app/assets.c)
+PREFIX ?= /usr/local
+install: $(BUILD)/attnviz
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/attnviz
+	install -m 755 $(BUILD)/attnviz $(DESTDIR)$(PREFIX)/bin/attnviz
+	cp -r assets shaders $(DESTDIR)$(PREFIX)/share/attnviz/
+
 clean:
 	rm -rf $(BUILD)
 
@@ -123,3 +137,27 @@ $(addprefix model-,$(PES)): model-%: $(BUILD)/attnviz
 	@mkdir -p $(BUILD)/models assets/models/$*
 	$(BUILD)/attnviz train --pe $* --out $(BUILD)/models/$* $(MODEL_ARGS)
 	cp $(addprefix $(BUILD)/models/$*/,config.json model.safetensors vocab.json README.md train_log.csv) assets/models/$*/
+
+# ---- fuzzing (clang's libFuzzer, with ASan + UBSan) ----------------------------------
+# make fuzz [FUZZ_SECONDS=60]: runs each target for FUZZ_SECONDS from its seed corpus
+# in tests/fuzz/corpus/<target>/ (new interesting inputs are kept in build/fuzz/). A
+# crash input, once fixed, is copied into the corpus: test_fuzz_replay.c replays it.
+FUZZ_TARGETS := safetensors config vocab tokenizer script
+FUZZ_SECONDS ?= 60
+FUZZ_SRC     := model/common.c model/config.c model/safetensors.c model/tokenizer.c \
+                app/script.c tests/fuzz/fuzz_targets.c
+.PHONY: fuzz
+fuzz: $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Imodel -Iapp -Itests \
+	    $(shell pkg-config --cflags libcjson) tests/fuzz/fuzz_$$t.c $(FUZZ_SRC) -lcjson -lm \
+	    -o $(BUILD)/fuzz/$$t || exit 1; \
+	done
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/crash-$$t- $(BUILD)/fuzz/corpus-$$t \
+	    tests/fuzz/corpus/$$t 2>&1 | grep -E "stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY|Test unit written" || exit 1; \
+	done
