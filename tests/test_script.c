@@ -1,0 +1,177 @@
+/* test_script.c: the app's command language (app/script.c) and its text field
+ * editing (app/textedit.c), both without a display. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "script.h"
+#include "textedit.h"
+
+static Script parse_ok(const char *src) {
+    Script s;
+    char err[AVZ_ERR_LEN] = "";
+    cr_assert_eq(script_parse(src, "t.avz", &s, err), AVZ_OK, "%s", err);
+    return s;
+}
+
+static void parse_bad(const char *src, const char *want) {
+    Script s;
+    char err[AVZ_ERR_LEN] = "";
+    cr_assert_eq(script_parse(src, "t.avz", &s, err), AVZ_ERR_INPUT, "accepted: %s", src);
+    cr_assert(strstr(err, want), "error for [%s] was [%s], wanted [%s]", src, err, want);
+    cr_assert_eq(s.n, 0);
+    cr_assert_null(s.cmds);
+}
+
+Test(script, every_command_parses) {
+    Script s = parse_ok("# a comment\n\n"
+                        "text \"marie curie met alan turing . she said \\\"hi\\\"\"\n"
+                        "model rope\nview head\nselect 1 2\nablate 0 3\nhover 5 2\npin 4\n"
+                        "colormap magma\nrange shared\nscale 1.5\nsweep\nwait\nwait 10\n"
+                        "screenshot /tmp/a.png\nexport \"/tmp/my file.png\"\nresize 1024 700\n"
+                        "key ctrl+s\nclick 10 20\nassert_status \"layer 1\"\nprint_layout\n"
+                        "type \"she\"\nwheel -3\ndrag 10 -20\n"
+                        "   quit   \r\n");
+    ScriptOp want[] = {SCRIPT_TEXT, SCRIPT_MODEL, SCRIPT_VIEW, SCRIPT_SELECT, SCRIPT_ABLATE,
+                       SCRIPT_HOVER, SCRIPT_PIN, SCRIPT_COLORMAP, SCRIPT_RANGE, SCRIPT_SCALE,
+                       SCRIPT_SWEEP, SCRIPT_WAIT, SCRIPT_WAIT, SCRIPT_SCREENSHOT, SCRIPT_EXPORT,
+                       SCRIPT_RESIZE, SCRIPT_KEY, SCRIPT_CLICK, SCRIPT_ASSERT_STATUS,
+                       SCRIPT_PRINT_LAYOUT, SCRIPT_TYPE, SCRIPT_WHEEL, SCRIPT_DRAG, SCRIPT_QUIT};
+    int n = sizeof want / sizeof want[0];
+    cr_assert_eq(s.n, n);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(s.cmds[i].op, want[i], "command %d is %s", i,
+                     script_op_name(s.cmds[i].op));
+    cr_assert_str_eq(s.cmds[0].str, "marie curie met alan turing . she said \"hi\"");
+    cr_assert_eq(s.cmds[0].line, 3);
+    cr_assert(s.cmds[3].iv[0] == 1 && s.cmds[3].iv[1] == 2);
+    cr_assert_float_eq(s.cmds[9].fv, 1.5f, 1e-6);
+    cr_assert_eq(s.cmds[11].iv[0], 1, "wait defaults to 1 frame");
+    cr_assert_eq(s.cmds[12].iv[0], 10);
+    cr_assert_str_eq(s.cmds[14].str, "/tmp/my file.png");
+    cr_assert_str_eq(s.cmds[16].str, "ctrl+s");
+    cr_assert_str_eq(s.cmds[n - 4].str, "she");
+    cr_assert_eq(s.cmds[n - 3].iv[0], -3, "wheel takes negative steps");
+    cr_assert(s.cmds[n - 2].iv[0] == 10 && s.cmds[n - 2].iv[1] == -20);
+    cr_assert_eq(s.cmds[n - 1].line, 26);
+    script_free(&s);
+}
+
+Test(script, op_names_match_the_table) {
+    for (int op = 0; op < SCRIPT_OP_COUNT; op++) {
+        char line[64];
+        snprintf(line, sizeof line, "%s", script_op_name((ScriptOp)op));
+        ScriptCmd c;
+        char err[AVZ_ERR_LEN] = "";
+        int r = script_parse_line(line, 1, NULL, &c, err);
+        /* commands without arguments parse alone; the others complain by name */
+        if (r == 1) cr_assert_eq(c.op, (ScriptOp)op);
+        else cr_assert(strstr(err, line), "%s: %s", line, err);
+        if (r == 1) script_cmd_free(&c);
+    }
+    cr_assert_str_eq(script_op_name(SCRIPT_OP_COUNT), "?");
+}
+
+Test(script, errors_name_the_line) {
+    parse_bad("view head\nfrobnicate 3\n", "t.avz:2: unknown command 'frobnicate'");
+    parse_bad("select 1\n", "t.avz:1: select needs more arguments");
+    parse_bad("\n\nselect 1 x\n", "t.avz:3: select: 'x' is not a whole number");
+    parse_bad("select 1 -2\n", "not a whole number >= 0");
+    parse_bad("select 1 2 3\n", "t.avz:1: select: unexpected '3'");
+    parse_bad("text \"unterminated\n", "t.avz:1: text: unterminated string");
+    parse_bad("text \"bad \\q escape\"\n", "unknown escape");
+    parse_bad("text \"a\"b\n", "space is needed");
+    parse_bad("scale 0\n", "scale: '0' is not a positive number");
+    parse_bad("scale nan\n", "not a positive number");
+    parse_bad("quit now\n", "quit: unexpected 'now'");
+    parse_bad("view \"head\"\n", "unexpected quoted string");
+    parse_bad("wait 99999999999\n", "not a whole number");
+    parse_bad("hover -1 2\n", "hover: '-1' is not a whole number >= 0");
+    parse_bad("wheel 1.5\n", "wheel: '1.5' is not a whole number");
+    parse_bad("text\n", "text needs an argument");
+}
+
+Test(script, odd_input_never_crashes) {
+    const char *inputs[] = {"", "\n", "#", "\"", "text \"", "text \"\\", "\t\t\r\n", "k\xff\xfe",
+                            "text \xc3\xa9t\xc3\xa9", "select 00 01"};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        Script s;
+        char err[AVZ_ERR_LEN] = "";
+        AvzCode rc = script_parse(inputs[i], NULL, &s, err);
+        cr_assert(rc == AVZ_OK || strstr(err, "script:"), "%s", err);
+        script_free(&s);
+    }
+    char *big = malloc(SCRIPT_MAX_LINE + 100);
+    memset(big, 'x', SCRIPT_MAX_LINE + 99);
+    memcpy(big, "text ", 5);
+    big[SCRIPT_MAX_LINE + 99] = '\0';
+    parse_bad(big, "longer than");
+    free(big);
+}
+
+Test(script, load_names_the_missing_file) {
+    Script s;
+    char err[AVZ_ERR_LEN] = "";
+    cr_assert_eq(script_load("/nonexistent/x.avz", &s, err), AVZ_ERR_INPUT);
+    cr_assert(strstr(err, "/nonexistent/x.avz"), "%s", err);
+}
+
+/* ---- text field editing ---- */
+
+Test(textedit, insert_delete_and_selection) {
+    TextEdit t;
+    textedit_set(&t, "marie curie");
+    cr_assert_eq(t.cursor, 11);
+    cr_assert_eq(textedit_insert(&t, " met"), 0);
+    cr_assert_str_eq(t.s, "marie curie met");
+    textedit_move(&t, TE_WORD_LEFT, 0);
+    cr_assert_eq(t.cursor, 12);
+    textedit_move(&t, TE_WORD_LEFT, 1);
+    cr_assert_eq(t.cursor, 6);
+    char *sel = textedit_copy(&t);
+    cr_assert_str_eq(sel, "curie ");
+    free(sel);
+    textedit_insert(&t, "c\x01");   /* control characters become spaces */
+    cr_assert_str_eq(t.s, "marie c met");
+    cr_assert_eq(textedit_delete(&t, -1), 1);
+    cr_assert_eq(textedit_delete(&t, -1), 1);
+    cr_assert_str_eq(t.s, "marie met");
+    textedit_move(&t, TE_HOME, 0);
+    cr_assert_eq(textedit_delete(&t, -1), 0);
+    cr_assert_eq(textedit_delete(&t, 1), 1);
+    cr_assert_str_eq(t.s, "arie met");
+    textedit_select_all(&t);
+    textedit_move(&t, TE_RIGHT, 0);
+    cr_assert(t.cursor == t.len && t.anchor == t.len, "right collapses to the end");
+    cr_assert_null(textedit_copy(&t));
+    textedit_move(&t, TE_WORD_RIGHT, 0);
+    cr_assert_eq(t.cursor, t.len);
+}
+
+Test(textedit, utf8_is_never_split) {
+    TextEdit t;
+    textedit_set(&t, "\xc3\xa9t\xc3\xa9");   /* "été": 5 bytes, 3 characters */
+    textedit_move(&t, TE_LEFT, 0);
+    cr_assert_eq(t.cursor, 3);
+    textedit_delete(&t, -1);
+    cr_assert_str_eq(t.s, "\xc3\xa9\xc3\xa9");
+    textedit_set_cursor(&t, 1, 0);           /* inside a character: snaps to its start */
+    cr_assert_eq(t.cursor, 0);
+    textedit_delete(&t, 1);
+    cr_assert_str_eq(t.s, "\xc3\xa9");
+}
+
+Test(textedit, full_buffer_refuses_and_set_cuts) {
+    static char big[TEXTEDIT_MAX + 10];
+    memset(big, 'a', sizeof big - 1);
+    big[TEXTEDIT_MAX - 1] = '\xc3';          /* a 2-byte character across the limit */
+    big[TEXTEDIT_MAX] = '\xa9';
+    big[sizeof big - 1] = '\0';
+    TextEdit t;
+    textedit_set(&t, big);
+    cr_assert_eq(t.len, TEXTEDIT_MAX - 1);
+    cr_assert_eq(textedit_insert(&t, "xy"), -1);
+    cr_assert_eq(t.len, TEXTEDIT_MAX - 1);
+    cr_assert_eq(textedit_insert(&t, "x"), 0);
+    cr_assert_eq(t.len, TEXTEDIT_MAX);
+}
