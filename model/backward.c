@@ -137,11 +137,12 @@ static void split_heads_backward(Model *m, const GradActs *g) {
 static void embed_backward(Model *m, const int *tokens, const float *dres, ParamTensors *dp) {
     int B = m->B, T = m->T, C = m->cfg.n_embd;
     int learned = m->cfg.pe == PE_LEARNED;
+    float scale = model_embed_scale(&m->cfg);       /* x = scale * wte[token] + ... */
     for (int b = 0; b < B; b++) {
         for (int t = 0; t < T; t++) {
             const float *gx = dres + ((size_t)b * T + t) * C;
             float *dwte = dp->wte + (size_t)tokens[b * T + t] * C;
-            for (int i = 0; i < C; i++) dwte[i] += gx[i];
+            for (int i = 0; i < C; i++) dwte[i] += scale * gx[i];
             if (!learned) continue;
             float *dwpe = dp->wpe + (size_t)t * C;
             for (int i = 0; i < C; i++) dwpe[i] += gx[i];

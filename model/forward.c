@@ -11,9 +11,14 @@
 #include "ops.h"
 #include "posenc.h"
 
+float model_embed_scale(const ModelConfig *cfg) {
+    return cfg->pe == PE_SINUSOIDAL ? sqrtf((float)cfg->n_embd) : 1.0f;
+}
+
 /* x = wte[token] (+ the position vector for the additive encodings). */
 static void embed(Model *m, const int *tokens, int B, int T, int use_position) {
     int C = m->cfg.n_embd;
+    float scale = model_embed_scale(&m->cfg);
     const float *pos = NULL;
     if (use_position && m->cfg.pe == PE_LEARNED) pos = m->params.wpe;
     if (use_position && m->cfg.pe == PE_SINUSOIDAL) pos = m->sin_table;
@@ -21,7 +26,7 @@ static void embed(Model *m, const int *tokens, int B, int T, int use_position) {
         for (int t = 0; t < T; t++) {
             float *x = m->acts.encoded + ((size_t)b * T + t) * C;
             const float *e = m->params.wte + (size_t)tokens[b * T + t] * C;
-            for (int i = 0; i < C; i++) x[i] = e[i] + (pos ? pos[(size_t)t * C + i] : 0.0f);
+            for (int i = 0; i < C; i++) x[i] = scale * e[i] + (pos ? pos[(size_t)t * C + i] : 0.0f);
         }
     }
 }
@@ -31,7 +36,10 @@ static void split_heads(Model *m, const float *qkv, float *q, float *k, float *v
                         int use_position) {
     int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
     int rope = use_position && m->cfg.pe == PE_ROPE;
-#pragma omp parallel for collapse(2) schedule(static)
+    /* RoPE's cosines and sines depend on (position, pair) only: once per pass */
+    float *cs = rope ? avz_xmalloc(sizeof(float) * (size_t)T * hs) : NULL;
+    if (rope) posenc_rope_table(cs, T, hs, m->cfg.rope_theta, 0);
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)B * T * C > (1u << 16))
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
             size_t off = ((size_t)b * NH + h) * T * hs;
@@ -42,22 +50,26 @@ static void split_heads(Model *m, const float *qkv, float *q, float *k, float *v
                 memcpy(v + off + (size_t)t * hs, row + 2 * C, sizeof(float) * hs);
             }
             if (rope) {
-                posenc_rope_apply(q + off, T, hs, m->cfg.rope_theta, 0, +1);
-                posenc_rope_apply(k + off, T, hs, m->cfg.rope_theta, 0, +1);
+                posenc_rope_apply_table(q + off, T, hs, cs, +1);
+                posenc_rope_apply_table(k + off, T, hs, cs, +1);
             }
         }
     }
+    free(cs);
 }
 
 /* The attention of one layer: every (b, h) independently, writing its head's slice
- * of z (B, T, C) and its row log-sum-exps. */
+ * of z (B, T, C) and its row log-sum-exps. Flash runs the fast kernel (one thread per
+ * head); attn_flash in attention.c is its readable reference. */
 static void attention_layer(Model *m, int l, int B, int T, AttnKind kind, int use_position) {
     int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
     size_t BT = (size_t)B * T;
     float *q = m->acts.q + l * BT * C, *k = m->acts.k + l * BT * C, *v = m->acts.v + l * BT * C;
     float *z = m->acts.z + l * BT * C, *lse = m->acts.lse + l * NH * BT;
     float *att = kind == ATTN_NAIVE ? m->att + (size_t)l * B * NH * T * T : NULL;
-#pragma omp parallel for collapse(2) schedule(dynamic)
+    /* threads only when the work pays for waking them (about 4 MFLOP) */
+    int par = (double)B * NH * T * T * hs > 1e6;
+#pragma omp parallel for collapse(2) schedule(dynamic) if (par)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
             AttnShape s = {T, hs, 1.0f / sqrtf((float)hs),
@@ -66,7 +78,7 @@ static void attention_layer(Model *m, int l, int B, int T, AttnKind kind, int us
             const float *qh = q + bh * T * hs, *kh = k + bh * T * hs, *vh = v + bh * T * hs;
             float *out = z + (size_t)b * T * C + h * hs;
             if (att) attn_naive(&s, qh, kh, vh, att + bh * T * T, out, lse + bh * T);
-            else attn_flash(&s, qh, kh, vh, out, lse + bh * T);
+            else attn_flash_fast(&s, qh, kh, vh, out, lse + bh * T);   /* attention_fast.c */
         }
     }
 }
@@ -204,13 +216,14 @@ void model_capture(const Model *m, int layer, int head, int b, float *out) {
     const float *q = m->acts.q + layer * BT * C + bh * T * hs;
     const float *k = m->acts.k + layer * BT * C + bh * T * hs;
     const float *lse = m->acts.lse + layer * NH * BT + bh * T;
-    attn_capture_rows(&s, q, k, lse, 0, T, out);
+    attn_capture_rows_fast(&s, q, k, lse, 0, T, out);
 }
 
 void model_capture_all(const Model *m, int b, float *out) {
     int L = m->cfg.n_layer, NH = m->cfg.n_head;
     size_t TT = (size_t)m->T * m->T;
-#pragma omp parallel for collapse(2) schedule(dynamic)
+    int par = (double)L * NH * TT * (m->cfg.n_embd / NH) > 1e6;   /* worth waking threads */
+#pragma omp parallel for collapse(2) schedule(dynamic) if (par)
     for (int l = 0; l < L; l++)
         for (int h = 0; h < NH; h++) model_capture(m, l, h, b, out + ((size_t)l * NH + h) * TT);
 }

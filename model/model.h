@@ -2,7 +2,8 @@
  *
  * attnviz's model is GPT-2 shaped (pre-LayerNorm, causal, tied LM head):
  *
- *   x = wte[token] (+ position vector for sinusoidal / learned)
+ *   x = wte[token] (+ position vector for sinusoidal / learned; sinusoidal scales
+ *       wte by sqrt(C) first, as Vaswani et al. do)
  *   for each of L blocks:
  *       a = LayerNorm_1(x)
  *       q, k, v = a @ c_attn            (each split into NH heads of size hs = C/NH)
@@ -147,6 +148,12 @@ void model_free(Model *m);
 typedef void (*ModelTensorFn)(void *user, const char *name, float *data, int ndim,
                               const int64_t *shape);
 void model_for_each_tensor(const Model *m, ParamTensors *p, ModelTensorFn fn, void *user);
+
+/* The factor the token embedding is multiplied by on input: sqrt(C) for the
+ * sinusoidal encoding, as Vaswani et al. do, so that the fixed unit-amplitude
+ * sinusoids do not drown the small learned embeddings; 1 otherwise. (The tied LM
+ * head uses wte unscaled.) */
+float model_embed_scale(const ModelConfig *cfg);
 
 /* Makes sure activations for (B, T) are allocated. */
 void model_ensure_acts(Model *m, int B, int T);
