@@ -13,15 +13,23 @@ void ops_layernorm(float *out, float *mean, float *rstd, const float *x, const f
                    const float *b, int N, int C, float eps);
 
 /* Linear layer in GPT-2's Conv1D layout: out (N, OC) = x (N, C) @ w (C, OC) + b (OC).
- * b may be NULL. */
+ * b may be NULL. Runs on the fast kernels of gemm.c. */
 void ops_matmul(float *out, const float *x, const float *w, const float *b, int N, int C,
                 int OC);
+
+/* The same product as plain loops over rows (4 at a time): the readable reference
+ * the fast one is tested against. */
+void ops_matmul_ref(float *out, const float *x, const float *w, const float *b, int N, int C,
+                    int OC);
 
 /* The tied LM head: logits (N, V) = x (N, C) @ wte^T, wte is (V, C). */
 void ops_matmul_wt(float *out, const float *x, const float *wte, int N, int C, int V);
 
-/* GELU, tanh approximation (as GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+/* GELU, tanh approximation (as GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+ * ops_gelu computes tanh with the vectorisable one of fastmath.h; ops_gelu_ref with
+ * libm's tanhf, the reference it is tested against. */
 void ops_gelu(float *out, const float *x, size_t n);
+void ops_gelu_ref(float *out, const float *x, size_t n);
 
 /* out = a + b, n floats. */
 void ops_add(float *out, const float *a, const float *b, size_t n);

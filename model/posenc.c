@@ -58,3 +58,29 @@ void posenc_rope_apply(float *x, int T, int hs, float base, int pos0, int sign) 
         }
     }
 }
+
+void posenc_rope_table(float *cs, int T, int hs, float base, int pos0) {
+    int half = hs / 2;
+    for (int i = 0; i < half; i++) {
+        double theta = pow((double)base, -2.0 * i / (double)hs);
+        for (int t = 0; t < T; t++) {
+            double a = (double)(pos0 + t) * theta;
+            cs[((size_t)t * half + i) * 2] = (float)cos(a);
+            cs[((size_t)t * half + i) * 2 + 1] = (float)sin(a);
+        }
+    }
+}
+
+void posenc_rope_apply_table(float *x, int T, int hs, const float *cs, int sign) {
+    int half = hs / 2;
+    for (int t = 0; t < T; t++) {
+        float *row = x + (size_t)t * hs;
+        const float *ct = cs + (size_t)t * half * 2;
+        for (int i = 0; i < half; i++) {
+            float c = ct[2 * i], s = sign * ct[2 * i + 1];
+            float x1 = row[i], x2 = row[i + half];
+            row[i] = x1 * c - x2 * s;
+            row[i + half] = x1 * s + x2 * c;
+        }
+    }
+}

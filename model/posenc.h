@@ -31,4 +31,11 @@ double posenc_rope_angle(int p, int i, int hs, float base);
  * sign = -1 rotates backwards (the exact inverse, used by the backward pass). */
 void posenc_rope_apply(float *x, int T, int hs, float base, int pos0, int sign);
 
+/* The same rotation with the angles' cosines and sines computed once, for every head
+ * and layer of a pass: cs is (T, hs/2, 2), cos then sin of each (position, pair).
+ * posenc_rope_apply_table(x, ..., table of pos0) gives exactly (bit for bit) what
+ * posenc_rope_apply(x, ..., pos0) gives. */
+void posenc_rope_table(float *cs, int T, int hs, float base, int pos0);
+void posenc_rope_apply_table(float *x, int T, int hs, const float *cs, int sign);
+
 #endif

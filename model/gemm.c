@@ -1,0 +1,350 @@
+/* gemm.c: a fast single-precision matrix multiply, C = A @ B (+ bias), in plain C.
+ *
+ * The three-loop matrix multiply (ops_matmul_ref) does one multiply-add per element
+ * of A it loads, so it runs at the speed of the memory, not of the arithmetic. Four
+ * tricks bring it to the speed of the arithmetic:
+ *
+ * 1. Register blocking. A tile kernel keeps a block of C, GEMM_MR = 6 rows by nr
+ *    columns, in vector registers for the whole loop over k. Each step loads nr floats
+ *    of one row of B and 6 floats of A, and does 6 * nr multiply-adds with them. With
+ *    AVX-512 (32 registers of 16 floats) the block is 6 x 64: 24 accumulators, 4 loads
+ *    of B, 1 broadcast; 24 fused multiply-adds per 10 loads. The CPU can do 2 FMAs and
+ *    2 loads per cycle, so the arithmetic, not the loads, sets the pace. And 24
+ *    independent accumulators hide the FMA's 4-cycle latency (2 ports x 4 cycles = 8
+ *    in flight at least).
+ * 2. The vector width, chosen at run time. The same ten lines of C are compiled three
+ *    times with the block sized to each instruction set's register file: 6 x 64 for
+ *    AVX-512, 6 x 16 for AVX2 (16 registers of 8 floats), 6 x 8 for portable SSE2.
+ *    gemm_kernels() asks the CPU once which it can run. (The kernels are written as
+ *    loops with constant bounds; the compiler unrolls them and keeps acc[][] in
+ *    registers. `omp simd` on the innermost loop makes GCC vectorise it as a loop; without
+ *    it GCC 12 tries to vectorise the unrolled copies one by one and gives up.)
+ * 3. Cache blocking with a packed B. The kernel walks down nr columns of B; in B's own
+ *    layout those are nr floats every ldb floats, a new cache line (and, for a wide
+ *    matrix, a new page) per k. Copying ("packing") B once into panels of nr columns,
+ *    each row of a panel right after the previous one, makes every kernel read
+ *    sequential. The k loop is cut into blocks of kc so that one panel block (kc x nr)
+ *    stays in the L1 cache while the kernel sweeps down the rows of A: kc comes from
+ *    the L1 size of this machine, not from a constant.
+ * 4. Threads. Blocks of rows of C are independent; OpenMP shares them out. Every
+ *    element is computed by the same sequence of operations whatever the number of
+ *    threads, so the result does not depend on it (the trainer's tests check that).
+ *
+ * The compiler needs -ffp-contract=fast here (see the Makefile) to fuse a * b + c into
+ * one FMA instruction: in ISO C mode (-std=c11) GCC keeps them apart by default. */
+#define _DEFAULT_SOURCE
+#include "gemm.h"
+
+#include "common.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- the tile kernels --------------------------------------------------------------- */
+
+/* The body of every tile kernel (see GemmTileFn in gemm.h), for an MR x NB block.
+ * acc[r][n] accumulates row r of A times column n of B over k. */
+#define GEMM_TILE_BODY(MR, NB)                                                       \
+    float acc[MR][NB];                                                               \
+    for (int r = 0; r < MR; r++)                                                     \
+        for (int n = 0; n < NB; n++) acc[r][n] = 0.0f;                               \
+    for (int k = 0; k < K; k++) {                                                    \
+        const float *b = B + (size_t)k * ldb;    /* one row of B: NB floats */       \
+        for (int r = 0; r < MR; r++) {                                               \
+            float a = A[(size_t)r * lda + k];    /* broadcast to every lane */       \
+            _Pragma("omp simd")                                                      \
+            for (int n = 0; n < NB; n++) acc[r][n] += a * b[n];                      \
+        }                                                                            \
+    }                                                                                \
+    for (int r = 0; r < MR; r++) {                                                   \
+        float *c = C + (size_t)r * ldc;                                              \
+        if (cscale) {                                                                \
+            float s = cscale[r];                                                     \
+            for (int n = 0; n < NB; n++) c[n] = c[n] * s + acc[r][n];                \
+        } else {                                                                     \
+            for (int n = 0; n < NB; n++) c[n] = acc[r][n];                           \
+        }                                                                            \
+    }
+
+#define GEMM_TILE_ARGS                                                                 \
+    int K, const float *restrict A, int lda, const float *restrict B, int ldb,         \
+        float *restrict C, int ldc, const float *restrict cscale
+
+/* On x86-64 with GCC, the AVX-512 and AVX2 variants are compiled for those
+ * instruction sets (target attribute) whatever the flags of the rest of the build;
+ * they only run on a CPU that has them. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(AVZ_NO_CLONES)
+#define GEMM_HAVE_X86 1
+__attribute__((target("arch=x86-64-v4"))) static void tile_avx512_6x64(GEMM_TILE_ARGS) {
+    GEMM_TILE_BODY(GEMM_MR, 64)
+}
+__attribute__((target("arch=x86-64-v4"))) static void tile_avx512_6x16(GEMM_TILE_ARGS) {
+    GEMM_TILE_BODY(GEMM_MR, 16)
+}
+__attribute__((target("arch=x86-64-v3"))) static void tile_avx2_6x16(GEMM_TILE_ARGS) {
+    GEMM_TILE_BODY(GEMM_MR, 16)
+}
+__attribute__((target("arch=x86-64-v3"))) static void tile_avx2_6x8(GEMM_TILE_ARGS) {
+    GEMM_TILE_BODY(GEMM_MR, 8)
+}
+#endif
+static void tile_portable_6x8(GEMM_TILE_ARGS) { GEMM_TILE_BODY(GEMM_MR, 8) }
+static void tile_portable_6x4(GEMM_TILE_ARGS) { GEMM_TILE_BODY(GEMM_MR, 4) }
+
+static const GemmKernels KERNELS[] = {
+#ifdef GEMM_HAVE_X86
+    {"avx512", 64, 16, tile_avx512_6x64, tile_avx512_6x16},
+    {"avx2", 16, 8, tile_avx2_6x16, tile_avx2_6x8},
+#endif
+    {"portable", 8, 4, tile_portable_6x8, tile_portable_6x4},
+};
+#define N_KERNELS ((int)(sizeof KERNELS / sizeof KERNELS[0]))
+
+static int cpu_can_run(const GemmKernels *k) {
+#ifdef GEMM_HAVE_X86
+    __builtin_cpu_init();
+    /* these names check the instruction sets and that the OS saves their registers */
+    if (strcmp(k->isa, "avx512") == 0) return __builtin_cpu_supports("x86-64-v4") > 0;
+    if (strcmp(k->isa, "avx2") == 0) return __builtin_cpu_supports("x86-64-v3") > 0;
+#endif
+    return strcmp(k->isa, "portable") == 0;
+}
+
+const GemmKernels *gemm_kernels_named(const char *isa) {
+    for (int i = 0; i < N_KERNELS; i++)
+        if (strcmp(KERNELS[i].isa, isa) == 0) return cpu_can_run(&KERNELS[i]) ? &KERNELS[i] : NULL;
+    return NULL;
+}
+
+static const GemmKernels *g_selected;   /* set once; every caller after reads it */
+
+const GemmKernels *gemm_kernels(void) {
+    const GemmKernels *k = __atomic_load_n(&g_selected, __ATOMIC_ACQUIRE);
+    if (k) return k;
+    const char *want = getenv("AVZ_ISA");
+    k = want ? gemm_kernels_named(want) : NULL;
+    for (int i = 0; !k && i < N_KERNELS; i++)       /* best first */
+        if (cpu_can_run(&KERNELS[i])) k = &KERNELS[i];
+    __atomic_store_n(&g_selected, k, __ATOMIC_RELEASE);
+    return k;
+}
+
+int gemm_select(const char *isa) {
+    const GemmKernels *k = gemm_kernels_named(isa);
+    if (!k) return 0;
+    __atomic_store_n(&g_selected, k, __ATOMIC_RELEASE);
+    return 1;
+}
+
+void gemm_panel(const GemmKernels *k, int K, const float *A, int lda, const float *B, int ldb,
+                float *C, int ldc, const float *cscale, int ncols) {
+    int n = 0;
+    for (; n + k->nr_wide <= ncols; n += k->nr_wide) k->wide(K, A, lda, B + n, ldb, C + n, ldc, cscale);
+    for (; n < ncols; n += k->nr_narrow) k->narrow(K, A, lda, B + n, ldb, C + n, ldc, cscale);
+}
+
+/* ---- cache sizes ---------------------------------------------------------------------- */
+
+/* "48K" / "2048K" / "2M" from /sys/devices/system/cpu/cpu0/cache/index<i>/size */
+static size_t sysfs_cache(int level) {
+    for (int i = 0; i < 8; i++) {
+        char path[96], buf[32];
+        int lv = 0;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        FILE *f = fopen(path, "r");
+        if (!f) break;
+        if (fscanf(f, "%d", &lv) != 1) lv = 0;
+        fclose(f);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+        f = fopen(path, "r");
+        if (!f || !fgets(buf, sizeof buf, f) || lv != level || strncmp(buf, "Instruction", 11) == 0) {
+            if (f) fclose(f);
+            continue;
+        }
+        fclose(f);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        f = fopen(path, "r");
+        size_t n = 0;
+        char unit = 'K';
+        if (f && fscanf(f, "%zu%c", &n, &unit) >= 1)
+            n *= unit == 'M' ? 1u << 20 : unit == 'K' ? 1u << 10 : 1u;
+        if (f) fclose(f);
+        if (n) return n;
+    }
+    return 0;
+}
+
+static CpuCaches g_caches;
+
+const CpuCaches *cpu_caches(void) {
+#pragma omp critical(avz_cpu_caches)
+    if (!g_caches.source) {
+        CpuCaches c = {0, 0, "sysconf"};
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE)
+        long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+        c.l1d = l1 > 0 ? (size_t)l1 : 0;
+        c.l2 = l2 > 0 ? (size_t)l2 : 0;
+#endif
+        if (!c.l1d || !c.l2) {
+            c.l1d = sysfs_cache(1);
+            c.l2 = sysfs_cache(2);
+            c.source = "sysfs";
+        }
+        if (!c.l1d || !c.l2) {   /* small enough for any x86 or ARM core of the last decade */
+            c.l1d = 32u << 10;
+            c.l2 = 256u << 10;
+            c.source = "fallback";
+        }
+        g_caches = c;
+    }
+    return &g_caches;
+}
+
+/* ---- the blocked, packed, threaded multiply ------------------------------------------ */
+
+#define GEMM_KC_MAX 512   /* longest k block (the edge tiles keep one on the stack) */
+#define GEMM_NR_MAX 64    /* widest kernel */
+
+/* One panel of B: nr columns [n0, n0 + w) that one kernel covers; row k at b + k * ldb. */
+typedef struct {
+    const float *b;
+    int ldb, n0, w;
+    int packed;         /* b points into the packed copy (else into B itself) */
+    GemmTileFn fn;
+} Panel;
+
+/* Copies columns [n0, n0 + w) of B (K rows) into a panel: row k at dst + k * w. Columns
+ * past N are zero, so that a kernel may run over the whole panel. For a transposed B
+ * (row n of Bt is column n of B) it reads along Bt's rows, which are contiguous. */
+static void pack_panel(float *dst, const float *B, int ldb, int bt, int K, int N, int n0, int w) {
+    int nv = N - n0 < w ? N - n0 : w;
+    if (bt) {
+        for (int n = 0; n < nv; n++) {
+            const float *col = B + (size_t)(n0 + n) * ldb;
+            for (int k = 0; k < K; k++) dst[(size_t)k * w + n] = col[k];
+        }
+        for (int k = 0; k < K; k++)
+            for (int n = nv; n < w; n++) dst[(size_t)k * w + n] = 0.0f;
+        return;
+    }
+    for (int k = 0; k < K; k++) {
+        float *d = dst + (size_t)k * w;
+        memcpy(d, B + (size_t)k * ldb + n0, sizeof(float) * nv);
+        for (int n = nv; n < w; n++) d[n] = 0.0f;
+    }
+}
+
+/* A tile at the bottom or right edge (mrows < GEMM_MR or ncols < w): the kernel always
+ * computes a whole tile, so it runs on zero-padded copies and only the valid part of
+ * the result is copied back. */
+static void tile_edge(GemmTileFn fn, int w, int K, const float *A, int lda, int mrows,
+                      const float *B, int ldb, float *C, int ldc, int ncols, const float *cscale) {
+    float apad[GEMM_MR * GEMM_KC_MAX], ctmp[GEMM_MR * GEMM_NR_MAX];
+    if (mrows < GEMM_MR) {
+        for (int r = 0; r < GEMM_MR; r++)
+            for (int k = 0; k < K; k++) apad[r * K + k] = r < mrows ? A[(size_t)r * lda + k] : 0.0f;
+        A = apad;
+        lda = K;
+    }
+    if (cscale)   /* the kernel scales and adds to what C holds: bring that in */
+        for (int r = 0; r < GEMM_MR; r++)
+            for (int n = 0; n < w; n++)
+                ctmp[r * w + n] = r < mrows && n < ncols ? C[(size_t)r * ldc + n] : 0.0f;
+    fn(K, A, lda, B, ldb, ctmp, w, cscale);
+    for (int r = 0; r < mrows; r++) memcpy(C + (size_t)r * ldc, ctmp + r * w, sizeof(float) * ncols);
+}
+
+/* Rows [g0, g1) * GEMM_MR of C against every panel of B. */
+static void gemm_rows(int g0, int g1, int M, int N, int K, int kc, const float *A, int lda,
+                      const Panel *panels, int npanels, float *C, int ldc, const float *bias) {
+    static const float ones[GEMM_MR] = {1, 1, 1, 1, 1, 1};
+    if (bias)
+        for (int r = g0 * GEMM_MR; r < M && r < g1 * GEMM_MR; r++)
+            memcpy(C + (size_t)r * ldc, bias, sizeof(float) * N);
+    for (int k0 = 0; k0 < K; k0 += kc) {
+        int kl = K - k0 < kc ? K - k0 : kc;
+        const float *cscale = (k0 > 0 || bias) ? ones : NULL;   /* add to what is there */
+        for (int p = 0; p < npanels; p++) {
+            const Panel *pn = &panels[p];
+            int ncols = N - pn->n0 < pn->w ? N - pn->n0 : pn->w;
+            const float *bp = pn->b + (size_t)k0 * pn->ldb;
+            for (int gi = g0; gi < g1; gi++) {
+                int r0 = gi * GEMM_MR, mrows = M - r0 < GEMM_MR ? M - r0 : GEMM_MR;
+                const float *a = A + (size_t)r0 * lda + k0;
+                float *c = C + (size_t)r0 * ldc + pn->n0;
+                if (mrows == GEMM_MR && ncols == pn->w) pn->fn(kl, a, lda, bp, pn->ldb, c, ldc, cscale);
+                else tile_edge(pn->fn, pn->w, kl, a, lda, mrows, bp, pn->ldb, c, ldc, ncols, cscale);
+            }
+        }
+    }
+}
+
+void gemm_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                int b_transposed, float *C, int ldc, const float *bias) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (int r = 0; r < M; r++)
+            for (int n = 0; n < N; n++) C[(size_t)r * ldc + n] = bias ? bias[n] : 0.0f;
+        return;
+    }
+    const GemmKernels *g = gemm_kernels();
+    const CpuCaches *cc = cpu_caches();
+    /* kc: one panel block (kc x nr_wide floats) fills half of L1, the rest is for A and C */
+    int kc = (int)(cc->l1d / 2 / (sizeof(float) * g->nr_wide)) / 16 * 16;
+    kc = kc < 64 ? 64 : kc > GEMM_KC_MAX ? GEMM_KC_MAX : kc;
+    /* Panels: wide ones, then narrow ones for the rest of the columns. Packing a panel
+     * pays when many row groups reuse it; with few rows (a short text: M = T) the
+     * kernels read B where it is, except a transposed B and a last panel narrower
+     * than its kernel, which are always packed. */
+    int nwide = N / g->nr_wide, rest = N - nwide * g->nr_wide;
+    int npanels = nwide + (rest + g->nr_narrow - 1) / g->nr_narrow;
+    int pack_all = b_transposed || M > 16 * GEMM_MR;
+    Panel *panels = avz_xmalloc(sizeof(Panel) * npanels);
+    size_t packed = 0;
+    for (int p = 0; p < npanels; p++) {
+        Panel *pn = &panels[p];
+        pn->w = p < nwide ? g->nr_wide : g->nr_narrow;
+        pn->n0 = p < nwide ? p * pn->w : nwide * g->nr_wide + (p - nwide) * pn->w;
+        pn->fn = p < nwide ? g->wide : g->narrow;
+        pn->packed = pack_all || pn->n0 + pn->w > N;
+        pn->b = pn->packed ? NULL : B + pn->n0;   /* packed: set once the buffer exists */
+        pn->ldb = pn->packed ? pn->w : ldb;
+        if (pn->packed) packed += (size_t)pn->w * K;
+    }
+    float *Bp = packed ? avz_xmalloc(sizeof(float) * packed) : NULL;
+    for (size_t p = 0, off = 0; p < (size_t)npanels; p++)
+        if (panels[p].packed) {
+            panels[p].b = Bp + off;
+            off += (size_t)panels[p].w * K;
+        }
+    int groups = (M + GEMM_MR - 1) / GEMM_MR;
+    /* rows per task: enough tasks to share out (4 per thread), few enough that a
+     * task's block of A (rows x kc) stays in L2 */
+    int nthreads = omp_get_max_threads();
+    int per_task = (groups + 4 * nthreads - 1) / (4 * nthreads);
+    int l2_groups = (int)(cc->l2 / 2 / (sizeof(float) * GEMM_MR * kc));
+    if (per_task > l2_groups) per_task = l2_groups > 0 ? l2_groups : 1;
+    if (per_task < 1) per_task = 1;
+    int ntasks = (groups + per_task - 1) / per_task;
+    /* waking a thread costs microseconds on an idle machine, and up to a scheduler time
+     * slice on a busy one: not worth it below ~8 MFLOP (~0.1 ms of one core) */
+    int parallel = 2.0 * M * N * K > 8e6 && nthreads > 1;
+#pragma omp parallel if (parallel)
+    {
+#pragma omp for schedule(static)
+        for (int p = 0; p < npanels; p++)
+            if (panels[p].packed)
+                pack_panel(Bp + (panels[p].b - Bp), B, ldb, b_transposed, K, N, panels[p].n0,
+                           panels[p].w);
+#pragma omp for schedule(dynamic)
+        for (int t = 0; t < ntasks; t++) {
+            int g0 = t * per_task, g1 = g0 + per_task < groups ? g0 + per_task : groups;
+            gemm_rows(g0, g1, M, N, K, kc, A, lda, panels, npanels, C, ldc, bias);
+        }
+    }
+    free(Bp);
+    free(panels);
+}
