@@ -1,5 +1,6 @@
 /* main.c: the `attnviz` command. Dispatches to a subcommand (commands.h); with no
- * subcommand it prints the help (the desktop app comes with the GUI issue). */
+ * subcommand it opens the desktop app (`attnviz gui`); `attnviz --help` prints
+ * the help. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@ typedef struct {
 } Subcommand;
 
 static const Subcommand SUBCOMMANDS[] = {
+    {"gui", cmd_gui, "the desktop app (the default when no command is given)"},
     {"export", cmd_export, "write attention maps as labelled PNG heatmaps or .npy arrays"},
     {"predict", cmd_predict, "next-token top-k after a text"},
     {"ablate", cmd_ablate, "switch heads off; loss, KL and top-k before and after"},
@@ -27,8 +29,8 @@ static const Subcommand SUBCOMMANDS[] = {
 
 static void print_help(FILE *f) {
     fprintf(f, "attnviz: see inside a small transformer: every head's attention, position "
-               "encodings, ablation.\n\nusage: attnviz <command> [options]   "
-               "(attnviz <command> --help for its options)\n\ncommands:\n");
+               "encodings, ablation.\n\nusage: attnviz [<command> [options]]   "
+               "(no command: the app; attnviz <command> --help for its options)\n\ncommands:\n");
     for (int i = 0; i < N_SUBCOMMANDS; i++)
         fprintf(f, "  %-8s %s\n", SUBCOMMANDS[i].name, SUBCOMMANDS[i].summary);
     fprintf(f, "\nexit status: 0 success, 2 bad usage or bad input, 1 internal failure\n");
@@ -36,7 +38,11 @@ static void print_help(FILE *f) {
 
 int main(int argc, char **argv) {
     assets_init(argv[0]);
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+    if (argc < 2) {
+        char *gui_argv[] = {argv[0], "gui", NULL};
+        return cmd_gui(2, gui_argv);
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         print_help(stdout);
         return 0;

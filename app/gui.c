@@ -1,0 +1,367 @@
+/* gui.c: `attnviz gui`: start-up, the event loop, keys, export (see gui.h).
+ *
+ * The loop is event driven: it sleeps in render_wait until something happens
+ * (the CPU rests when the app is idle), wakes every 50 ms while the worker
+ * thread runs (to draw its progress), and runs flat out only for a script or
+ * when a frame asked for another one. */
+#define _DEFAULT_SOURCE
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "assets.h"
+#include "cli.h"
+#include "colormap.h"
+#include "commands.h"
+#include "export.h"
+#include "gui.h"
+#include "session.h"
+
+#define DEFAULT_TEXT "marie curie met alan turing at the station . she gave him her camera ."
+
+/* ---- status bar ---- */
+
+static void set_status(App *a, int error, const char *fmt, va_list ap) {
+    vsnprintf(a->status, sizeof a->status, fmt, ap);
+    a->status_error = error;
+    a->redraw = 1;
+}
+
+void app_status(App *a, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    set_status(a, 0, fmt, ap);
+    va_end(ap);
+}
+
+void app_error(App *a, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    set_status(a, 1, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- small actions ---- */
+
+void app_set_view(App *a, ViewId v) {
+    a->view = v;
+    a->menu = MENU_NONE;
+    a->redraw = 1;
+}
+
+void app_set_ui_scale(App *a, float s) {
+    render_set_ui_scale(a->r, s);
+    app_status(a, "interface scale %.0f%% (Ctrl + / Ctrl - / Ctrl 0)", 100 * render_ui_scale(a->r));
+}
+
+void app_request_export(App *a) { a->pending_export = 1; }
+
+AvzCode app_export_head(App *a, const char *path, char *err) {
+    if (!a->has_tokens) return avz_fail(err, AVZ_ERR_INPUT, "nothing to export: no text has run");
+    ExportStyle st;
+    export_style_default(&st);
+    st.cmap = a->cmap;
+    st.gamma = a->gamma;
+    char font[4096], title[256];
+    assets_find(EXPORT_DEFAULT_FONT, font, sizeof font);
+    st.font_path = font;
+    snprintf(title, sizeof title, "layer %d head %d, %s", a->layer, a->head,
+             pe_name(a->base.model.cfg.pe));
+    return export_heatmap_png(path, app_map(a, a->layer, a->head), a->tok.n,
+                              (const char *const *)a->tok.text, title, &st, err);
+}
+
+static int exists(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+/* Ctrl+S, at the end of a frame: the view's pixels and the selected head's
+ * labelled heatmap, under the first free number (files are never overwritten). */
+static void do_export(App *a) {
+    char view[4200], head[4200], err[AVZ_ERR_LEN];
+    int n;
+    for (n = 1; n < 10000; n++) {
+        snprintf(view, sizeof view, "%s/attnviz-view-%03d.png", a->export_dir, n);
+        snprintf(head, sizeof head, "%s/attnviz-head-%03d.png", a->export_dir, n);
+        if (!exists(view) && !exists(head)) break;
+    }
+    if (render_screenshot(a->r, view, err)) { app_error(a, "export: %s", err); return; }
+    if (app_export_head(a, head, err)) { app_error(a, "export: %s", err); return; }
+    app_status(a, "saved %s (this view) and %s (layer %d head %d, labelled)", view, head, a->layer,
+               a->head);
+}
+
+/* ---- keys ---- */
+
+/* Keys while the text field has the focus. */
+static void text_key(App *a, int key, int mods) {
+    int sel = mods & MOD_SHIFT, word = mods & MOD_CTRL, changed = 0;
+    TextEdit *t = &a->edit;
+    if (mods & MOD_CTRL && (key == 'c' || key == 'x')) {
+        char *s = textedit_copy(t);
+        if (s) render_clipboard_set(a->r, s);
+        free(s);
+        if (key == 'x') changed = textedit_delete(t, 1);
+    } else if (mods & MOD_CTRL && key == 'v') {
+        char *s = render_clipboard_get(a->r);
+        if (s && textedit_insert(t, s) != 0)
+            app_error(a, "the pasted text does not fit (the text holds at most %d bytes)", TEXTEDIT_MAX);
+        else changed = s != NULL;
+        free(s);
+    } else if (mods & MOD_CTRL && key == 'a') {
+        textedit_select_all(t);
+    } else if (key == KEY_LEFT || key == KEY_RIGHT) {
+        textedit_move(t, key == KEY_LEFT ? (word ? TE_WORD_LEFT : TE_LEFT)
+                                          : (word ? TE_WORD_RIGHT : TE_RIGHT), sel);
+    } else if (key == KEY_HOME || key == KEY_END) {
+        textedit_move(t, key == KEY_HOME ? TE_HOME : TE_END, sel);
+    } else if (key == KEY_BACKSPACE || key == KEY_DELETE) {
+        changed = textedit_delete(t, key == KEY_BACKSPACE ? -1 : 1);
+    } else if (key == KEY_RETURN || key == KEY_ESCAPE || key == KEY_TAB) {
+        a->text_focus = 0;
+    }
+    if (changed) app_text_changed(a);
+}
+
+static void open_menu(App *a, MenuId m) {
+    a->menu = a->menu == m ? MENU_NONE : m;
+    a->menu_anchor = a->menu_button[m];
+    if (m == MENU_MODELS) app_list_models(a);
+}
+
+/* Keys that change the view or the selection (text field not focused). */
+static void view_key(App *a, int key, int mods) {
+    int shift = mods & MOD_SHIFT;
+    switch (key) {
+    case KEY_TAB: app_set_view(a, (ViewId)((a->view + (shift ? VIEW_COUNT - 1 : 1)) % VIEW_COUNT)); break;
+    case KEY_LEFT: app_select(a, a->layer, a->head - 1); break;
+    case KEY_RIGHT: app_select(a, a->layer, a->head + 1); break;
+    case KEY_UP: app_select(a, a->layer - 1, a->head); break;
+    case KEY_DOWN: app_select(a, a->layer + 1, a->head); break;
+    case 'a': app_toggle_ablation(a, a->layer, a->head); break;
+    case 'm': app_set_ablate_mode(a, a->ablate_mode == ABLATE_ZERO ? ABLATE_MEAN : ABLATE_ZERO);
+        app_status(a, "ablation mode: %s", a->ablate_mode == ABLATE_ZERO ? "zero" : "mean"); break;
+    case 'w': app_start_sweep(a); break;
+    case 'c': a->cmap = (Colormap)((a->cmap + 1) % CMAP_DIVERGING);
+        app_status(a, "colormap: %s", colormap_name(a->cmap)); break;
+    case 's': a->shared_range = !a->shared_range;
+        app_status(a, "value scale: %s", a->shared_range ? "shared by all maps" : "per map"); break;
+    case 'g': a->gamma = a->gamma == 1.0f ? 0.5f : 1.0f;
+        app_status(a, "gamma %.1f%s", a->gamma, a->gamma < 1 ? " (weak attention brightened)" : ""); break;
+    case 'e': open_menu(a, MENU_EXAMPLES); break;
+    case 'o': open_menu(a, MENU_MODELS); break;
+    case 'r': a->zoom = 1.0f; a->pan_r = a->pan_c = 0; break;
+    case '/': case KEY_RETURN: a->text_focus = 1; break;
+    case KEY_ESCAPE:
+        if (app_worker_busy(a, NULL, NULL, NULL) || a->sweep_wanted) app_cancel_sweep(a);
+        else a->pin_row = -1;
+        break;
+    default:
+        if (key >= '1' && key < '1' + VIEW_COUNT) app_set_view(a, (ViewId)(key - '1'));
+    }
+}
+
+void app_key(App *a, int key, int mods) {
+    a->redraw = 1;
+    if (mods & MOD_CTRL) {
+        if (key == 's') { app_request_export(a); return; }
+        if (key == 'q') { a->running = 0; return; }
+        if (key == KEY_PLUS) { app_set_ui_scale(a, render_ui_scale(a->r) * 1.25f); return; }
+        if (key == KEY_MINUS) { app_set_ui_scale(a, render_ui_scale(a->r) / 1.25f); return; }
+        if (key == '0') { app_set_ui_scale(a, 1.0f); return; }
+    }
+    if (key == KEY_F11) { render_toggle_fullscreen(a->r); return; }
+    if (key == KEY_F1 || (key == KEY_QUESTION && !a->text_focus)) {
+        a->help_open = !a->help_open;
+        return;
+    }
+    if (a->help_open || a->menu) {
+        if (key == KEY_ESCAPE) a->help_open = 0, a->menu = MENU_NONE;
+        return;
+    }
+    if (a->text_focus) text_key(a, key, mods);
+    else view_key(a, key, mods);
+}
+
+/* ---- events and frames ---- */
+
+void app_text_input(App *a, const char *s) {
+    a->redraw = 1;
+    if (!a->text_focus || a->help_open || a->menu) return;
+    if (textedit_insert(&a->edit, s) != 0)
+        app_error(a, "the text holds at most %d bytes", TEXTEDIT_MAX);
+    else
+        app_text_changed(a);
+}
+
+static void handle_event(App *a, const Event *e) {
+    Ui *u = &a->ui;
+    a->redraw = 1;
+    if (a->script_on && e->type != EV_QUIT) return; /* a script owns the input */
+    switch (e->type) {
+    case EV_QUIT: a->running = 0; break;
+    case EV_KEY: app_key(a, e->key, e->mods); break;
+    case EV_TEXT: app_text_input(a, e->text); break;
+    case EV_MOUSE_MOVE: u->mx = e->x, u->my = e->y; break;
+    case EV_MOUSE_DOWN:
+        u->mx = e->x, u->my = e->y;
+        if (e->button != 1) break;
+        u->down = u->pressed = 1;
+        u->press_x = e->x, u->press_y = e->y;
+        u->double_click = e->clicks >= 2;
+        break;
+    case EV_MOUSE_UP:
+        u->mx = e->x, u->my = e->y;
+        if (e->button == 1) u->down = 0, u->released = 1;
+        break;
+    case EV_WHEEL: u->wheel += e->wheel, u->mx = e->x, u->my = e->y; break;
+    default: break;
+    }
+}
+
+static void frame(App *a) {
+    int input = a->ui.pressed || a->ui.released || a->ui.wheel != 0.0f;
+    views_frame(a);
+    char err[AVZ_ERR_LEN];
+    if (a->shot_path[0]) {
+        if (render_screenshot(a->r, a->shot_path, err)) {
+            app_error(a, "screenshot: %s", err);
+            if (a->script_on) {
+                fprintf(stderr, "attnviz gui: screenshot: %s\n", err);
+                a->exit_code = 2;
+                a->running = 0;
+            }
+        }
+        a->shot_path[0] = '\0';
+    }
+    if (a->pending_export) do_export(a);
+    a->pending_export = 0;
+    render_present(a->r);
+    a->ui.pressed = a->ui.released = a->ui.double_click = 0;
+    a->ui.wheel = 0.0f;
+    if (!a->ui.down) a->ui.dragging = DRAG_NONE;
+    if (input) a->redraw = 1; /* a click may have changed what the frame had drawn */
+}
+
+static int busy(App *a) {
+    return app_worker_busy(a, NULL, NULL, NULL) || a->sweep_wanted ||
+           (a->has_tokens && !a->roles_ready && !a->roles_failed);
+}
+
+static void app_loop(App *a) {
+    a->redraw = 1;
+    while (a->running) {
+        int timeout = a->redraw || a->script_on ? 0 : busy(a) ? 50 : -1;
+        render_wait(a->r, timeout);
+        Event e;
+        while (a->running && render_poll(a->r, &e)) handle_event(a, &e);
+        app_worker_poll(a);
+        if (!a->running) break;
+        a->redraw = 0;
+        if (a->script_on) script_step(a);
+        if (a->running) frame(a);
+    }
+}
+
+/* ---- start ---- */
+
+typedef struct {
+    const char *model, *text, *script, *device;
+    float scale;
+    int width, height;
+} GuiArgs;
+
+static int open_app(App *a, const GuiArgs *g, char *err) {
+    char font[4096];
+    assets_find(EXPORT_DEFAULT_FONT, font, sizeof font);
+    a->r = render_open("attnviz", g->width, g->height, font, err);
+    if (!a->r) return -1;
+    a->running = 1;
+    a->cmap = CMAP_VIRIDIS;
+    a->gamma = 1.0f;
+    a->zoom = 1.0f;
+    a->pin_row = -1;
+    a->ui.mx = a->ui.my = -1e6f; /* no hover until the mouse (or a script) moves */
+    snprintf(a->device, sizeof a->device, "%s", g->device ? g->device : "auto");
+    const char *dir = getenv("ATTNVIZ_EXPORT_DIR");
+    snprintf(a->export_dir, sizeof a->export_dir, "%s", dir && dir[0] ? dir : ".");
+    if (g->scale > 0) render_set_ui_scale(a->r, g->scale);
+    app_load_examples(a);
+    app_list_models(a);
+    textedit_set(&a->edit, g->text ? g->text : a->n_examples ? a->examples[0][1] : DEFAULT_TEXT);
+    return 0;
+}
+
+/* Loads the model of --model (or the default); 0, or -1 with the error shown. */
+static int first_model(App *a, const GuiArgs *g) {
+    char err[AVZ_ERR_LEN];
+    if (app_load_model(a, g->model ? g->model : AVZ_DEFAULT_MODEL, err) == AVZ_OK) return 0;
+    fprintf(stderr, "attnviz gui: %s\n", err);
+    app_error(a, "%s (pick a model in the model menu)", err);
+    return -1;
+}
+
+static void close_app(App *a) {
+    app_compute_free(a);
+    RenderMap *maps[] = {&a->tex_head, &a->tex_before, &a->tex_after, &a->tex_diff,
+                         &a->tex_sweep, &a->tex_mean, &a->tex_roll, &a->tex_bar};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) render_map_release(a->r, maps[i]);
+    render_close(a->r);
+    script_free(&a->script);
+}
+
+static int no_window(const char *err) {
+    fprintf(stderr,
+            "attnviz gui: cannot open the app's window: %s.\n"
+            "  Without a display, write the figures with `attnviz export` (attnviz export --help),\n"
+            "  or run the app on a virtual display:  xvfb-run -a attnviz gui\n", err);
+    return 1;
+}
+
+int cmd_gui(int argc, char **argv) {
+    GuiArgs g = {0};
+    g.width = 1280;
+    g.height = 800;
+    CliOpt opts[] = {
+        {"--model", OPT_STR, &g.model, "DIR", "model folder or shipped model name (default rope)", 0},
+        {"--text", OPT_STR, &g.text, "TEXT", "the text to start with (default: an example)", 0},
+        {"--script", OPT_STR, &g.script, "FILE", "run a script of app commands (see below)", 0},
+        {"--device", OPT_STR, &g.device, "auto|cpu|cuda", "where to compute (default auto)", 0},
+        {"--scale", OPT_FLOAT, &g.scale, "X", "interface scale, e.g. 1.5 for a projector", 0},
+        {"--width", OPT_INT, &g.width, "W", "window width (default 1280)", 0},
+        {"--height", OPT_INT, &g.height, "H", "window height (default 800)", 0}};
+    CliCommand cmd = {"gui", "[--model DIR] [--text TEXT] [--script FILE] [--device D]",
+                      "Opens the desktop app: every head's attention map of a real forward pass, "
+                      "lines, ablation,\naggregates. Press ? in the app for the keys.", opts,
+                      sizeof opts / sizeof opts[0]};
+    AvzErr err;
+    int rc = cli_parse(&cmd, argc, argv, 2, err);
+    if (rc < 0) {
+        printf("\nscript commands (one per line, # comments):\n");
+        script_print_help(stdout);
+        return 0;
+    }
+    if (rc) return cmd_error(2, err);
+    if (g.width < 320 || g.width > 8192 || g.height < 240 || g.height > 8192)
+        return cmd_error(2, "attnviz gui: --width and --height must be 320..8192 and 240..8192");
+    App *a = avz_xcalloc(1, sizeof *a);
+    pthread_mutex_init(&a->worker.mu, NULL);
+    if (g.script && script_load(g.script, &a->script, err)) {
+        free(a);
+        return cmd_error(2, err);
+    }
+    a->script_on = g.script != NULL;
+    if (open_app(a, &g, err)) {
+        script_free(&a->script);
+        free(a);
+        return no_window(err);
+    }
+    if (first_model(a, &g) && a->script_on) a->exit_code = 2, a->running = 0;
+    app_loop(a);
+    int code = a->exit_code;
+    close_app(a);
+    pthread_mutex_destroy(&a->worker.mu);
+    free(a);
+    return code;
+}

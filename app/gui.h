@@ -1,0 +1,324 @@
+/* gui.h: the desktop app (`attnviz gui`): one App struct holds everything.
+ *
+ * Immediate-mode UI in the style of microui / Dear ImGui: every frame the views
+ * draw themselves from the App's state through render.h (rectangles, text,
+ * heatmap textures) and react to the mouse as they draw; keys and script
+ * commands change the same state through the same functions. Nothing here calls
+ * SDL or GL; textures are uploaded only when their content version changes.
+ *
+ * The files:
+ *   gui.c          start, the event loop, keys, export, status bar messages
+ *   gui_compute.c  model + device, text -> forward pass, captured maps (cached,
+ *                  recomputed only when something changed), ablation, the worker
+ *                  thread (head roles, the importance sweep)
+ *   gui_ui.c       theme, widgets (button, menu), heatmap figures with labels,
+ *                  colour bars
+ *   gui_views.c    top bar, text field, status bar, help, Model and Head views
+ *   gui_views2.c   Lines, Ablation and Aggregates views
+ *   gui_script.c   the --script executor (app/script.h is the parser)
+ *
+ * A view is one row of the view table (gui_views.c): a name for scripts and
+ * tabs, a title and a draw function. New teaching views add rows. */
+#ifndef AVZ_GUI_H
+#define AVZ_GUI_H
+
+#include <pthread.h>
+
+#include "ablate.h"
+#include "backend.h"
+#include "heatmap.h"
+#include "probes.h"
+#include "render.h"
+#include "script.h"
+#include "textedit.h"
+
+#define GUI_MAX_T 1024          /* the longest text the app shows, in tokens */
+#define GUI_MAX_REGIONS 96
+#define GUI_MAX_EXAMPLES 32
+#define GUI_MAX_MODELS 32
+#define GUI_MAX_LINE_HEADS 16
+
+typedef enum {
+    VIEW_MODEL = 0, VIEW_HEAD, VIEW_LINES, VIEW_ABLATION, VIEW_AGGREGATE, VIEW_COUNT
+} ViewId;
+
+typedef enum { MENU_NONE = 0, MENU_EXAMPLES, MENU_MODELS, MENU_COLORMAP } MenuId;
+
+/* A model loaded from a folder and the device that runs it. */
+typedef struct {
+    Model model;
+    Backend *be;
+    int loaded;
+} Engine;
+
+typedef struct {
+    char name[256];             /* "rope" */
+    char dir[4400];             /* its folder */
+} ModelEntry;
+
+/* A map the last frame drew: for the mouse, `hover` and `print_layout`. */
+typedef struct {
+    char name[32];              /* "head", "before", "L0H1", ... */
+    Rect r;                     /* the visible cells, logical pixels */
+    int row0, col0;             /* first visible cell */
+    int rows, cols;             /* visible cells */
+    int layer, head;            /* the head shown, or -1 */
+} MapRegion;
+
+/* The mouse as the frame sees it. */
+typedef struct {
+    float mx, my;               /* position, logical pixels */
+    int down;                   /* left button held */
+    int pressed, released;      /* went down / up since the last frame */
+    int double_click;
+    float press_x, press_y;     /* where it went down */
+    float wheel;                /* wheel steps since the last frame */
+    int layer;                  /* the layer being drawn (0 views, 1 menus and help) */
+    int input_layer;            /* the layer that receives the mouse */
+    int dragging;               /* a drag that started on a map (DRAG_*) */
+    float drag_x, drag_y;       /* last drag position */
+    int moved;                  /* the drag moved more than a few pixels */
+} Ui;
+
+enum { DRAG_NONE = 0, DRAG_HEAD_MAP, DRAG_TEXT };
+
+/* The worker thread: one job at a time, on its own copy of the model. */
+typedef enum { JOB_NONE = 0, JOB_ROLES, JOB_SWEEP } JobKind;
+typedef struct {
+    pthread_t thread;
+    int started;                /* a thread exists (join it when finished) */
+    pthread_mutex_t mu;
+    /* the job (set before the thread starts; owned) */
+    JobKind kind;
+    char model_dir[4096];
+    char device[16];
+    int *ids, T;
+    AblateMode mode;
+    unsigned long model_gen;    /* the model the job belongs to */
+    unsigned long text_gen;     /* the text it belongs to */
+    /* progress (under mu) */
+    int done, total, cancel, finished;
+    /* results (read after finished) */
+    AvzCode rc;
+    char err[AVZ_ERR_LEN];
+    float *importance;          /* (L * NH) sweep */
+    float loss_base;
+    ProbeReport roles;
+    Engine eng;                 /* the worker's own model (only it touches this) */
+    char eng_dir[4096];
+    char device_name[160];
+} Worker;
+
+typedef struct App {
+    Renderer *r;
+    Ui ui;
+    int running, exit_code;
+    int redraw;                 /* draw another frame right away */
+
+    /* model, device and text */
+    char model_dir[4096], model_name[64], device[16];
+    Engine base;                /* the unablated pass of the text */
+    Engine abl;                 /* the ablated pass (when a head is off) */
+    unsigned long model_gen;    /* bumped on every model load */
+    TextEdit edit;
+    int text_focus;
+    Tokens tok;                 /* the tokens of the last text that ran */
+    int has_tokens;
+    char text_error[AVZ_ERR_LEN]; /* why the current text does not run, or "" */
+    unsigned long gen;          /* bumped whenever a pass changes what is shown */
+    unsigned long text_gen;     /* bumped whenever the base pass changes */
+
+    /* selection */
+    ViewId view;
+    int layer, head;
+    int pin_row;                /* pinned query row, -1 none */
+    unsigned char *ablate;      /* (L * NH) 1 = switched off */
+    AblateMode ablate_mode;
+
+    /* captured maps of the current text (lazily, one head at a time) */
+    float **maps;               /* (L * NH) each (T, T) or NULL: base pass */
+    float **abl_maps;           /* (L * NH) ablated pass */
+    AblationResult ares;
+    int ares_valid;
+    int top_ids[5];             /* next-token top-5 after the text, base pass */
+    float top_p[5];
+    float loss_base;            /* mean loss of the text on itself, base pass (T >= 2) */
+    float *diff;                /* (T, T) after - before of the selected head */
+    float diff_max;
+    unsigned long diff_key;
+    float *agg_mean, *agg_roll; /* (T, T) head mean of the layer, rollout to it */
+    unsigned long agg_key;
+    float shared_vmax;          /* the largest value over every head's map */
+    unsigned long shared_key;
+
+    /* head roles (measured by probes on the worker) and the sweep */
+    int roles_ready, roles_failed;
+    char (*role_label)[48];     /* (L * NH) "previous-token 0.82" or "mixed" */
+    float *role_score;          /* (ROLE_COUNT, L * NH) probes' role scores */
+    float role_uniform[ROLE_COUNT]; /* what uniform attention would score */
+    float *sweep;               /* (L * NH) loss increase per head */
+    int sweep_valid, sweep_wanted;
+    float sweep_base;
+    Worker worker;
+
+    /* display */
+    Colormap cmap;
+    int shared_range;           /* 1: one value scale for every map on screen */
+    float gamma;
+    float zoom;                 /* head view: 1 = whole map */
+    float pan_r, pan_c;         /* head view: first visible row / column (cells) */
+    unsigned lines_heads;       /* lines view: bit h = head h of the layer shown */
+    float lines_scroll;         /* lines view: rows scrolled off the top */
+    int help_open;
+    MenuId menu;
+    Rect menu_anchor;
+    Rect menu_button[4];        /* where each menu's button was drawn (by MenuId) */
+
+    /* textures, uploaded when their content version changes */
+    RenderMap tex_head, tex_before, tex_after, tex_diff, tex_sweep, tex_mean, tex_roll, tex_bar;
+    RenderMap *tex_thumbs;      /* (L * NH) */
+    int n_thumbs;
+
+    /* menus' contents */
+    char examples[GUI_MAX_EXAMPLES][2][512]; /* label, text */
+    int n_examples;
+    ModelEntry models[GUI_MAX_MODELS]; /* the shipped models, for the menu */
+    int n_models;
+
+    /* status bar */
+    char status[1024];
+    int status_error;
+
+    char readout[256];          /* the hovered cell: "she -> curie: 0.83", or "" */
+    float text_scroll;          /* the text field's horizontal scroll */
+
+    /* the map rectangles of the last frame */
+    MapRegion regions[GUI_MAX_REGIONS];
+    int n_regions;
+
+    /* scripted mode */
+    Script script;
+    int script_on, script_pc, script_wait;
+    int script_drag;            /* a scripted drag in progress: 1 move, 2 release */
+    float drag_to_x, drag_to_y;
+    char shot_path[4096];       /* screenshot to take at the end of this frame */
+    char export_dir[4096];
+    int pending_export;         /* Ctrl+S: save the view at the end of this frame */
+} App;
+
+/* The content version of a texture: slot (which picture) and idx (which head or
+ * layer) under the current a->gen, so a texture is uploaded again only when
+ * what it shows changed. */
+static inline unsigned long gui_version(const struct App *a, int slot, int idx) {
+    return ((a->gen * 64ul + (unsigned long)slot) << 20) | (unsigned long)(idx + 1);
+}
+
+/* ---- gui.c ---- */
+void app_status(App *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void app_error(App *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Typed text as from the keyboard (goes into the text field when it has the focus). */
+void app_text_input(App *a, const char *s);
+/* A key press as from the keyboard (key codes of render.h). */
+void app_key(App *a, int key, int mods);
+void app_set_view(App *a, ViewId v);
+void app_set_ui_scale(App *a, float s);
+/* Ctrl+S: the view as PNG and the selected head's labelled heatmap. */
+void app_request_export(App *a);
+/* The labelled heatmap of the selected head (export_heatmap_png) into path. */
+AvzCode app_export_head(App *a, const char *path, char *err);
+
+/* ---- gui_compute.c ---- */
+/* Loads a model folder, or a shipped model by name; on failure keeps the old one. */
+AvzCode app_load_model(App *a, const char *dir_or_name, char *err);
+/* The text changed (a->edit): tokenizes and reruns; errors go to the status bar. */
+void app_text_changed(App *a);
+void app_set_text(App *a, const char *text);
+void app_select(App *a, int layer, int head);
+void app_toggle_ablation(App *a, int layer, int head);
+void app_clear_ablation(App *a);
+void app_set_ablate_mode(App *a, AblateMode m);
+int app_n_ablated(const App *a);
+/* Base-pass / ablated-pass map of (layer, head), (T, T), captured on first use. */
+const float *app_map(App *a, int layer, int head);
+const float *app_abl_map(App *a, int layer, int head);
+/* The ablation view's difference map (after - before) of the selected head. */
+const float *app_diff(App *a);
+/* The Aggregates view's head mean of the selected layer and rollout through it. */
+void app_aggregates(App *a, const float **mean, const float **roll);
+/* The largest value over every head's map (for a shared value scale). */
+float app_shared_vmax(App *a);
+int app_T(const App *a);
+int app_L(const App *a);
+int app_NH(const App *a);
+void app_start_sweep(App *a);
+void app_cancel_sweep(App *a);
+int app_worker_busy(App *a, JobKind *kind, int *done, int *total);
+/* Collects a finished worker job (call once per frame). */
+void app_worker_poll(App *a);
+void app_compute_free(App *a);
+void app_list_models(App *a);
+void app_load_examples(App *a);
+
+/* ---- gui_ui.c ---- */
+typedef struct {
+    const float *values;        /* (T, T) */
+    RenderMap *tex;
+    unsigned long version;
+    const HeatmapScale *hs;
+    const char *name;           /* region name */
+    int layer, head;
+    int labels_left, labels_below;
+    int row0, col0, n;          /* visible square window of cells */
+} MapFigure;
+
+extern const Rgba TH_BG, TH_PANEL, TH_INK, TH_MUTED, TH_BORDER, TH_ACCENT, TH_ACCENT_SOFT,
+    TH_ERROR, TH_OFF, TH_HOVER;
+#define FONT_UI 15.0f
+#define FONT_SMALL 12.5f
+#define FONT_TITLE 18.0f
+#define FONT_BIG 22.0f
+
+int ui_hover(App *a, Rect r);
+/* 1 once for a press inside r this frame (the press is used up). */
+int ui_clicked(App *a, Rect r);
+/* A push button; returns 1 when clicked this frame. on: drawn as selected. */
+int ui_button(App *a, Rect r, const char *label, int on);
+/* Text clipped to width w (ellipsis when too long); returns the drawn width. */
+float ui_text_fit(App *a, const char *s, float x, float y, float size, float w, Rgba c);
+void ui_text_center(App *a, const char *s, Rect r, float size, Rgba c);
+void ui_panel(App *a, Rect r);
+/* Draws a map with its token labels; registers a region; returns the cell size. */
+float ui_map_figure(App *a, Rect area, const MapFigure *f, Rect *map_out);
+/* A vertical colour bar with tick values for hs. */
+void ui_colorbar(App *a, Rect r, const HeatmapScale *hs);
+/* The region named name (or the view's first one when name is NULL), or NULL. */
+const MapRegion *ui_region(const App *a, const char *name);
+void ui_add_region(App *a, const char *name, Rect r, int row0, int col0, int rows, int cols,
+                   int layer, int head);
+/* The scale to colour a map of the current display settings with. */
+void ui_map_scale(App *a, const float *values, int T, HeatmapScale *hs);
+const char *ui_token(const App *a, int i);
+
+/* ---- gui_views.c / gui_views2.c ---- */
+typedef struct {
+    const char *name;           /* as in scripts: "head" */
+    const char *title;          /* as on the tab: "Head" */
+    void (*draw)(App *a, Rect area);
+} ViewDef;
+const ViewDef *view_table(int *n);
+int view_from_name(const char *name);
+void views_frame(App *a);       /* the whole window */
+void view_model(App *a, Rect area);
+void view_head(App *a, Rect area);
+void view_lines(App *a, Rect area);
+void view_ablation(App *a, Rect area);
+void view_aggregate(App *a, Rect area);
+
+/* ---- gui_script.c ---- */
+/* Runs the next script command if the script is not waiting; 0 when it ran
+ * one or waits, -1 when it stopped the app (a->exit_code set). */
+void script_step(App *a);
+/* One JSON line on stdout describing the current view's regions. */
+void app_print_layout(App *a);
+
+#endif

@@ -1,0 +1,239 @@
+/* gui_script.c: runs `--script` commands (parsed by app/script.c) through the
+ * same functions as the mouse and the keyboard: `key` presses a key through
+ * app_key, `click` and `pin` click where the last frame drew, `hover` moves the
+ * mouse over a cell of the map the last frame drew (in the Lines view: ROW is a
+ * token, COL 0 its query side, 1 its key side). One command per frame, so
+ * every change is drawn before the next command; the script also waits while
+ * the worker thread runs (head roles, a sweep). A command that cannot run stops
+ * the app with exit status 2 and a message naming the line. */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "colormap.h"
+#include "gui.h"
+
+typedef struct { const char *name; int key; } KeyName;
+
+static const KeyName KEYS[] = {
+    {"tab", KEY_TAB}, {"left", KEY_LEFT}, {"right", KEY_RIGHT}, {"up", KEY_UP},
+    {"down", KEY_DOWN}, {"home", KEY_HOME}, {"end", KEY_END}, {"pageup", KEY_PAGEUP},
+    {"pagedown", KEY_PAGEDOWN}, {"backspace", KEY_BACKSPACE}, {"delete", KEY_DELETE},
+    {"enter", KEY_RETURN}, {"return", KEY_RETURN}, {"escape", KEY_ESCAPE}, {"esc", KEY_ESCAPE},
+    {"f1", KEY_F1}, {"f11", KEY_F11}, {"plus", KEY_PLUS}, {"minus", KEY_MINUS},
+    {"question", KEY_QUESTION}, {"?", KEY_QUESTION}, {"space", ' '}, {"slash", '/'},
+};
+
+/* "ctrl+shift+tab" -> key and modifiers; -1 for an unknown name. */
+static int parse_key(const char *s, int *key, int *mods) {
+    *mods = 0;
+    for (;;) {
+        if (strncmp(s, "ctrl+", 5) == 0) *mods |= MOD_CTRL, s += 5;
+        else if (strncmp(s, "shift+", 6) == 0) *mods |= MOD_SHIFT, s += 6;
+        else if (strncmp(s, "alt+", 4) == 0) *mods |= MOD_ALT, s += 4;
+        else break;
+    }
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
+        if (strcmp(s, KEYS[i].name) == 0) return *key = KEYS[i].key, 0;
+    if (strlen(s) == 1 && s[0] > 32 && s[0] < 127) {
+        *key = s[0] >= 'A' && s[0] <= 'Z' ? s[0] - 'A' + 'a' : s[0];
+        return 0;
+    }
+    return -1;
+}
+
+/* The region of the selected head in the current view, else its first map. */
+static const MapRegion *main_region(const App *a) {
+    for (int i = 0; i < a->n_regions; i++)
+        if (a->regions[i].layer == a->layer && a->regions[i].head == a->head) return &a->regions[i];
+    return ui_region(a, NULL);
+}
+
+static void click_at(App *a, float x, float y) {
+    a->ui.mx = a->ui.press_x = x;
+    a->ui.my = a->ui.press_y = y;
+    a->ui.pressed = a->ui.released = 1;
+    a->ui.down = 0;
+}
+
+static AvzCode cmd_hover(App *a, int row, int col, char *err) {
+    const MapRegion *g = main_region(a);
+    if (!g) return avz_fail(err, AVZ_ERR_INPUT, "hover: this view shows no map");
+    if (row < g->row0 || row >= g->row0 + g->rows || col < g->col0 || col >= g->col0 + g->cols)
+        return avz_fail(err, AVZ_ERR_INPUT, "hover: cell (%d, %d) is not on the map shown "
+                        "(rows %d-%d, columns %d-%d)", row, col, g->row0, g->row0 + g->rows - 1,
+                        g->col0, g->col0 + g->cols - 1);
+    a->ui.mx = g->r.x + (col - g->col0 + 0.5f) * g->r.w / g->cols;
+    a->ui.my = g->r.y + (row - g->row0 + 0.5f) * g->r.h / g->rows;
+    return AVZ_OK;
+}
+
+static AvzCode cmd_pin(App *a, int row, char *err) {
+    if (row >= app_T(a))
+        return avz_fail(err, AVZ_ERR_INPUT, "pin: row %d does not exist (the text has %d tokens)",
+                        row, app_T(a));
+    const MapRegion *g = ui_region(a, "head");
+    if (a->view == VIEW_HEAD && g && row >= g->row0 && row < g->row0 + g->rows)
+        click_at(a, g->r.x - 10, g->r.y + (row - g->row0 + 0.5f) * g->r.h / g->rows); /* its label */
+    else
+        a->pin_row = a->pin_row == row ? -1 : row;
+    return AVZ_OK;
+}
+
+static AvzCode check_head(const App *a, int l, int h, const char *what, char *err) {
+    if (l < app_L(a) && h < app_NH(a)) return AVZ_OK;
+    return avz_fail(err, AVZ_ERR_INPUT, "%s: head (%d, %d) does not exist (layers 0-%d, heads "
+                    "0-%d)", what, l, h, app_L(a) - 1, app_NH(a) - 1);
+}
+
+static AvzCode cmd_names(App *a, const ScriptCmd *c, char *err) {
+    if (c->op == SCRIPT_VIEW) {
+        int v = view_from_name(c->str);
+        if (v < 0) return avz_fail(err, AVZ_ERR_INPUT, "unknown view '%s' (model, head, lines, "
+                                   "ablation, aggregate)", c->str);
+        app_set_view(a, (ViewId)v);
+    } else if (c->op == SCRIPT_COLORMAP) {
+        int m = colormap_from_name(c->str);
+        if (m < 0 || m == CMAP_DIVERGING)
+            return avz_fail(err, AVZ_ERR_INPUT, "unknown colormap '%s' (viridis, cividis, magma)",
+                            c->str);
+        a->cmap = (Colormap)m;
+    } else if (c->op == SCRIPT_RANGE) {
+        if (strcmp(c->str, "per") && strcmp(c->str, "shared"))
+            return avz_fail(err, AVZ_ERR_INPUT, "range: use per or shared, not '%s'", c->str);
+        a->shared_range = strcmp(c->str, "shared") == 0;
+    } else {
+        int key, mods;
+        if (parse_key(c->str, &key, &mods))
+            return avz_fail(err, AVZ_ERR_INPUT, "key: unknown key '%s' (a letter, tab, left, "
+                            "right, up, down, enter, escape, f11, question, ctrl+s, ...)", c->str);
+        app_key(a, key, mods);
+    }
+    return AVZ_OK;
+}
+
+static AvzCode run_cmd(App *a, const ScriptCmd *c, char *err) {
+    switch (c->op) {
+    case SCRIPT_TEXT: app_set_text(a, c->str); return AVZ_OK;
+    case SCRIPT_MODEL: return app_load_model(a, c->str, err);
+    case SCRIPT_VIEW: case SCRIPT_COLORMAP: case SCRIPT_RANGE: case SCRIPT_KEY:
+        return cmd_names(a, c, err);
+    case SCRIPT_SELECT:
+        if (check_head(a, c->iv[0], c->iv[1], "select", err)) return AVZ_ERR_INPUT;
+        app_select(a, c->iv[0], c->iv[1]);
+        return AVZ_OK;
+    case SCRIPT_ABLATE:
+        if (check_head(a, c->iv[0], c->iv[1], "ablate", err)) return AVZ_ERR_INPUT;
+        app_toggle_ablation(a, c->iv[0], c->iv[1]);
+        return AVZ_OK;
+    case SCRIPT_HOVER: return cmd_hover(a, c->iv[0], c->iv[1], err);
+    case SCRIPT_PIN: return cmd_pin(a, c->iv[0], err);
+    case SCRIPT_SCALE:
+        if (c->fv < 0.5f || c->fv > 4.0f)
+            return avz_fail(err, AVZ_ERR_INPUT, "scale: %.2f is outside 0.5-4", c->fv);
+        app_set_ui_scale(a, c->fv);
+        return AVZ_OK;
+    case SCRIPT_SWEEP: app_start_sweep(a); return AVZ_OK;
+    case SCRIPT_WAIT: a->script_wait = c->iv[0]; return AVZ_OK;
+    case SCRIPT_SCREENSHOT: snprintf(a->shot_path, sizeof a->shot_path, "%s", c->str); return AVZ_OK;
+    case SCRIPT_EXPORT: return app_export_head(a, c->str, err);
+    case SCRIPT_RESIZE:
+        if (c->iv[0] < 320 || c->iv[1] < 240 || c->iv[0] > 8192 || c->iv[1] > 8192)
+            return avz_fail(err, AVZ_ERR_INPUT, "resize: %dx%d is outside 320x240-8192x8192",
+                            c->iv[0], c->iv[1]);
+        render_resize(a->r, c->iv[0], c->iv[1]);
+        return AVZ_OK;
+    case SCRIPT_CLICK: click_at(a, (float)c->iv[0], (float)c->iv[1]); return AVZ_OK;
+    case SCRIPT_TYPE:
+        if (!a->text_focus)
+            return avz_fail(err, AVZ_ERR_INPUT, "type: the text field does not have the focus "
+                            "(click it, or key enter)");
+        app_text_input(a, c->str);
+        return AVZ_OK;
+    case SCRIPT_WHEEL: a->ui.wheel += (float)c->iv[0]; return AVZ_OK;
+    case SCRIPT_DRAG:
+        a->ui.press_x = a->ui.mx, a->ui.press_y = a->ui.my;
+        a->ui.pressed = a->ui.down = 1;
+        a->drag_to_x = a->ui.mx + c->iv[0], a->drag_to_y = a->ui.my + c->iv[1];
+        a->script_drag = 1;
+        return AVZ_OK;
+    case SCRIPT_ASSERT_STATUS:
+        if (strstr(a->status, c->str)) return AVZ_OK;
+        return avz_fail(err, AVZ_ERR_INPUT, "assert_status: the status bar says \"%s\", not "
+                        "\"%s\"", a->status, c->str);
+    case SCRIPT_PRINT_LAYOUT: app_print_layout(a); return AVZ_OK;
+    case SCRIPT_QUIT: a->running = 0; return AVZ_OK;
+    default: return avz_fail(err, AVZ_ERR_INTERNAL, "command not handled");
+    }
+}
+
+void script_step(App *a) {
+    if (app_worker_busy(a, NULL, NULL, NULL) || a->sweep_wanted ||
+        (a->has_tokens && !a->roles_ready && !a->roles_failed))
+        return;
+    if (a->script_drag == 1) { /* the frame after the press: move */
+        a->ui.mx = a->drag_to_x, a->ui.my = a->drag_to_y;
+        a->script_drag = 2;
+        return;
+    }
+    if (a->script_drag == 2) { /* then release */
+        a->ui.down = 0, a->ui.released = 1;
+        a->script_drag = 0;
+        return;
+    }
+    if (a->script_wait > 0) { a->script_wait--; return; }
+    if (a->script_pc >= a->script.n) {
+        a->script_on = 0;
+        return;
+    }
+    const ScriptCmd *c = &a->script.cmds[a->script_pc++];
+    char err[AVZ_ERR_LEN] = "";
+    if (run_cmd(a, c, err) == AVZ_OK) return;
+    fprintf(stderr, "%s:%d: %s\n", a->script.name, c->line, err);
+    app_error(a, "%s:%d: %s", a->script.name, c->line, err);
+    a->exit_code = 2;
+    a->running = 0;
+}
+
+/* ---- print_layout ---- */
+
+static cJSON *region_json(const MapRegion *g, float s) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", g->name);
+    cJSON_AddNumberToObject(o, "x", g->r.x * s);
+    cJSON_AddNumberToObject(o, "y", g->r.y * s);
+    cJSON_AddNumberToObject(o, "w", g->r.w * s);
+    cJSON_AddNumberToObject(o, "h", g->r.h * s);
+    cJSON_AddNumberToObject(o, "row0", g->row0);
+    cJSON_AddNumberToObject(o, "col0", g->col0);
+    cJSON_AddNumberToObject(o, "rows", g->rows);
+    cJSON_AddNumberToObject(o, "cols", g->cols);
+    cJSON_AddNumberToObject(o, "layer", g->layer);
+    cJSON_AddNumberToObject(o, "head", g->head);
+    return o;
+}
+
+void app_print_layout(App *a) {
+    int nv, pw, ph;
+    const ViewDef *views = view_table(&nv);
+    float s = render_scale(a->r);
+    render_pixel_size(a->r, &pw, &ph);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "view", views[a->view].name);
+    cJSON_AddNumberToObject(o, "width", pw);
+    cJSON_AddNumberToObject(o, "height", ph);
+    cJSON_AddNumberToObject(o, "scale", s);
+    cJSON_AddNumberToObject(o, "layer", a->layer);
+    cJSON_AddNumberToObject(o, "head", a->head);
+    cJSON_AddNumberToObject(o, "T", app_T(a));
+    cJSON_AddNumberToObject(o, "pin_row", a->pin_row);
+    cJSON_AddStringToObject(o, "colormap", colormap_name(a->cmap));
+    cJSON_AddStringToObject(o, "readout", a->readout);
+    cJSON_AddStringToObject(o, "status", a->status);
+    cJSON *rs = cJSON_AddArrayToObject(o, "regions");
+    for (int i = 0; i < a->n_regions; i++) cJSON_AddItemToArray(rs, region_json(&a->regions[i], s));
+    char *txt = cJSON_PrintUnformatted(o);
+    printf("%s\n", txt);
+    fflush(stdout);
+    cJSON_free(txt);
+    cJSON_Delete(o);
+}

@@ -1,0 +1,259 @@
+/* gui_ui.c: the app's look and its immediate-mode widgets (see gui.h).
+ *
+ * A widget is a function called while drawing: it draws itself from the
+ * arguments and reports what the mouse did to it this frame. The theme is light
+ * (dark ink on near-white), which stays legible on a projector in a lit room and
+ * matches the exported figures. */
+#include <math.h>
+#include <string.h>
+
+#include "gui.h"
+
+const Rgba TH_BG = {243, 244, 247, 255};
+const Rgba TH_PANEL = {255, 255, 255, 255};
+const Rgba TH_INK = {28, 30, 36, 255};
+const Rgba TH_MUTED = {100, 106, 118, 255};
+const Rgba TH_BORDER = {206, 211, 219, 255};
+const Rgba TH_ACCENT = {29, 95, 214, 255};
+const Rgba TH_ACCENT_SOFT = {222, 233, 252, 255};
+const Rgba TH_ERROR = {196, 30, 40, 255};
+const Rgba TH_OFF = {214, 40, 40, 255};
+const Rgba TH_HOVER = {236, 239, 245, 255};
+
+static float minf(float a, float b) { return a < b ? a : b; }
+static float maxf(float a, float b) { return a > b ? a : b; }
+
+/* ---- mouse ---- */
+
+static int inside(Rect r, float x, float y) {
+    return x >= r.x && y >= r.y && x < r.x + r.w && y < r.y + r.h;
+}
+
+int ui_hover(App *a, Rect r) {
+    return a->ui.layer == a->ui.input_layer && !a->ui.dragging && inside(r, a->ui.mx, a->ui.my);
+}
+
+/* A press inside r this frame; the press is then used up, so that what is drawn
+ * later (a menu opened by this very click) does not see it too. */
+int ui_clicked(App *a, Rect r) {
+    if (a->ui.layer != a->ui.input_layer || !a->ui.pressed ||
+        !inside(r, a->ui.press_x, a->ui.press_y))
+        return 0;
+    a->ui.pressed = 0;
+    a->redraw = 1;
+    return 1;
+}
+
+/* ---- widgets ---- */
+
+int ui_button(App *a, Rect r, const char *label, int on) {
+    int hot = ui_hover(a, r);
+    Rgba bg = on ? TH_ACCENT : hot ? TH_HOVER : TH_PANEL;
+    render_rect(a->r, r, bg);
+    render_frame(a->r, r, 1.0f, on ? TH_ACCENT : TH_BORDER);
+    ui_text_center(a, label, r, FONT_UI, on ? TH_PANEL : TH_INK);
+    return ui_clicked(a, r);
+}
+
+float ui_text_fit(App *a, const char *s, float x, float y, float size, float w, Rgba c) {
+    if (render_text_width(a->r, s, -1, size) <= w) return render_text(a->r, s, x, y, size, c);
+    float ell = render_text_width(a->r, "\xE2\x80\xA6", -1, size);
+    int lo = 0, hi = (int)strlen(s); /* the longest prefix that fits, by bisection */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (render_text_width(a->r, s, mid, size) + ell <= w) lo = mid;
+        else hi = mid - 1;
+    }
+    while (lo > 0 && ((unsigned char)s[lo] & 0xC0) == 0x80) lo--; /* a character boundary */
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%.*s\xE2\x80\xA6", lo < 1000 ? lo : 1000, s);
+    return render_text(a->r, buf, x, y, size, c);
+}
+
+void ui_text_center(App *a, const char *s, Rect r, float size, Rgba c) {
+    float w = render_text_width(a->r, s, -1, size), h = render_line_height(a->r, size);
+    if (w > r.w - 8) {
+        ui_text_fit(a, s, r.x + 4, r.y + (r.h - h) / 2, size, r.w - 8, c);
+        return;
+    }
+    render_text(a->r, s, r.x + (r.w - w) / 2, r.y + (r.h - h) / 2, size, c);
+}
+
+void ui_panel(App *a, Rect r) {
+    render_rect(a->r, r, TH_PANEL);
+    render_frame(a->r, r, 1.0f, TH_BORDER);
+}
+
+/* ---- regions ---- */
+
+void ui_add_region(App *a, const char *name, Rect r, int row0, int col0, int rows, int cols,
+                   int layer, int head) {
+    if (a->n_regions >= GUI_MAX_REGIONS) return;
+    MapRegion *g = &a->regions[a->n_regions++];
+    snprintf(g->name, sizeof g->name, "%s", name);
+    g->r = r;
+    g->row0 = row0;
+    g->col0 = col0;
+    g->rows = rows;
+    g->cols = cols;
+    g->layer = layer;
+    g->head = head;
+}
+
+const MapRegion *ui_region(const App *a, const char *name) {
+    for (int i = 0; i < a->n_regions; i++)
+        if (!name || strcmp(a->regions[i].name, name) == 0) return &a->regions[i];
+    return NULL;
+}
+
+const char *ui_token(const App *a, int i) {
+    return a->has_tokens && i >= 0 && i < a->tok.n ? a->tok.text[i] : "?";
+}
+
+void ui_map_scale(App *a, const float *values, int T, HeatmapScale *hs) {
+    hs->cmap = a->cmap;
+    hs->gamma = a->gamma;
+    hs->mask_upper = 1;
+    heatmap_scale_auto(hs, values, T * T);
+    if (a->shared_range) {
+        hs->vmin = 0.0f;
+        hs->vmax = app_shared_vmax(a);
+    }
+}
+
+/* ---- heatmap figures ---- */
+
+typedef struct {
+    float font;       /* label size */
+    float band_l;     /* width of the query labels at the left */
+    float band_b;     /* depth of the key labels below */
+    float cell;
+    int stride;       /* every stride-th label is drawn */
+} FigureLayout;
+
+/* The widest label among tokens [i0, i0 + n) at size font. */
+static float widest_label(App *a, int i0, int n, float font) {
+    float w = 0;
+    for (int i = i0; i < i0 + n; i++) w = maxf(w, render_text_width(a->r, ui_token(a, i), -1, font));
+    return w;
+}
+
+static void figure_layout(App *a, Rect area, const MapFigure *f, FigureLayout *L) {
+    float font = FONT_SMALL + 1.0f;
+    for (int pass = 0; pass < 2; pass++) {
+        float lw = minf(widest_label(a, f->row0, f->n, font), 120.0f) + 8.0f;
+        L->band_l = f->labels_left ? lw : 0.0f;
+        L->band_b = f->labels_below ? lw : 0.0f;
+        L->cell = minf(area.w - L->band_l, area.h - L->band_b) / f->n;
+        float want = floorf(L->cell * 0.8f);
+        if (want >= font || font <= 9.0f) break;
+        font = maxf(9.0f, want);
+    }
+    L->font = font;
+    L->cell = maxf(L->cell, 0.5f);
+    L->stride = (int)ceilf(font * 1.25f / L->cell);
+    if (L->stride < 1) L->stride = 1;
+}
+
+static Rgba label_colour(App *a, int i, int hot, int pinned) {
+    if (pinned) return TH_ACCENT;
+    if (hot) return TH_INK;
+    if (a->has_tokens && i < a->tok.n && a->tok.unknown[i]) return TH_ERROR;
+    return TH_MUTED;
+}
+
+/* Query labels left of the map, key labels below it reading upwards. The
+ * hovered row and column (hr, hc; -1 none) and the pinned row stand out. */
+static void figure_labels(App *a, const MapFigure *f, const FigureLayout *L, Rect m, int hr,
+                          int hc) {
+    float lh = render_line_height(a->r, L->font);
+    for (int k = 0; f->labels_left && k < f->n; k += L->stride) {
+        int i = f->row0 + k;
+        const char *s = ui_token(a, i);
+        float w = minf(render_text_width(a->r, s, -1, L->font), L->band_l - 8);
+        ui_text_fit(a, s, m.x - 6 - w, m.y + (k + 0.5f) * L->cell - lh / 2, L->font, w + 1,
+                    label_colour(a, i, i == hr, i == a->pin_row));
+    }
+    if (!f->labels_below) return;
+    render_clip(a->r, &(Rect){m.x - 4, m.y + m.h + 2, m.w + 8, L->band_b});
+    for (int k = 0; k < f->n; k += L->stride) {
+        int j = f->col0 + k;
+        const char *s = ui_token(a, j);
+        float w = minf(render_text_width(a->r, s, -1, L->font), L->band_b - 8);
+        render_text_up(a->r, s, m.x + (k + 0.5f) * L->cell - lh / 2, m.y + m.h + 6 + w, L->font,
+                       label_colour(a, j, j == hc, 0));
+    }
+    render_clip(a->r, NULL);
+}
+
+/* Crosshair over the hovered cell (i, j) and the readout "she -> curie: 0.83". */
+static void figure_hover(App *a, const MapFigure *f, Rect m, float cell, int i, int j) {
+    int T = app_T(a);
+    if (i < 0 || j < 0 || i >= T || j >= T) return;
+    float y = m.y + (i - f->row0) * cell, x = m.x + (j - f->col0) * cell;
+    Rgba hl = {255, 255, 255, 200};
+    render_frame(a->r, (Rect){m.x, y, m.w, cell}, 1.0f, hl);
+    render_frame(a->r, (Rect){x, m.y, cell, m.h}, 1.0f, hl);
+    render_frame(a->r, (Rect){x - 1, y - 1, cell + 2, cell + 2}, 2.0f, TH_OFF);
+    if (j > i && f->hs->mask_upper)
+        snprintf(a->readout, sizeof a->readout, "%s -> %s: masked (a later token)",
+                 ui_token(a, i), ui_token(a, j));
+    else
+        snprintf(a->readout, sizeof a->readout, "%s -> %s: %.*f", ui_token(a, i), ui_token(a, j),
+                 f->hs->vmin < 0 ? 3 : 2, f->values[(size_t)i * T + j]);
+}
+
+float ui_map_figure(App *a, Rect area, const MapFigure *f, Rect *map_out) {
+    FigureLayout L;
+    figure_layout(a, area, f, &L);
+    Rect m = {area.x + L.band_l, area.y, L.cell * f->n, L.cell * f->n};
+    int T = app_T(a);
+    render_map_upload(a->r, f->tex, f->values, T, T, f->version);
+    render_map_draw(a->r, f->tex, m, f->row0, f->col0, f->n, f->n, f->hs);
+    render_frame(a->r, (Rect){m.x - 1, m.y - 1, m.w + 2, m.h + 2}, 1.0f, TH_BORDER);
+    ui_add_region(a, f->name, m, f->row0, f->col0, f->n, f->n, f->layer, f->head);
+    int hr = -1, hc = -1;
+    if (ui_hover(a, m)) {
+        hr = f->row0 + (int)((a->ui.my - m.y) / L.cell);
+        hc = f->col0 + (int)((a->ui.mx - m.x) / L.cell);
+        figure_hover(a, f, m, L.cell, hr, hc);
+    }
+    if (a->pin_row >= f->row0 && a->pin_row < f->row0 + f->n) {
+        float y = m.y + (a->pin_row - f->row0) * L.cell;
+        render_frame(a->r, (Rect){m.x - 2, y - 2, m.w + 4, L.cell + 4}, 2.0f, TH_ACCENT);
+    }
+    figure_labels(a, f, &L, m, hr, hc);
+    if (map_out) *map_out = m;
+    return L.cell;
+}
+
+/* ---- colour bar ---- */
+
+/* A tick step of 1, 2, 2.5 or 5 times a power of ten giving about 4 steps. */
+static double nice_step(double range) {
+    double raw = range / 4.0, p = pow(10.0, floor(log10(raw))), m = raw / p;
+    return p * (m < 1.5 ? 1.0 : m < 2.25 ? 2.0 : m < 3.5 ? 2.5 : m < 7.5 ? 5.0 : 10.0);
+}
+
+void ui_colorbar(App *a, Rect r, const HeatmapScale *hs) {
+    float ramp[256]; /* t from 1 (top) to 0 (bottom); uploaded once (version 1) */
+    for (int i = 0; i < 256; i++) ramp[i] = 1.0f - (float)i / 255.0f;
+    render_map_upload(a->r, &a->tex_bar, ramp, 256, 1, 1);
+    HeatmapScale bar = {0.0f, 1.0f, hs->gamma, hs->cmap, 0};
+    render_map_draw(a->r, &a->tex_bar, r, 0, 0, 256, 1, &bar);
+    render_frame(a->r, (Rect){r.x - 1, r.y - 1, r.w + 2, r.h + 2}, 1.0f, TH_BORDER);
+    double lo = hs->vmin, hi = hs->vmax;
+    if (!(hi > lo)) return;
+    double step = nice_step(hi - lo);
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    if (fabs(step / pow(10, -dec) - 2.5) < 1e-6) dec++;
+    float lh = render_line_height(a->r, FONT_SMALL);
+    for (double k = ceil(lo / step - 1e-6); k * step <= hi + 1e-6 * step; k += 1.0) {
+        double v = fabs(k) < 0.5 ? 0.0 : k * step;
+        float y = r.y + r.h - (float)((v - lo) / (hi - lo)) * r.h;
+        char t[32];
+        snprintf(t, sizeof t, "%.*f", dec, v);
+        render_rect(a->r, (Rect){r.x + r.w, y - 0.5f, 5, 1}, TH_MUTED);
+        render_text(a->r, t, r.x + r.w + 8, y - lh / 2, FONT_SMALL, TH_MUTED);
+    }
+}
