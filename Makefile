@@ -3,6 +3,7 @@
 #   make run        build, then open the app on the shipped default model
 #   make test       build and run every test (Criterion), GPU tests SKIPPED without a GPU
 #   make bench      CPU benchmarks (attnviz bench)
+#   make bench-torch the same model in PyTorch, side by side (needs Debian's python3-torch)
 #   make debug      ASan + UBSan build in build/debug/
 #   make install    PREFIX=/usr/local: bin/attnviz, share/attnviz/{assets,shaders}
 #   make deps       check (and, as root, install) the Debian packages we need
@@ -36,7 +37,10 @@ else
   CFLAGS += -DAVZ_CUDA
   LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart_static -ldl -lrt -lpthread -lstdc++ \
             -Wl,-rpath,$(CUDA_HOME)/lib64
-  NVFLAGS := -O3 -std=c++17 -Imodel -gencode arch=compute_80,code=sm_80 \
+  # sm_80 and sm_90 machine code, and PTX that newer GPUs compile when they load it.
+  # -lineinfo maps profiler and compute-sanitizer reports back to source lines.
+  NVFLAGS := -O3 -std=c++17 -Imodel -lineinfo -Xcompiler -Wall \
+             -gencode arch=compute_80,code=sm_80 \
              -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 endif
 
@@ -47,7 +51,7 @@ LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(MODEL_SRC) $(APP_SRC)) \
 TEST_SRC  := $(wildcard tests/test_*.c) tests/helpers.c tests/fuzz/fuzz_targets.c
 TEST_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SRC))
 
-.PHONY: all run test bench debug deps clean cuda-info install
+.PHONY: all run test bench bench-torch debug deps clean cuda-info install
 all: $(BUILD)/attnviz
 
 cuda-info:
@@ -84,7 +88,13 @@ $(FAST_OBJ): CFLAGS += -ffp-contract=fast
 
 $(BUILD)/obj/%.o: %.cu | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVFLAGS) -c $< -o $@
+	$(NVCC) $(NVFLAGS) -MMD -MP -c $< -o $@
+
+# The GPU benchmark on its own (gpu_bench_main, what `attnviz bench --device cuda` runs),
+# for tests/gpu/check.sh.
+$(BUILD)/gpu_bench: $(BUILD)/obj/tests/gpu/bench_main.o $(BUILD)/libattnviz.a
+	@test -n "$(NVCC)" || { echo "attnviz: $(CUDA_MSG): no GPU benchmark"; exit 1; }
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/libattnviz.a: $(LIB_OBJ)
 	@echo "attnviz: $(CUDA_MSG)"
@@ -102,14 +112,34 @@ run: $(BUILD)/attnviz
 	$(BUILD)/attnviz
 
 test: $(BUILD)/tests $(BUILD)/attnviz
-	AVZ_BIN=$(abspath $(BUILD)/attnviz) $(BUILD)/tests --jobs 2
+	AVZ_BIN=$(abspath $(BUILD)/attnviz) OMP_NUM_THREADS=2 $(BUILD)/tests --jobs 1
+ifneq ($(SKIP_ASAN),1)
+	$(MAKE) --no-print-directory test-asan
+endif
+
+# The same tests built with AddressSanitizer + UBSan; the CLI and GUI tests run the
+# sanitized binary too, so LeakSanitizer checks the real program at every exit.
+ASAN_OPT := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+.PHONY: test-asan
+test-asan:
+	$(MAKE) --no-print-directory BUILD=build/asan OPT="$(ASAN_OPT)" NO_CUDA=1 \
+	        build/asan/tests build/asan/attnviz
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
+	  UBSAN_OPTIONS=print_stacktrace=1 AVZ_BIN=$(abspath build/asan/attnviz) AVZ_ASAN=1 \
+	  OMP_NUM_THREADS=2 build/asan/tests --jobs 1
 
 bench: $(BUILD)/attnviz
 	$(BUILD)/attnviz bench
 
+# Not part of `make test` or `make deps`: PyTorch is big, and only this comparison uses it
+# (apt-get install python3-torch; the system python, whatever python3 is first on PATH).
+bench-torch: $(BUILD)/attnviz
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
+	  { echo "bench-torch: /usr/bin/python3 has no torch: sudo apt-get install python3-torch"; exit 1; }
+	/usr/bin/python3 tests/bench/torch_ref.py --bin $(BUILD)/attnviz
+
 debug:
-	$(MAKE) BUILD=build/debug OPT="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	        LDLIBS_EXTRA= all build/debug/tests
+	$(MAKE) BUILD=build/debug OPT="$(ASAN_OPT)" all build/debug/tests
 	@echo "debug build in build/debug/ (ASan + UBSan)"
 
 # the binary finds its assets and shaders under ../share/attnviz (app/assets.c)
