@@ -25,6 +25,9 @@
 #include "attention.h"
 #include "cli.h"
 #include "commands.h"
+#ifdef AVZ_CUDA
+#include "../gpu/gpu_backend.h"
+#endif
 #include "gemm.h"
 #include "model.h"
 
@@ -577,7 +580,24 @@ static void bench_table(Bench *b) {
         "(naive: the (T, T) matrix; flash: its tiles).\n");
 }
 
+/* `attnviz bench --device cuda` is the GPU benchmark (gpu/gpu_bench.cu). */
+static int wants_cuda(int argc, char **argv) {
+    for (int i = 2; i < argc; i++)
+        if ((strcmp(argv[i], "--device") == 0 && i + 1 < argc && strcmp(argv[i + 1], "cuda") == 0) ||
+            strcmp(argv[i], "--device=cuda") == 0)
+            return 1;
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv) {
+    if (wants_cuda(argc, argv)) {
+#ifdef AVZ_CUDA
+        return gpu_bench_main(argc - 1, argv + 1);
+#else
+        return cmd_error(2, "attnviz bench --device cuda: this build has no CUDA backend "
+                         "(nvcc was not found, or NO_CUDA=1)");
+#endif
+    }
     Bench b = {0, 0, 0, 3, 2048, 64, 8, 0, NULL, NULL, "64,256", NULL};
     CliOpt opts[] = {
         {"--threads", OPT_INT, &b.threads, "N", "\"all threads\" (default: every core)", 0},

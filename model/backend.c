@@ -51,7 +51,10 @@ Backend *backend_open(const char *name, char *note, char *err) {
         char why[AVZ_ERR_LEN] = "";
         Backend *g = gpu_backend_create(why);
         if (g) return g;
-        if (note) snprintf(note, AVZ_ERR_LEN, "CUDA unavailable (%s); using the CPU", why);
+        /* "auto" on a machine without a driver or a GPU is the normal CPU case: say
+         * nothing. Asked for by name, or a GPU that is there but fails, is news. */
+        if (note && (want_cuda || gpu_device_count() > 0))
+            snprintf(note, AVZ_ERR_LEN, "CUDA unavailable (%s); using the CPU", why);
 #else
         if (note && want_cuda)
             snprintf(note, AVZ_ERR_LEN, "CUDA unavailable (this build has no CUDA backend: "
