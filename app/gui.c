@@ -106,7 +106,8 @@ static void text_key(App *a, int key, int mods) {
     } else if (mods & MOD_CTRL && key == 'v') {
         char *s = render_clipboard_get(a->r);
         if (s && textedit_insert(t, s) != 0)
-            app_error(a, "the pasted text does not fit (the text holds at most %d bytes)", TEXTEDIT_MAX);
+            app_error(a, "the pasted text is too long (%zu bytes; the text holds at most %d); the "
+                      "maps still show the previous text", strlen(s), TEXTEDIT_MAX);
         else changed = s != NULL;
         free(s);
     } else if (mods & MOD_CTRL && key == 'a') {

@@ -200,6 +200,7 @@ typedef struct App {
     Script script;
     int script_on, script_pc, script_wait;
     int script_drag;            /* a scripted drag in progress: 1 move, 2 release */
+    int script_async;           /* sweep_start: the script goes on while the sweep runs */
     float drag_to_x, drag_to_y;
     char shot_path[4096];       /* screenshot to take at the end of this frame */
     char export_dir[4096];

@@ -442,12 +442,16 @@ void app_start_sweep(App *a) {
 }
 
 void app_cancel_sweep(App *a) {
+    int pending = a->sweep_wanted, running = 0;
     a->sweep_wanted = 0;
     Worker *w = &a->worker;
-    if (!w->started) return;
-    pthread_mutex_lock(&w->mu);
-    if (w->kind == JOB_SWEEP) w->cancel = 1;
-    pthread_mutex_unlock(&w->mu);
+    if (w->started) {
+        pthread_mutex_lock(&w->mu);
+        if (w->kind == JOB_SWEEP && !w->cancel) w->cancel = running = 1;
+        pthread_mutex_unlock(&w->mu);
+    }
+    if (running) app_status(a, "sweep cancelled (stopping after the current head)");
+    else if (pending) app_status(a, "sweep cancelled before it started");
 }
 
 /* "previous-token 0.82" for the best role clearly above uniform, else "mixed". */
@@ -471,6 +475,11 @@ static void label_roles(App *a, const ProbeReport *rep) {
 }
 
 static void collect_sweep(App *a, Worker *w) {
+    if (w->cancel) { /* Esc, a new text or model: no results, even if it had finished */
+        if (w->text_gen == a->text_gen)
+            app_status(a, "sweep cancelled after %d of %d heads", w->done, w->total);
+        return;
+    }
     if (w->rc) {
         app_error(a, "sweep: %s", w->err);
         return;

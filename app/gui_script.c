@@ -79,6 +79,32 @@ static AvzCode cmd_pin(App *a, int row, char *err) {
     return AVZ_OK;
 }
 
+/* paste FILE: the file's bytes go on the clipboard, then Ctrl+V in the text field,
+ * the path a user's paste takes (the app checks the length, shows errors). */
+static AvzCode cmd_paste(App *a, const char *path, char *err) {
+    if (!a->text_focus)
+        return avz_fail(err, AVZ_ERR_INPUT, "paste: the text field does not have the focus "
+                        "(click it, or key enter)");
+    size_t len;
+    char *src = avz_read_file(path, &len, err);
+    if (!src) return AVZ_ERR_INPUT;
+    if (strlen(src) != len) {
+        free(src);
+        return avz_fail(err, AVZ_ERR_INPUT, "paste: %s holds NUL bytes (a clipboard carries "
+                        "text)", path);
+    }
+    render_clipboard_set(a->r, src);
+    free(src);
+    char *back = render_clipboard_get(a->r);
+    size_t got = back ? strlen(back) : 0;
+    free(back);
+    if (got != len)
+        return avz_fail(err, AVZ_ERR_INPUT, "paste: the clipboard holds %zu of the %zu bytes of %s",
+                        got, len, path);
+    app_key(a, 'v', MOD_CTRL);
+    return AVZ_OK;
+}
+
 static AvzCode check_head(const App *a, int l, int h, const char *what, char *err) {
     if (l < app_L(a) && h < app_NH(a)) return AVZ_OK;
     return avz_fail(err, AVZ_ERR_INPUT, "%s: head (%d, %d) does not exist (layers 0-%d, heads "
@@ -133,12 +159,17 @@ static AvzCode run_cmd(App *a, const ScriptCmd *c, char *err) {
         app_set_ui_scale(a, c->fv);
         return AVZ_OK;
     case SCRIPT_SWEEP: app_start_sweep(a); return AVZ_OK;
+    case SCRIPT_SWEEP_START:
+        app_start_sweep(a);
+        a->script_async = a->sweep_wanted;
+        return AVZ_OK;
+    case SCRIPT_PASTE: return cmd_paste(a, c->str, err);
     case SCRIPT_WAIT: a->script_wait = c->iv[0]; return AVZ_OK;
     case SCRIPT_SCREENSHOT: snprintf(a->shot_path, sizeof a->shot_path, "%s", c->str); return AVZ_OK;
     case SCRIPT_EXPORT: return app_export_head(a, c->str, err);
     case SCRIPT_RESIZE:
-        if (c->iv[0] < 320 || c->iv[1] < 240 || c->iv[0] > 8192 || c->iv[1] > 8192)
-            return avz_fail(err, AVZ_ERR_INPUT, "resize: %dx%d is outside 320x240-8192x8192",
+        if (c->iv[0] < 1 || c->iv[1] < 1 || c->iv[0] > 8192 || c->iv[1] > 8192)
+            return avz_fail(err, AVZ_ERR_INPUT, "resize: %dx%d is outside 1x1-8192x8192",
                             c->iv[0], c->iv[1]);
         render_resize(a->r, c->iv[0], c->iv[1]);
         return AVZ_OK;
@@ -166,10 +197,24 @@ static AvzCode run_cmd(App *a, const ScriptCmd *c, char *err) {
     }
 }
 
+/* 1 while the script waits for the worker (head roles, a sweep). A sweep
+ * started by sweep_start runs on without holding the script, and a `model`
+ * command does not wait for the head roles of the model it replaces (a user
+ * clicking through the model menu does not either; stale results are dropped). */
+static int script_waits(App *a) {
+    JobKind kind = JOB_NONE;
+    int busy = app_worker_busy(a, &kind, NULL, NULL);
+    if (!busy && !a->sweep_wanted) a->script_async = 0;
+    if (a->script_async && (a->sweep_wanted || kind == JOB_SWEEP)) return 0;
+    int next_model = a->script_pc < a->script.n && a->script.cmds[a->script_pc].op == SCRIPT_MODEL;
+    if (next_model && !a->sweep_wanted && (!busy || kind == JOB_ROLES) && !a->script_wait &&
+        !a->script_drag)
+        return 0;
+    return busy || a->sweep_wanted || (a->has_tokens && !a->roles_ready && !a->roles_failed);
+}
+
 void script_step(App *a) {
-    if (app_worker_busy(a, NULL, NULL, NULL) || a->sweep_wanted ||
-        (a->has_tokens && !a->roles_ready && !a->roles_failed))
-        return;
+    if (script_waits(a)) return;
     if (a->script_drag == 1) { /* the frame after the press: move */
         a->ui.mx = a->drag_to_x, a->ui.my = a->drag_to_y;
         a->script_drag = 2;

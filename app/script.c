@@ -51,6 +51,10 @@ static const ScriptSpec SPECS[SCRIPT_OP_COUNT] = {
     {"print_layout", SCRIPT_PRINT_LAYOUT, "", "            print the view's map rectangles "
      "(JSON)"},
     {"quit", SCRIPT_QUIT, "", "            close the app"},
+    {"paste", SCRIPT_PASTE, "s", "FILE        clipboard = the file's bytes, then Ctrl+V in the "
+     "text field"},
+    {"sweep_start", SCRIPT_SWEEP_START, "", "            start the sweep without waiting for it "
+     "(key escape cancels)"},
 };
 
 const char *script_op_name(ScriptOp op) {

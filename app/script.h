@@ -16,6 +16,7 @@
  *   range per|shared    one value scale per map or one shared by all maps
  *   scale X             interface scale (1 = normal, 2 = presentation)
  *   sweep               run the ablation sweep and wait for it
+ *   sweep_start         start the sweep and go on without waiting (key escape cancels it)
  *   wait [N]            draw N frames (default 1)
  *   screenshot FILE     save the window's pixels as a PNG
  *   export FILE         labelled heatmap PNG of the selected head
@@ -23,6 +24,8 @@
  *   key NAME            press a key: tab, left, a, ctrl+s, f11, ctrl+plus, question, ...
  *   click X Y           click at (X, Y) in logical pixels
  *   type "TEXT"         type into the text field (as keystrokes; Enter focuses it)
+ *   paste FILE          put the file's bytes on the clipboard and press Ctrl+V in the
+ *                       text field (as a user pasting; Enter focuses it)
  *   wheel N             turn the mouse wheel N steps where the mouse is (+ zooms in)
  *   drag DX DY          drag the mouse by (DX, DY) logical pixels from where it is
  *   assert_status "s"   stop with an error unless the status bar contains s
@@ -44,6 +47,7 @@ typedef enum {
     SCRIPT_PIN, SCRIPT_COLORMAP, SCRIPT_RANGE, SCRIPT_SCALE, SCRIPT_SWEEP, SCRIPT_WAIT,
     SCRIPT_SCREENSHOT, SCRIPT_EXPORT, SCRIPT_RESIZE, SCRIPT_KEY, SCRIPT_CLICK, SCRIPT_TYPE,
     SCRIPT_WHEEL, SCRIPT_DRAG, SCRIPT_ASSERT_STATUS, SCRIPT_PRINT_LAYOUT, SCRIPT_QUIT,
+    SCRIPT_PASTE, SCRIPT_SWEEP_START,
     SCRIPT_OP_COUNT
 } ScriptOp;
 

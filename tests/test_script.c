@@ -109,6 +109,23 @@ Test(script, odd_input_never_crashes) {
     free(big);
 }
 
+Test(script, abuse_commands_parse) {
+    Script s = parse_ok("paste big.txt\npaste \"/tmp/a b.txt\"\nsweep_start\nkey escape\n"
+                        "resize 1 1\nresize 7680 4320\n");
+    cr_assert_eq(s.n, 6);
+    cr_assert(s.cmds[0].op == SCRIPT_PASTE && strcmp(s.cmds[0].str, "big.txt") == 0);
+    cr_assert(s.cmds[1].op == SCRIPT_PASTE && strcmp(s.cmds[1].str, "/tmp/a b.txt") == 0);
+    cr_assert_eq(s.cmds[2].op, SCRIPT_SWEEP_START);
+    cr_assert_null(s.cmds[2].str);
+    cr_assert(s.cmds[4].iv[0] == 1 && s.cmds[4].iv[1] == 1);
+    cr_assert(s.cmds[5].iv[0] == 7680 && s.cmds[5].iv[1] == 4320);
+    script_free(&s);
+    parse_bad("paste\n", "t.avz:1: paste needs an argument");
+    parse_bad("paste a b\n", "t.avz:1: paste: unexpected 'b'");
+    parse_bad("sweep_start now\n", "t.avz:1: sweep_start: unexpected 'now'");
+    parse_bad("resize 0 -1\n", "not a whole number >= 0");
+}
+
 Test(script, load_names_the_missing_file) {
     Script s;
     char err[AVZ_ERR_LEN] = "";
