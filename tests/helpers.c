@@ -3,6 +3,8 @@
 #include "helpers.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,4 +68,24 @@ double helper_rel_err(const float *a, const float *b, size_t n) {
         den = fmax(den, fabs((double)b[i]));
     }
     return num / den;
+}
+
+void helper_rmtree(const char *dir) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+int helper_file_exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+int helper_dir_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
 }

@@ -17,6 +17,15 @@ void helper_tokens(int *ids, int T, int V, uint64_t seed);
 /* A fresh temp folder under /tmp (path written into out). */
 void helper_tmpdir(char *out, size_t len);
 
+/* Removes a folder made by helper_tmpdir and everything in it. */
+void helper_rmtree(const char *dir);
+
+/* 1 if path exists. */
+int helper_file_exists(const char *path);
+
+/* Number of entries in dir, "." and ".." not counted. */
+int helper_dir_entries(const char *dir);
+
 /* Maximum relative error max|a-b| / max|b|. */
 double helper_rel_err(const float *a, const float *b, size_t n);
 

@@ -17,33 +17,15 @@
 
 #include "chart.h"
 #include "common.h"
+#include "helpers.h"
 
 static char tmpdir[64];
 
-static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/avz_chart_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static int file_exists(const char *path) {
-    struct stat sb;
-    return stat(path, &sb) == 0;
-}
-
-static int dir_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    cr_assert_not_null(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    closedir(d);
-    return n;
-}
+/* The shared fixtures of tests/helpers.c, under this file's old names. */
+static void make_tmpdir(void) { helper_tmpdir(tmpdir, sizeof tmpdir); }
+static void remove_tmpdir(void) { helper_rmtree(tmpdir); }
+#define file_exists helper_file_exists
+#define dir_entries helper_dir_entries
 
 static const unsigned char *px(const unsigned char *img, int w, int x, int y) {
     return img + 4 * ((size_t)y * w + x);

@@ -15,27 +15,17 @@
 
 #include "colormap.h"
 #include "common.h"
+#include "helpers.h"
 #include "export.h"
 #include "heatmap.h"
 #include "npy.h"
 
 static char tmpdir[64];
 
-static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/avz_export_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static int file_exists(const char *path) {
-    struct stat sb;
-    return stat(path, &sb) == 0;
-}
+/* The shared fixtures of tests/helpers.c, under this file's old names. */
+static void make_tmpdir(void) { helper_tmpdir(tmpdir, sizeof tmpdir); }
+static void remove_tmpdir(void) { helper_rmtree(tmpdir); }
+#define file_exists helper_file_exists
 
 /* Rec. 709 luma of an sRGB8 colour (on the encoded values). */
 static float luma(const unsigned char *c) {
