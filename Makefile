@@ -32,16 +32,28 @@ else ifeq ($(CU_SRC),)
   CUDA_MSG := nvcc found at $(NVCC), but gpu/ has no kernels yet: CPU only
   NVCC :=
 else
-  CUDA_MSG := nvcc found at $(NVCC): building the CUDA backend
-  CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+  # nvcc may be a wrapper script (/usr/local/bin/nvcc -> /usr/local/cuda-13.0/bin/nvcc), so
+  # ask nvcc itself where its toolkit is (its TOP), then look for the libraries there.
+  CUDA_HOME := $(shell $(NVCC) --dryrun -x cu -c /dev/null -o /dev/null 2>&1 | sed -n 's/^\#\$$ TOP=//p' | head -n1)
+  CUDA_LIB  := $(firstword $(foreach d,$(CUDA_HOME)/lib64 $(CUDA_HOME)/targets/x86_64-linux/lib \
+                 $(patsubst %/bin/nvcc,%,$(NVCC))/lib64 /usr/local/cuda/lib64,\
+                 $(if $(wildcard $(d)/libcudart_static.a),$(if $(wildcard $(d)/libcublas.so),$(d)))))
+endif
+ifneq ($(NVCC),)
+ifeq ($(CUDA_LIB),)
+  CUDA_MSG := nvcc found at $(NVCC), but not libcudart_static.a + libcublas.so beside it: CPU only
+  NVCC :=
+else
+  CUDA_MSG := nvcc found at $(NVCC) (libraries in $(CUDA_LIB)): building the CUDA backend
   CFLAGS += -DAVZ_CUDA
-  LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart_static -ldl -lrt -lpthread -lstdc++ \
-            -Wl,-rpath,$(CUDA_HOME)/lib64
+  LDLIBS += -L$(CUDA_LIB) -lcublas -lcudart_static -ldl -lrt -lpthread -lstdc++ \
+            -Wl,-rpath,$(CUDA_LIB)
   # sm_80 and sm_90 machine code, and PTX that newer GPUs compile when they load it.
   # -lineinfo maps profiler and compute-sanitizer reports back to source lines.
   NVFLAGS := -O3 -std=c++17 -Imodel -lineinfo -Xcompiler -Wall \
              -gencode arch=compute_80,code=sm_80 \
              -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+endif
 endif
 
 MODEL_SRC := $(wildcard model/*.c)

@@ -419,7 +419,7 @@ struct DevBuf {
     float *f() const { return (float *)p; }
 };
 
-#define DEV_ALLOC(buf, bytes) CUDA_TRY(cudaMalloc(&(buf).p, (bytes) ? (bytes) : 1))
+#define DEV_ALLOC(buf, bytes) CUDA_TRY(cudaMalloc(&(buf).p, ((size_t)(bytes) > 0) ? (size_t)(bytes) : 1))
 
 static AvzCode check_problem(const GpuAttnProblem *p, char *err) {
     if (!p || p->nh < 1 || p->T < 1 || (p->hs != 16 && p->hs != 32 && p->hs != 64 &&
