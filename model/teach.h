@@ -183,7 +183,10 @@ size_t teach_flash_bytes(int T, int hs, int bq, int bk);
 
 /* Measured CPU time in seconds (median of up to 5 runs, fewer when one run is slow)
  * of attn_naive and attn_flash_fast on one (T, hs) head q, k, v, scale 1/sqrt(hs), no
- * bias. attn_naive needs the (T, T) matrix: it allocates teach_naive_bytes(T). */
+ * bias. attn_naive needs the (T, T) matrix: it allocates teach_naive_bytes(T).
+ * Read the ratio with care: it compares the plain reference loop with the tuned kernel
+ * (tiled matrix products, vectorised exp), so it mixes the algorithm's gain (no T x T
+ * round trip through memory) with the engineering's. Both do the same T^2 hs work. */
 void teach_time_attention(const float *q, const float *k, const float *v, int T, int hs,
                           int causal, double *naive_s, double *flash_s);
 
