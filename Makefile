@@ -88,7 +88,14 @@ $(DEPS_STAMP):
 	@mkdir -p $(BUILD) && touch $@
 
 # ---- build ------------------------------------------------------------------------
-$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+# The build's settings (flags, CUDA or not): objects are rebuilt when they change,
+# so that switching NO_CUDA=1 on and off in one build folder never mixes the two.
+BUILD_CONFIG := $(BUILD)/config.txt
+BUILD_SETTINGS := $(CC) $(CFLAGS) | $(NVCC) $(NVFLAGS)
+$(shell mkdir -p $(BUILD) && (echo '$(BUILD_SETTINGS)' | cmp -s - $(BUILD_CONFIG) || \
+        echo '$(BUILD_SETTINGS)' > $(BUILD_CONFIG)))
+
+$(BUILD)/obj/%.o: %.c $(BUILD_CONFIG) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -98,7 +105,7 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 FAST_OBJ := $(BUILD)/obj/model/gemm.o $(BUILD)/obj/model/attention_fast.o
 $(FAST_OBJ): CFLAGS += -ffp-contract=fast
 
-$(BUILD)/obj/%.o: %.cu | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: %.cu $(BUILD_CONFIG) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVFLAGS) -MMD -MP -c $< -o $@
 
@@ -110,7 +117,7 @@ $(BUILD)/gpu_bench: $(BUILD)/obj/tests/gpu/bench_main.o $(BUILD)/libattnviz.a
 
 $(BUILD)/libattnviz.a: $(LIB_OBJ)
 	@echo "attnviz: $(CUDA_MSG)"
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $(LIB_OBJ)
 
 $(BUILD)/attnviz: $(BUILD)/obj/app/main.o $(BUILD)/libattnviz.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

@@ -14,6 +14,7 @@ int cmd_corpus(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_lengths(int argc, char **argv);
 int cmd_gui(int argc, char **argv);      /* app/gui.c: the desktop app */
+int cmd_lesson(int argc, char **argv);   /* app/gui.c: the app on a guided tour */
 
 /* Prints "attnviz: <err>" to stderr and returns code (for one-line error exits). */
 int cmd_error(int code, const char *err);

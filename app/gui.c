@@ -129,11 +129,56 @@ static void open_menu(App *a, MenuId m) {
     a->menu = a->menu == m ? MENU_NONE : m;
     a->menu_anchor = a->menu_button[m];
     if (m == MENU_MODELS) app_list_models(a);
+    if (m == MENU_LESSONS) app_list_lessons(a);
+}
+
+/* Keys of the teaching views; 1 when the key was theirs. */
+static int teach_key(App *a, int key) {
+    if (key == 'n') { app_next_model(a); return 1; }
+    if (a->view == VIEW_PERMUTE && key == 'u') {
+        a->teach.seed++;
+        app_status(a, "shuffled again (seed %lu)", a->teach.seed);
+        return 1;
+    }
+    if (a->view == VIEW_LENGTHS && key == 'x') { app_extend_text(a, 2 * app_T(a)); return 1; }
+    if (a->view == VIEW_FLASH && (key == ']' || key == '.' || key == ' ')) {
+        app_flash_goto(a, a->teach.ft_step + 1);
+        return 1;
+    }
+    if (a->view == VIEW_FLASH && (key == '[' || key == ',')) {
+        app_flash_goto(a, a->teach.ft_step - 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* Lesson keys: Page Down / Right next step, Page Up / Left previous (a clicker
+ * sends Page Up / Down), Esc leaves the lesson. 1 when the key was used. */
+static int lesson_key(App *a, int key) {
+    Teach *t = &a->teach;
+    if (!t->lesson_on) return 0;
+    int k = t->lesson_step;
+    if (key == KEY_PAGEDOWN || key == KEY_RIGHT) {
+        if (k + 1 < t->lesson.n_steps) app_lesson_goto(a, k + 1);
+        else app_status(a, "the end of the lesson (Page Up goes back, Esc leaves)");
+        return 1;
+    }
+    if (key == KEY_PAGEUP || key == KEY_LEFT) {
+        if (k > 0) app_lesson_goto(a, k - 1);
+        return 1;
+    }
+    if (key == KEY_ESCAPE) {
+        app_lesson_close(a);
+        app_status(a, "left the lesson");
+        return 1;
+    }
+    return 0;
 }
 
 /* Keys that change the view or the selection (text field not focused). */
 static void view_key(App *a, int key, int mods) {
     int shift = mods & MOD_SHIFT;
+    if (lesson_key(a, key) || teach_key(a, key)) return;
     switch (key) {
     case KEY_TAB: app_set_view(a, (ViewId)((a->view + (shift ? VIEW_COUNT - 1 : 1)) % VIEW_COUNT)); break;
     case KEY_LEFT: app_select(a, a->layer, a->head - 1); break;
@@ -159,7 +204,8 @@ static void view_key(App *a, int key, int mods) {
         else a->pin_row = -1;
         break;
     default:
-        if (key >= '1' && key < '1' + VIEW_COUNT) app_set_view(a, (ViewId)(key - '1'));
+        if (key >= '1' && key <= '9' && key - '1' < VIEW_COUNT) app_set_view(a, (ViewId)(key - '1'));
+        if (key == '0' && VIEW_COUNT >= 10) app_set_view(a, (ViewId)9);
     }
 }
 
@@ -246,7 +292,7 @@ static void frame(App *a) {
 }
 
 static int busy(App *a) {
-    return app_worker_busy(a, NULL, NULL, NULL) || a->sweep_wanted ||
+    return app_worker_busy(a, NULL, NULL, NULL) || a->sweep_wanted || a->teach.len.started ||
            (a->has_tokens && !a->roles_ready && !a->roles_failed);
 }
 
@@ -258,6 +304,7 @@ static void app_loop(App *a) {
         Event e;
         while (a->running && render_poll(a->r, &e)) handle_event(a, &e);
         app_worker_poll(a);
+        app_lengths_poll(a);
         if (!a->running) break;
         a->redraw = 0;
         if (a->script_on) script_step(a);
@@ -268,7 +315,7 @@ static void app_loop(App *a) {
 /* ---- start ---- */
 
 typedef struct {
-    const char *model, *text, *script, *device;
+    const char *model, *text, *script, *device, *lesson;
     float scale;
     int width, height;
 } GuiArgs;
@@ -304,6 +351,7 @@ static int first_model(App *a, const GuiArgs *g) {
 }
 
 static void close_app(App *a) {
+    app_teach_free(a);
     app_compute_free(a);
     RenderMap *maps[] = {&a->tex_head, &a->tex_before, &a->tex_after, &a->tex_diff,
                          &a->tex_sweep, &a->tex_mean, &a->tex_roll, &a->tex_bar};
@@ -328,6 +376,7 @@ int cmd_gui(int argc, char **argv) {
         {"--model", OPT_STR, &g.model, "DIR", "model folder or shipped model name (default rope)", 0},
         {"--text", OPT_STR, &g.text, "TEXT", "the text to start with (default: an example)", 0},
         {"--script", OPT_STR, &g.script, "FILE", "run a script of app commands (see below)", 0},
+        {"--lesson", OPT_STR, &g.lesson, "NAME|FILE", "start a lesson (assets/lessons/NAME.txt)", 0},
         {"--device", OPT_STR, &g.device, "auto|cpu|cuda", "where to compute (default auto)", 0},
         {"--scale", OPT_FLOAT, &g.scale, "X", "interface scale, e.g. 1.5 for a projector", 0},
         {"--width", OPT_INT, &g.width, "W", "window width (default 1280)", 0},
@@ -348,6 +397,8 @@ int cmd_gui(int argc, char **argv) {
         return cmd_error(2, "attnviz gui: --width and --height must be 320..8192 and 240..8192");
     App *a = avz_xcalloc(1, sizeof *a);
     pthread_mutex_init(&a->worker.mu, NULL);
+    pthread_mutex_init(&a->teach.len.mu, NULL);
+    a->teach.seed = 1;
     if (g.script && script_load(g.script, &a->script, err)) {
         free(a);
         return cmd_error(2, err);
@@ -359,10 +410,39 @@ int cmd_gui(int argc, char **argv) {
         return no_window(err);
     }
     if (first_model(a, &g) && a->script_on) a->exit_code = 2, a->running = 0;
+    if (g.lesson && app_lesson_open(a, g.lesson, err)) {
+        fprintf(stderr, "attnviz gui: lesson: %s\n", err);
+        app_error(a, "lesson: %s", err);
+        if (a->script_on) a->exit_code = 2, a->running = 0;
+    }
     app_loop(a);
     int code = a->exit_code;
     close_app(a);
     pthread_mutex_destroy(&a->worker.mu);
+    pthread_mutex_destroy(&a->teach.len.mu);
     free(a);
     return code;
+}
+
+/* `attnviz lesson [NAME|FILE] [gui options]`: the app with a lesson started. */
+int cmd_lesson(int argc, char **argv) {
+    if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+        printf("usage: attnviz lesson [NAME|FILE] [--model DIR] [--scale X] [--script FILE]\n\n"
+               "Opens the app on a guided tour: NAME is a lesson in assets/lessons/ (default\n"
+               "intro), FILE any lesson file (script commands in steps, see app/lesson.h).\n"
+               "Page Down / Right: next step; Page Up / Left: previous; Esc leaves the lesson.\n");
+        return 0;
+    }
+    int named = argc >= 3 && argv[2][0] != '-';
+    char **gv = avz_xmalloc(sizeof(char *) * (size_t)(argc + 4));
+    int n = 0;
+    gv[n++] = argv[0];
+    gv[n++] = "gui";
+    gv[n++] = "--lesson";
+    gv[n++] = named ? argv[2] : "intro";
+    for (int i = named ? 3 : 2; i < argc; i++) gv[n++] = argv[i];
+    gv[n] = NULL;
+    int rc = cmd_gui(n, gv);
+    free(gv);
+    return rc;
 }

@@ -16,6 +16,10 @@
  *   gui_views.c    top bar, text field, status bar, help, Model and Head views
  *   gui_views2.c   Lines, Ablation and Aggregates views
  *   gui_script.c   the --script executor (app/script.h is the parser)
+ *   gui_teach.c    what the teaching views compute (model/teach.h), lessons,
+ *                  the five-model comparison and the length measurements
+ *   gui_views3.c   Position, Compare and Permutation views
+ *   gui_views4.c   Lengths and Flash views, the lesson caption panel
  *
  * A view is one row of the view table (gui_views.c): a name for scripts and
  * tabs, a title and a draw function. New teaching views add rows. */
@@ -25,11 +29,14 @@
 #include <pthread.h>
 
 #include "ablate.h"
+#include "chart.h"
 #include "backend.h"
 #include "heatmap.h"
+#include "lesson.h"
 #include "probes.h"
 #include "render.h"
 #include "script.h"
+#include "teach.h"
 #include "textedit.h"
 
 #define GUI_MAX_T 1024          /* the longest text the app shows, in tokens */
@@ -39,10 +46,11 @@
 #define GUI_MAX_LINE_HEADS 16
 
 typedef enum {
-    VIEW_MODEL = 0, VIEW_HEAD, VIEW_LINES, VIEW_ABLATION, VIEW_AGGREGATE, VIEW_COUNT
+    VIEW_MODEL = 0, VIEW_HEAD, VIEW_LINES, VIEW_ABLATION, VIEW_AGGREGATE, VIEW_POSITION,
+    VIEW_COMPARE, VIEW_PERMUTE, VIEW_LENGTHS, VIEW_FLASH, VIEW_COUNT
 } ViewId;
 
-typedef enum { MENU_NONE = 0, MENU_EXAMPLES, MENU_MODELS, MENU_COLORMAP } MenuId;
+typedef enum { MENU_NONE = 0, MENU_EXAMPLES, MENU_MODELS, MENU_COLORMAP, MENU_LESSONS } MenuId;
 
 /* A model loaded from a folder and the device that runs it. */
 typedef struct {
@@ -109,6 +117,66 @@ typedef struct {
     char device_name[160];
 } Worker;
 
+#define GUI_CMP_MAX 8           /* models side by side in the Compare view */
+#define GUI_LEN_MAX_T 256       /* the Lengths view measures positions 0..255 */
+#define GUI_MAX_LESSONS 32
+
+/* The length measurements of the shipped models, on their own thread (each
+ * model is loaded there; seconds of work). */
+typedef struct {
+    pthread_t thread;
+    int started, finished, cancel, done;    /* under mu */
+    pthread_mutex_t mu;
+    int n;                                  /* models */
+    char name[GUI_CMP_MAX][64];
+    char dir[GUI_CMP_MAX][4400];
+    int ctx[GUI_CMP_MAX];                   /* training context (n_positions) */
+    float *loss[GUI_CMP_MAX];               /* (GUI_LEN_MAX_T) mean loss per position */
+    AvzCode rc;
+    char err[AVZ_ERR_LEN];
+} LengthsJob;
+
+/* What the teaching views show, each cached under the key it was computed for. */
+typedef struct {
+    unsigned long ver;          /* bumped whenever something here is recomputed */
+    /* Position view */
+    float *pos_vec;             /* (pos_T, C) position vectors, or NULL */
+    float *pos_dot, *pos_cos;   /* (pos_T, pos_T) similarity, or NULL */
+    float *rope_ang;            /* (pos_T, hs/2) */
+    float *alibi;               /* (pos_T, pos_T) bias of the selected head */
+    float *curve_ones, *curve_real; /* (GUI_LEN_MAX_T) RoPE score vs distance */
+    int pos_T;
+    unsigned long pos_key;
+    char pos_note[256];
+    /* Compare view */
+    Engine cmp[GUI_CMP_MAX];
+    char cmp_name[GUI_CMP_MAX][64];
+    int n_cmp, cmp_loaded;
+    float *cmp_map[GUI_CMP_MAX];  /* (T, T) of (layer, head) for the current text */
+    char cmp_err[GUI_CMP_MAX][256];
+    unsigned long cmp_key;
+    /* Permutation view */
+    unsigned long seed;
+    TeachPermutation perm;
+    int perm_valid;
+    unsigned long perm_key;
+    /* Flash view */
+    FlashTrace ft;
+    int ft_valid, ft_step;
+    unsigned long ft_key;
+    double t_naive, t_flash;      /* measured seconds for this head */
+    /* Lengths view */
+    LengthsJob len;
+    int len_state;                /* 0 not started, 1 running, 2 ready, 3 failed */
+    /* lessons */
+    Lesson lesson;
+    int lesson_on, lesson_step;
+    char lesson_files[GUI_MAX_LESSONS][256];
+    int n_lesson_files;
+    char caption[2048];           /* shown under the view ("" = none) */
+    RenderMap tex[24];
+} Teach;
+
 typedef struct App {
     Renderer *r;
     Ui ui;
@@ -172,7 +240,7 @@ typedef struct App {
     int help_open;
     MenuId menu;
     Rect menu_anchor;
-    Rect menu_button[4];        /* where each menu's button was drawn (by MenuId) */
+    Rect menu_button[5];        /* where each menu's button was drawn (by MenuId) */
 
     /* textures, uploaded when their content version changes */
     RenderMap tex_head, tex_before, tex_after, tex_diff, tex_sweep, tex_mean, tex_roll, tex_bar;
@@ -195,6 +263,8 @@ typedef struct App {
     /* the map rectangles of the last frame */
     MapRegion regions[GUI_MAX_REGIONS];
     int n_regions;
+
+    Teach teach;
 
     /* scripted mode */
     Script script;
@@ -270,6 +340,7 @@ typedef struct {
     int layer, head;
     int labels_left, labels_below;
     int row0, col0, n;          /* visible square window of cells */
+    const char *const *labels;  /* the row/column labels, or NULL = the text's tokens */
 } MapFigure;
 
 extern const Rgba TH_BG, TH_PANEL, TH_INK, TH_MUTED, TH_BORDER, TH_ACCENT, TH_ACCENT_SOFT,
@@ -300,7 +371,51 @@ void ui_add_region(App *a, const char *name, Rect r, int row0, int col0, int row
 void ui_map_scale(App *a, const float *values, int T, HeatmapScale *hs);
 const char *ui_token(const App *a, int i);
 
-/* ---- gui_views.c / gui_views2.c ---- */
+/* A matrix of any shape (rows, cols) filling area, with axis titles and a few
+ * numbered ticks; hovering shows "ylabel i, xlabel j: value". Registers region name. */
+typedef struct {
+    const float *values;
+    int rows, cols;
+    RenderMap *tex;
+    unsigned long version;
+    const HeatmapScale *hs;
+    const char *name, *xlabel, *ylabel;
+} MatrixFigure;
+void ui_matrix_figure(App *a, Rect area, const MatrixFigure *f);
+/* A line chart (series as in chart.h) with axes, ticks, a legend and an optional
+ * dashed marker at x_marker (NAN = none). */
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    float x_marker;
+    const char *marker_label;
+} UiChart;
+void ui_line_chart(App *a, Rect r, const ChartSeries *s, int n, const UiChart *c);
+/* Text wrapped to width w from (x, y); returns the height used. */
+float ui_text_wrap(App *a, const char *s, float x, float y, float w, float size, Rgba c);
+
+/* ---- gui_teach.c ---- */
+/* The views' data, computed (or taken from the cache) for the current state;
+ * NULL / 0 when the view cannot show it (the reason in teach.pos_note etc.). */
+void app_position_data(App *a);
+void app_compare_data(App *a);
+int app_permutation(App *a);
+int app_flash(App *a);
+void app_flash_goto(App *a, int step);
+void app_start_lengths(App *a);
+void app_lengths_poll(App *a);
+/* Repeats the text until it has at least n tokens. */
+void app_extend_text(App *a, int n);
+/* The next shipped model (after the current one), keeping the text. */
+void app_next_model(App *a);
+AvzCode app_lesson_open(App *a, const char *name_or_path, char *err);
+void app_lesson_goto(App *a, int step);
+void app_lesson_close(App *a);
+void app_list_lessons(App *a);
+void app_teach_free(App *a);
+/* Runs one script command (gui_script.c); lessons use it too. */
+AvzCode script_run_cmd(App *a, const ScriptCmd *c, char *err);
+
+/* ---- gui_views.c / gui_views2.c / gui_views3.c / gui_views4.c ---- */
 typedef struct {
     const char *name;           /* as in scripts: "head" */
     const char *title;          /* as on the tab: "Head" */
@@ -314,6 +429,13 @@ void view_head(App *a, Rect area);
 void view_lines(App *a, Rect area);
 void view_ablation(App *a, Rect area);
 void view_aggregate(App *a, Rect area);
+void view_position(App *a, Rect area);
+void view_compare(App *a, Rect area);
+void view_permute(App *a, Rect area);
+void view_lengths(App *a, Rect area);
+void view_flash(App *a, Rect area);
+/* The lesson's or script's caption under the view; returns the height it takes. */
+float views_caption(App *a, float y, float W, int draw);
 
 /* ---- gui_script.c ---- */
 /* Runs the next script command if the script is not waiting; 0 when it ran

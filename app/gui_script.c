@@ -115,7 +115,8 @@ static AvzCode cmd_names(App *a, const ScriptCmd *c, char *err) {
     if (c->op == SCRIPT_VIEW) {
         int v = view_from_name(c->str);
         if (v < 0) return avz_fail(err, AVZ_ERR_INPUT, "unknown view '%s' (model, head, lines, "
-                                   "ablation, aggregate)", c->str);
+                                   "ablation, aggregate, position, compare, permute, lengths, "
+                                   "flash)", c->str);
         app_set_view(a, (ViewId)v);
     } else if (c->op == SCRIPT_COLORMAP) {
         int m = colormap_from_name(c->str);
@@ -137,7 +138,33 @@ static AvzCode cmd_names(App *a, const ScriptCmd *c, char *err) {
     return AVZ_OK;
 }
 
-static AvzCode run_cmd(App *a, const ScriptCmd *c, char *err) {
+/* The teaching views' commands and lessons. */
+static AvzCode teach_cmd(App *a, const ScriptCmd *c, char *err) {
+    switch (c->op) {
+    case SCRIPT_STEP:
+        return avz_fail(err, AVZ_ERR_INPUT, "step belongs in lesson files (start one with "
+                        "lesson FILE)");
+    case SCRIPT_CAPTION:
+        snprintf(a->teach.caption, sizeof a->teach.caption, "%s", c->str);
+        return AVZ_OK;
+    case SCRIPT_SHUFFLE: a->teach.seed = (unsigned long)c->iv[0]; return AVZ_OK;
+    case SCRIPT_FLASH_STEP:
+        if (!app_flash(a)) return avz_fail(err, AVZ_ERR_INPUT, "flash_step: no text to run");
+        app_flash_goto(a, c->iv[0]);
+        return AVZ_OK;
+    case SCRIPT_EXTEND:
+        if (c->iv[0] < 1 || c->iv[0] > GUI_MAX_T)
+            return avz_fail(err, AVZ_ERR_INPUT, "extend: %d tokens is outside 1-%d", c->iv[0],
+                            GUI_MAX_T);
+        app_extend_text(a, c->iv[0]);
+        return AVZ_OK;
+    case SCRIPT_LESSON: return app_lesson_open(a, c->str, err);
+    case SCRIPT_NEXT_MODEL: app_next_model(a); return AVZ_OK;
+    default: return avz_fail(err, AVZ_ERR_INTERNAL, "command not handled");
+    }
+}
+
+AvzCode script_run_cmd(App *a, const ScriptCmd *c, char *err) {
     switch (c->op) {
     case SCRIPT_TEXT: app_set_text(a, c->str); return AVZ_OK;
     case SCRIPT_MODEL: return app_load_model(a, c->str, err);
@@ -193,7 +220,7 @@ static AvzCode run_cmd(App *a, const ScriptCmd *c, char *err) {
                         "\"%s\"", a->status, c->str);
     case SCRIPT_PRINT_LAYOUT: app_print_layout(a); return AVZ_OK;
     case SCRIPT_QUIT: a->running = 0; return AVZ_OK;
-    default: return avz_fail(err, AVZ_ERR_INTERNAL, "command not handled");
+    default: return teach_cmd(a, c, err);
     }
 }
 
@@ -210,7 +237,8 @@ static int script_waits(App *a) {
     if (next_model && !a->sweep_wanted && (!busy || kind == JOB_ROLES) && !a->script_wait &&
         !a->script_drag)
         return 0;
-    return busy || a->sweep_wanted || (a->has_tokens && !a->roles_ready && !a->roles_failed);
+    return busy || a->sweep_wanted || a->teach.len.started ||
+           (a->has_tokens && !a->roles_ready && !a->roles_failed);
 }
 
 void script_step(App *a) {
@@ -232,7 +260,7 @@ void script_step(App *a) {
     }
     const ScriptCmd *c = &a->script.cmds[a->script_pc++];
     char err[AVZ_ERR_LEN] = "";
-    if (run_cmd(a, c, err) == AVZ_OK) return;
+    if (script_run_cmd(a, c, err) == AVZ_OK) return;
     fprintf(stderr, "%s:%d: %s\n", a->script.name, c->line, err);
     app_error(a, "%s:%d: %s", a->script.name, c->line, err);
     a->exit_code = 2;

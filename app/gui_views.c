@@ -17,6 +17,11 @@ static const ViewDef VIEWS[VIEW_COUNT] = {
     {"lines", "Lines", view_lines},
     {"ablation", "Ablation", view_ablation},
     {"aggregate", "Aggregates", view_aggregate},
+    {"position", "Position", view_position},
+    {"compare", "Compare", view_compare},
+    {"permute", "Permutation", view_permute},
+    {"lengths", "Lengths", view_lengths},
+    {"flash", "Flash", view_flash},
 };
 
 const ViewDef *view_table(int *n) {
@@ -45,34 +50,36 @@ static void top_controls(App *a, float x1, float y) {
     char model[128], cmap[64];
     snprintf(model, sizeof model, "model: %s \xE2\x96\xBE", a->model_name);
     snprintf(cmap, sizeof cmap, "%s \xE2\x96\xBE", colormap_name(a->cmap));
-    const char *labels[5] = {model, "examples \xE2\x96\xBE", cmap,
+    const char *labels[6] = {model, "examples \xE2\x96\xBE", "lessons \xE2\x96\xBE", cmap,
                              a->shared_range ? "scale: shared" : "scale: per map", "?"};
     float x = x1;
-    Rect rc[5];
-    for (int i = 4; i >= 0; i--) {
-        float w = i == 4 ? 36.0f : button_w(a, labels[i]);
+    Rect rc[6];
+    for (int i = 5; i >= 0; i--) {
+        float w = i == 5 ? 36.0f : button_w(a, labels[i]);
         x -= w;
         rc[i] = (Rect){x, y, w, 34};
         x -= 8;
     }
-    MenuId menus[3] = {MENU_MODELS, MENU_EXAMPLES, MENU_COLORMAP};
-    for (int i = 0; i < 3; i++) {
+    MenuId menus[4] = {MENU_MODELS, MENU_EXAMPLES, MENU_LESSONS, MENU_COLORMAP};
+    for (int i = 0; i < 4; i++) {
         a->menu_button[menus[i]] = rc[i];
         if (ui_button(a, rc[i], labels[i], a->menu == menus[i])) {
             a->menu = menus[i];
             a->menu_anchor = rc[i];
             if (menus[i] == MENU_MODELS) app_list_models(a);
+            if (menus[i] == MENU_LESSONS) app_list_lessons(a);
         }
     }
-    if (ui_button(a, rc[3], labels[3], 0)) app_key(a, 's', 0);
-    if (ui_button(a, rc[4], "?", a->help_open)) a->help_open = 1;
+    if (ui_button(a, rc[4], labels[4], 0)) app_key(a, 's', 0);
+    if (ui_button(a, rc[5], "?", a->help_open)) a->help_open = 1;
 }
 
 static float controls_width(App *a) {
     char model[128];
     snprintf(model, sizeof model, "model: %s \xE2\x96\xBE", a->model_name);
-    return button_w(a, model) + button_w(a, "examples \xE2\x96\xBE") + button_w(a, "magma \xE2\x96\xBE") +
-           button_w(a, "scale: per map") + 36 + 4 * 8;
+    return button_w(a, model) + button_w(a, "examples \xE2\x96\xBE") +
+           button_w(a, "lessons \xE2\x96\xBE") + button_w(a, "magma \xE2\x96\xBE") +
+           button_w(a, "scale: per map") + 36 + 5 * 8;
 }
 
 /* Title and view tabs; the controls share the row when the window is wide
@@ -226,6 +233,10 @@ static void menu_pick(App *a, int i) {
     } else if (a->menu == MENU_MODELS) {
         if (app_load_model(a, a->models[i].dir, err)) app_error(a, "%s", err);
         else app_status(a, "loaded model %s", a->model_name);
+    } else if (a->menu == MENU_LESSONS) {
+        a->menu = MENU_NONE;
+        if (app_lesson_open(a, a->teach.lesson_files[i], err)) app_error(a, "lesson: %s", err);
+        return;
     } else {
         a->cmap = (Colormap)i;
         a->gen++;
@@ -234,7 +245,8 @@ static void menu_pick(App *a, int i) {
 }
 
 static void draw_menu(App *a, float W, float H) {
-    int n = a->menu == MENU_EXAMPLES ? a->n_examples : a->menu == MENU_MODELS ? a->n_models : 3;
+    int n = a->menu == MENU_EXAMPLES ? a->n_examples : a->menu == MENU_MODELS ? a->n_models
+            : a->menu == MENU_LESSONS ? a->teach.n_lesson_files : 3;
     float row = 34, w = a->menu == MENU_EXAMPLES ? minf(820, W - 2 * PAD) : 240;
     Rect box = {minf(a->menu_anchor.x, W - PAD - w), a->menu_anchor.y + a->menu_anchor.h + 4, w,
                 row * (n ? n : 1) + 8};
@@ -242,12 +254,15 @@ static void draw_menu(App *a, float W, float H) {
     render_rect(a->r, (Rect){box.x + 3, box.y + 4, box.w, box.h}, (Rgba){0, 0, 0, 40});
     ui_panel(a, box);
     if (n == 0)
-        render_text(a->r, a->menu == MENU_MODELS ? "no models in assets/models/" : "no examples",
+        render_text(a->r, a->menu == MENU_MODELS    ? "no models in assets/models/"
+                          : a->menu == MENU_LESSONS ? "no lessons in assets/lessons/"
+                                                    : "no examples",
                     box.x + 12, box.y + 10, FONT_UI, TH_MUTED);
     for (int i = 0; i < n && 4 + (i + 1) * row <= box.h; i++) {
         Rect it = {box.x + 4, box.y + 4 + i * row, box.w - 8, row};
         const char *label = a->menu == MENU_EXAMPLES ? a->examples[i][0]
                             : a->menu == MENU_MODELS ? a->models[i].name
+                            : a->menu == MENU_LESSONS ? a->teach.lesson_files[i]
                                                      : colormap_name((Colormap)i);
         int current = a->menu == MENU_COLORMAP ? (int)a->cmap == i
                       : a->menu == MENU_MODELS ? strcmp(a->models[i].name, a->model_name) == 0 : 0;
@@ -263,7 +278,11 @@ static void draw_menu(App *a, float W, float H) {
 }
 
 static const char *HELP[][2] = {
-    {"Tab / Shift+Tab", "next / previous view (1-5 jump to a view)"},
+    {"Tab / Shift+Tab", "next / previous view (1-9, 0 jump to a view)"},
+    {"N", "next shipped model, same text (compare position encodings)"},
+    {"U / X", "Permutation: shuffle again / Lengths: double the text"},
+    {"[ / ] or , / .", "Flash: previous / next tile"},
+    {"Lessons menu", "PgDn / PgUp (or Right / Left) step; Esc leaves the lesson"},
     {"Left / Right", "previous / next head"},
     {"Up / Down", "previous / next layer"},
     {"A", "switch the selected head off / on (ablation)"},
@@ -312,12 +331,14 @@ void views_frame(App *a) {
     render_rect(a->r, (Rect){0, 0, W, TOP_H}, TH_PANEL);
     float top = draw_top_bar(a, W);
     float y = draw_text_field(a, top, W) + 14;
-    Rect area = {PAD, y, W - 2 * PAD, H - STATUS_H - 12 - y};
+    float cap = views_caption(a, 0, W, 0);
+    Rect area = {PAD, y, W - 2 * PAD, H - STATUS_H - 12 - y - cap};
     if (!a->base.loaded || !a->has_tokens)
         render_text(a->r, "No model loaded: pick one in the model menu.", area.x, area.y,
                     FONT_TITLE, TH_MUTED);
     else if (area.w > 40 && area.h > 40)
         VIEWS[a->view].draw(a, area);
+    if (cap > 0) views_caption(a, H - STATUS_H - cap, W, 1);
     draw_status(a, W, H);
     a->ui.layer = 1;
     if (a->menu) draw_menu(a, W, H);
@@ -528,7 +549,7 @@ void view_head(App *a, Rect area) {
     float side = minf(360, area.w * 0.36f);
     Rect fig = {area.x + 22, area.y, area.w - side - 60, area.h - 22};
     MapFigure f = {P, &a->tex_head, gui_version(a, 1, a->layer * app_NH(a) + a->head), &hs, "head",
-                   a->layer, a->head, 1, 1, r0, c0, n};
+                   a->layer, a->head, 1, 1, r0, c0, n, NULL};
     Rect m;
     float cell = ui_map_figure(a, fig, &f, &m);
     head_mouse(a, m, cell, n, r0, c0);

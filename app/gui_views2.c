@@ -292,7 +292,7 @@ static float ablation_maps(App *a, Rect r) {
     float gap = 72, band = 64, s = (r.w - 3 * gap - band) / 3, x = r.x, bottom = r.y;
     for (int k = 0; k < 3; k++) {
         MapFigure f = {vals[k], tex[k], gui_version(a, 2 + k, a->layer * NH + a->head), scales[k],
-                       names[k], a->layer, a->head, k == 0, 1, 0, 0, T};
+                       names[k], a->layer, a->head, k == 0, 1, 0, 0, T, NULL};
         Rect m;
         ui_map_figure(a, (Rect){x, r.y + 54, k == 0 ? s + band : s, r.h - 54}, &f, &m);
         render_text(a->r, titles[k], m.x, r.y + 30, FONT_UI, TH_MUTED);
@@ -338,7 +338,7 @@ void view_aggregate(App *a, Rect area) {
         ui_map_scale(a, vals[k], T, &hs);
         if (k == 1) heatmap_scale_auto(&hs, vals[k], T * T); /* rollout: its own range */
         MapFigure f = {vals[k], tex[k], gui_version(a, 6 + k, a->layer),
-                       &hs, names[k], a->layer, -1, 1, 1, 0, 0, T};
+                       &hs, names[k], a->layer, -1, 1, 1, 0, 0, T, NULL};
         Rect m;
         ui_map_figure(a, (Rect){x, area.y + 56, w - 60, area.h - 70}, &f, &m);
         ui_colorbar(a, (Rect){m.x + m.w + 10, m.y, 14, m.h}, &hs);

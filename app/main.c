@@ -18,6 +18,7 @@ typedef struct {
 
 static const Subcommand SUBCOMMANDS[] = {
     {"gui", cmd_gui, "the desktop app (the default when no command is given)"},
+    {"lesson", cmd_lesson, "the desktop app on a guided tour for the classroom"},
     {"export", cmd_export, "write attention maps as labelled PNG heatmaps or .npy arrays"},
     {"predict", cmd_predict, "next-token top-k after a text"},
     {"ablate", cmd_ablate, "switch heads off; loss, KL and top-k before and after"},

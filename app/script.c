@@ -55,6 +55,15 @@ static const ScriptSpec SPECS[SCRIPT_OP_COUNT] = {
      "text field"},
     {"sweep_start", SCRIPT_SWEEP_START, "", "            start the sweep without waiting for it "
      "(key escape cancels)"},
+    {"step", SCRIPT_STEP, "s", "\"TITLE\"     lesson files: start a step of the tour"},
+    {"caption", SCRIPT_CAPTION, "s", "\"TEXT\"      show a caption under the view"},
+    {"shuffle", SCRIPT_SHUFFLE, "i", "SEED        permutation view: shuffle the tokens"},
+    {"flash_step", SCRIPT_FLASH_STEP, "n", "N           flash view: the state after tile N "
+     "(-1 before the first)"},
+    {"extend", SCRIPT_EXTEND, "i", "N           repeat the text until it has N tokens"},
+    {"lesson", SCRIPT_LESSON, "s", "FILE|NAME   start a lesson (assets/lessons/NAME.txt)"},
+    {"next_model", SCRIPT_NEXT_MODEL, "", "            the next shipped model, same text "
+     "(key n)"},
 };
 
 const char *script_op_name(ScriptOp op) {

@@ -32,6 +32,15 @@
  *   print_layout        print the view's map rectangles as one JSON line on stdout
  *   quit                close the app (exit 0)
  *
+ * Teaching views and lessons (issue 6):
+ *   step "TITLE"        a lesson file: the next commands form one step of the tour
+ *   caption "TEXT"      the text shown under the view (a lesson step's explanation)
+ *   shuffle SEED        permutation view: shuffle the tokens with this seed
+ *   flash_step N        flash view: show the algorithm after tile N (-1: before the first)
+ *   extend N            repeat the text until it is N tokens long (past the training context)
+ *   lesson FILE|NAME    start a lesson (a file, or NAME in assets/lessons/NAME.txt)
+ *   next_model          switch to the next shipped model, keeping the text (key n)
+ *
  * The parser checks the syntax (command names, argument count and types); the
  * app checks the meaning (a view name, a head that exists) when it runs a line.
  * Every message names the file and the line. */
@@ -47,7 +56,8 @@ typedef enum {
     SCRIPT_PIN, SCRIPT_COLORMAP, SCRIPT_RANGE, SCRIPT_SCALE, SCRIPT_SWEEP, SCRIPT_WAIT,
     SCRIPT_SCREENSHOT, SCRIPT_EXPORT, SCRIPT_RESIZE, SCRIPT_KEY, SCRIPT_CLICK, SCRIPT_TYPE,
     SCRIPT_WHEEL, SCRIPT_DRAG, SCRIPT_ASSERT_STATUS, SCRIPT_PRINT_LAYOUT, SCRIPT_QUIT,
-    SCRIPT_PASTE, SCRIPT_SWEEP_START,
+    SCRIPT_PASTE, SCRIPT_SWEEP_START, SCRIPT_STEP, SCRIPT_CAPTION, SCRIPT_SHUFFLE,
+    SCRIPT_FLASH_STEP, SCRIPT_EXTEND, SCRIPT_LESSON, SCRIPT_NEXT_MODEL,
     SCRIPT_OP_COUNT
 } ScriptOp;
 

@@ -1,0 +1,294 @@
+/* gui_views4.c: the Lengths and Flash views, and the caption panel of lessons
+ * (see gui.h).
+ *
+ * Lengths: each shipped model's mean loss at every position of held-out text, up
+ * to four times the training context (measured on a thread when the view opens),
+ * beside the selected head's map of the current text, which X doubles past the
+ * context to watch what the maps do at positions the model never saw.
+ * Flash: the tiled algorithm of flash attention replayed one tile at a time on
+ * the selected head: which tile, each row's running max m and sum l, the rescale
+ * of the partial output when the max moves, the output rows filling in, and at
+ * the end the difference from the naive result; the memory of each method. */
+#include <math.h>
+#include <string.h>
+
+#include "attention.h"
+#include "gui.h"
+
+static float minf(float a, float b) { return a < b ? a : b; }
+static float maxf(float a, float b) { return a > b ? a : b; }
+
+static unsigned long teach_version(const App *a, int slot) {
+    return (a->teach.ver << 6) + (unsigned long)slot + 1;
+}
+
+/* ---- Lengths view ---- */
+
+#define LEN_BUCKET 8
+
+static void lengths_chart(App *a, Rect r) {
+    Teach *t = &a->teach;
+    LengthsJob *j = &t->len;
+    if (t->len_state == 0) app_start_lengths(a);
+    if (t->len_state == 1) {
+        pthread_mutex_lock(&j->mu);
+        int done = j->done;
+        pthread_mutex_unlock(&j->mu);
+        char s[160];
+        snprintf(s, sizeof s, "measuring the loss at each position: %d of %d models...", done, j->n);
+        render_text(a->r, s, r.x, r.y + 30, FONT_UI, TH_MUTED);
+        return;
+    }
+    if (t->len_state == 3) {
+        ui_text_wrap(a, j->err, r.x, r.y + 30, r.w, FONT_UI, TH_ERROR);
+        return;
+    }
+    /* positions averaged in buckets of 8: 16 passages per model are noisy per position */
+    static float xs[GUI_LEN_MAX_T / LEN_BUCKET], ys[GUI_CMP_MAX][GUI_LEN_MAX_T / LEN_BUCKET];
+    ChartSeries s[GUI_CMP_MAX];
+    int nb = GUI_LEN_MAX_T / LEN_BUCKET;
+    for (int i = 0; i < j->n; i++) {
+        for (int b = 0; b < nb; b++) {
+            double sum = 0;
+            int cnt = 0;
+            for (int p = b * LEN_BUCKET; p < (b + 1) * LEN_BUCKET; p++)
+                if (isfinite(j->loss[i][p])) sum += j->loss[i][p], cnt++;
+            xs[b] = b * LEN_BUCKET + LEN_BUCKET / 2.0f;
+            ys[i][b] = cnt == LEN_BUCKET ? (float)(sum / cnt) : NAN;
+        }
+        s[i] = (ChartSeries){j->name[i], xs, ys[i], nb};
+    }
+    UiChart c = {"mean loss at each position of held-out text (lower is better)",
+                 "position in the text", "loss", (float)j->ctx[0], "training context"};
+    ui_line_chart(a, r, s, j->n, &c);
+}
+
+/* The selected head's map of the current text, the training context marked. */
+static void lengths_map(App *a, Rect r) {
+    int T = app_T(a), ctx = a->base.model.cfg.n_positions;
+    char s[200];
+    snprintf(s, sizeof s, "%s, layer %d head %d: %d tokens%s", a->model_name, a->layer, a->head, T,
+             T > ctx ? " (past the training context)" : "");
+    render_text(a->r, s, r.x, r.y, FONT_UI, T > ctx ? TH_ACCENT : TH_INK);
+    if (ui_button(a, (Rect){r.x, r.y + 26, 200, 32}, "double the text (X)", 0))
+        app_extend_text(a, 2 * T);
+    const float *P = app_map(a, a->layer, a->head);
+    HeatmapScale hs;
+    ui_map_scale(a, P, T, &hs);
+    MapFigure f = {P, &a->teach.tex[17], gui_version(a, 17, a->layer * app_NH(a) + a->head), &hs,
+                   "lengths_head", a->layer, a->head, 1, 1, 0, 0, T, NULL};
+    Rect m;
+    float cell = ui_map_figure(a, (Rect){r.x, r.y + 66, r.w, r.h - 66}, &f, &m);
+    if (T > ctx) { /* the training context: a dashed line after position ctx - 1 */
+        float x = m.x + ctx * cell, y = m.y + ctx * cell;
+        for (float k = 0; k < m.h; k += 8) {
+            render_rect(a->r, (Rect){x - 1, m.y + k, 2, minf(4, m.h - k)}, TH_ERROR);
+            render_rect(a->r, (Rect){m.x + k, y - 1, minf(4, m.w - k), 2}, TH_ERROR);
+        }
+    }
+}
+
+void view_lengths(App *a, Rect area) {
+    float w = area.w * 0.55f;
+    lengths_chart(a, (Rect){area.x, area.y, w - 20, minf(area.h, w * 0.7f)});
+    lengths_map(a, (Rect){area.x + w, area.y, area.w - w, area.h});
+}
+
+/* ---- Flash view ---- */
+
+/* Step controls: previous / next and a slider over every tile; returns the bottom. */
+static float flash_controls(App *a, Rect r) {
+    Teach *t = &a->teach;
+    const FlashTrace *ft = &t->ft;
+    if (ui_button(a, (Rect){r.x, r.y, 110, 32}, "< previous", 0)) app_flash_goto(a, t->ft_step - 1);
+    if (ui_button(a, (Rect){r.x + 118, r.y, 90, 32}, "next >", 0)) app_flash_goto(a, t->ft_step + 1);
+    Rect bar = {r.x + 230, r.y + 10, r.w - 240, 12};
+    render_rect(a->r, bar, TH_BORDER);
+    float frac = ft->n_steps > 0 ? (t->ft_step + 1.0f) / ft->n_steps : 0;
+    render_rect(a->r, (Rect){bar.x, bar.y, bar.w * frac, bar.h}, TH_ACCENT);
+    Rect hit = {bar.x - 6, r.y, bar.w + 12, 32};
+    if (ui_hover(a, hit) && a->ui.down && a->ui.press_x >= hit.x && a->ui.press_y >= hit.y &&
+        a->ui.press_y <= hit.y + hit.h) {
+        int s = (int)floorf((a->ui.mx - bar.x) / bar.w * (ft->n_steps + 1)) - 1;
+        if (s != t->ft_step) app_flash_goto(a, s);
+    }
+    ui_add_region(a, "flash_slider", bar, 0, -1, 1, ft->n_steps + 1, a->layer, -1);
+    return r.y + 40;
+}
+
+static void flash_status_line(App *a, float x, float y, float w) {
+    const Teach *t = &a->teach;
+    const FlashTrace *ft = &t->ft;
+    char s[320];
+    if (t->ft_step < 0) {
+        snprintf(s, sizeof s, "before the first tile: every row has m = -inf, l = 0, O = 0 "
+                 "(%d tiles of %d x %d to go)", ft->n_steps, ft->bq, ft->bk);
+    } else {
+        int qb = ft->step_qb[t->ft_step], kb = ft->step_kb[t->ft_step];
+        int q1 = minf(ft->T, (qb + 1) * ft->bq) - 1, k1 = minf(ft->T, (kb + 1) * ft->bk) - 1;
+        snprintf(s, sizeof s, "tile %d of %d: queries %d-%d against keys %d-%d%s", t->ft_step + 1,
+                 ft->n_steps, qb * ft->bq, q1, kb * ft->bk, k1,
+                 t->ft_step == ft->n_steps - 1 ? "  (the last)" : "");
+    }
+    ui_text_fit(a, s, x, y, FONT_UI, w, TH_INK);
+}
+
+/* The attention map with the tiles: done ones clear, the current one framed,
+ * the ones still to come veiled. */
+static void flash_tiles(App *a, Rect r) {
+    const Teach *t = &a->teach;
+    const FlashTrace *ft = &t->ft;
+    int T = app_T(a);
+    const float *P = app_map(a, a->layer, a->head);
+    HeatmapScale hs;
+    ui_map_scale(a, P, T, &hs);
+    MapFigure f = {P, &a->teach.tex[18], gui_version(a, 18, a->layer * app_NH(a) + a->head), &hs,
+                   "flash_map", a->layer, a->head, 1, 0, 0, 0, T, NULL};
+    Rect m;
+    float cell = ui_map_figure(a, r, &f, &m);
+    for (int qb = 0; qb < ft->nqb; qb++)
+        for (int kb = 0; kb < ft->nkb; kb++) {
+            int s = ft->step_of[qb * ft->nkb + kb];
+            Rect tile = {m.x + kb * ft->bk * cell, m.y + qb * ft->bq * cell,
+                         minf(ft->bk, T - kb * ft->bk) * cell, minf(ft->bq, T - qb * ft->bq) * cell};
+            if (s < 0) continue; /* above the diagonal: skipped, masked anyway */
+            if (s > t->ft_step) render_rect(a->r, tile, (Rgba){245, 245, 245, 215});
+            if (s == t->ft_step) render_frame(a->r, tile, 3.0f, TH_OFF);
+            else render_frame(a->r, tile, 1.0f, (Rgba){255, 255, 255, 120});
+        }
+}
+
+/* m, l and the rescale factor of the current query block's rows. */
+static void flash_rows(App *a, Rect r) {
+    const Teach *t = &a->teach;
+    const FlashTrace *ft = &t->ft;
+    render_text(a->r, "running max m, sum l, rescale", r.x, r.y, FONT_UI, TH_INK);
+    float lh = render_line_height(a->r, FONT_SMALL) + 3, y = r.y + 28;
+    int qb = t->ft_step >= 0 ? ft->step_qb[t->ft_step] : 0;
+    char s[160];
+    snprintf(s, sizeof s, "%-10s %8s %8s %8s", "row", "m", "l", "rescale");
+    render_text(a->r, s, r.x, y, FONT_SMALL, TH_MUTED);
+    y += lh;
+    for (int i = qb * ft->bq; i < minf(ft->T, (qb + 1) * ft->bq) && y + lh < r.y + r.h; i++) {
+        if (isinf(ft->m[i])) snprintf(s, sizeof s, "%-10.10s %8s %8s %8s", ui_token(a, i), "-inf",
+                                      "0", "-");
+        else if (ft->corr[i] == 0.0f)
+            snprintf(s, sizeof s, "%-10.10s %8.3f %8.3f %8s", ui_token(a, i), ft->m[i], ft->l[i],
+                     "first tile");
+        else snprintf(s, sizeof s, "%-10.10s %8.3f %8.3f %8.3f", ui_token(a, i), ft->m[i], ft->l[i],
+                      ft->corr[i]);
+        render_text(a->r, s, r.x, y, FONT_SMALL,
+                    ft->corr[i] < 0.999f && ft->corr[i] > 0 ? TH_ACCENT : TH_INK);
+        y += lh;
+    }
+    ui_text_wrap(a, "rescale = exp(m_old - m_new): when a tile raises a row's max, the sum and the "
+                 "partial output so far are multiplied by it (orange rows).", r.x, y + 6, r.w,
+                 FONT_SMALL, TH_MUTED);
+}
+
+/* The output rows so far: O / l (finished rows exact, rows in progress partial). */
+static void flash_output(App *a, Rect r) {
+    Teach *t = &a->teach;
+    const FlashTrace *ft = &t->ft;
+    static float buf[GUI_MAX_T * AVZ_MAX_HS];
+    for (int i = 0; i < ft->T; i++)
+        for (int d = 0; d < ft->hs; d++)
+            buf[(size_t)i * ft->hs + d] = ft->l[i] > 0 ? ft->O[(size_t)i * ft->hs + d] / ft->l[i] : 0;
+    float mx = 1e-6f;
+    for (size_t i = 0; i < (size_t)ft->T * ft->hs; i++) mx = maxf(mx, fabsf(buf[i]));
+    HeatmapScale hs = {-mx, mx, 1.0f, CMAP_DIVERGING, 0};
+    render_text(a->r, "output O / l (row = query)", r.x + 44, r.y, FONT_UI, TH_INK);
+    MatrixFigure f = {buf, ft->T, ft->hs, &t->tex[19], teach_version(a, 19) + (unsigned long)(t->ft_step + 1) * 4096ul,
+                      &hs, "flash_out", "dimension", "query"};
+    ui_matrix_figure(a, (Rect){r.x, r.y + 26, r.w, r.h - 26}, &f);
+}
+
+static void fmt_bytes(char *s, size_t n, double b) {
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int k = 0;
+    while (b >= 1024 && k < 4) b /= 1024, k++;
+    snprintf(s, n, k ? "%.1f %s" : "%.0f %s", b, u[k]);
+}
+
+/* Memory of each method at the current length, 4K and 32K tokens; measured times. */
+static void flash_memory(App *a, Rect r) {
+    const Teach *t = &a->teach;
+    int hs = t->ft.hs, lens[3] = {app_T(a), 4096, 32768};
+    float lh = render_line_height(a->r, FONT_SMALL) + 4, y = r.y;
+    render_text(a->r, "memory for one head (beyond q, k, v and the output)", r.x, y, FONT_UI, TH_INK);
+    y += 26;
+    for (int k = 0; k < 3; k++) {
+        AttnFastTiles ti = attn_fast_tiles(lens[k], hs);
+        char nb[32], fb[32], s[200];
+        fmt_bytes(nb, sizeof nb, (double)teach_naive_bytes(lens[k]));
+        fmt_bytes(fb, sizeof fb, (double)teach_flash_bytes(lens[k], hs, ti.bq, ti.bk));
+        snprintf(s, sizeof s, "T = %5d:  naive %10s (T x T scores)   flash %10s (one tile, m, l, "
+                 "lse)", lens[k], nb, fb);
+        render_text(a->r, s, r.x, y, FONT_SMALL, TH_INK);
+        y += lh;
+    }
+    char s[320];
+    snprintf(s, sizeof s, "measured on this CPU, this head: naive %.1f us, flash %.1f us%s",
+             t->t_naive * 1e6, t->t_flash * 1e6,
+             strcmp(a->base.be->name, "cpu") ? " (the GPU kernels: attnviz bench --device cuda)" : "");
+    render_text(a->r, s, r.x, y + 4, FONT_SMALL, TH_MUTED);
+    if (t->ft_step == t->ft.n_steps - 1) {
+        snprintf(s, sizeof s, "every tile done: max |flash - naive| = %.2g, the same result",
+                 t->ft.max_err);
+        render_text(a->r, s, r.x, y + 8 + lh, FONT_UI, TH_ACCENT);
+    }
+}
+
+void view_flash(App *a, Rect area) {
+    if (!app_flash(a)) {
+        render_text(a->r, "No text to run.", area.x, area.y, FONT_TITLE, TH_MUTED);
+        return;
+    }
+    char head[200];
+    snprintf(head, sizeof head, "Flash attention step by step: layer %d head %d, %d tokens, tiles of "
+             "%d queries x %d keys  ([ ] or , . step)", a->layer, a->head, app_T(a), a->teach.ft.bq,
+             a->teach.ft.bk);
+    render_text(a->r, head, area.x, area.y, FONT_TITLE, TH_INK);
+    float y = flash_controls(a, (Rect){area.x, area.y + 32, area.w, 32});
+    flash_status_line(a, area.x, y, area.w);
+    y += 30;
+    float h = area.y + area.h - y, low = minf(140, h * 0.3f);
+    float side = minf(area.w * 0.36f, h - low);
+    flash_tiles(a, (Rect){area.x, y, side, side});
+    flash_rows(a, (Rect){area.x + side + 20, y, area.w * 0.3f, h - low});
+    float ox = area.x + side + 40 + area.w * 0.3f;
+    flash_output(a, (Rect){ox, y, area.x + area.w - ox, h - low});
+    flash_memory(a, (Rect){area.x, y + h - low + 8, area.w, low - 8});
+}
+
+/* ---- the caption panel (lessons, and the caption command) ---- */
+
+static const char *lesson_base(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+float views_caption(App *a, float y, float W, int draw) {
+    const Teach *t = &a->teach;
+    if (!t->caption[0]) return 0;
+    float pad = 16, w = W - 2 * pad - 24;
+    char title[400] = "";
+    if (t->lesson_on)
+        snprintf(title, sizeof title, "%s, step %d of %d: %s   (Page Down / Right: next, Page Up / "
+                 "Left: back, Esc: leave)", lesson_base(t->lesson.name), t->lesson_step + 1,
+                 t->lesson.n_steps,
+                 lesson_title(&t->lesson, t->lesson_step));
+    float th = title[0] ? 24 : 0;
+    float body = ui_text_wrap(a, t->caption, 0, 0, w, FONT_UI + 1, (Rgba){0, 0, 0, 0});
+    float h = minf(th + body + 20, 260);
+    if (!draw) return h + 8;
+    Rect box = {pad, y, W - 2 * pad, h};
+    render_rect(a->r, box, TH_ACCENT_SOFT);
+    render_rect(a->r, (Rect){box.x, box.y, 4, box.h}, TH_ACCENT);
+    render_clip(a->r, &box);
+    if (title[0]) ui_text_fit(a, title, box.x + 14, box.y + 8, FONT_SMALL, w, TH_ACCENT);
+    ui_text_wrap(a, t->caption, box.x + 14, box.y + 10 + th, w, FONT_UI + 1, TH_INK);
+    render_clip(a->r, NULL);
+    ui_add_region(a, "caption", box, 0, 0, 1, 1, -1, -1);
+    return h + 8;
+}
