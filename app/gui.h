@@ -164,7 +164,7 @@ typedef struct {
     FlashTrace ft;
     int ft_valid, ft_step;
     unsigned long ft_key;
-    double t_naive, t_flash;      /* measured seconds for this head */
+    double t_naive, t_flash, t_fast; /* measured seconds for this head (teach_time_attention) */
     /* Lengths view */
     LengthsJob len;
     int len_state;                /* 0 not started, 1 running, 2 ready, 3 failed */

@@ -194,7 +194,8 @@ int app_flash(App *a) {
         t->ft_valid = 1;
         t->ft_step = t->ft.n_steps - 1;
         flash_trace_goto(&t->ft, t->ft_step);
-        teach_time_attention(t->ft.q, t->ft.k, t->ft.v, T, t->ft.hs, 1, &t->t_naive, &t->t_flash);
+        teach_time_attention(t->ft.q, t->ft.k, t->ft.v, T, t->ft.hs, 1, &t->t_naive, &t->t_flash,
+                             &t->t_fast);
     }
     t->ft_key = key;
     t->ver++;

@@ -442,15 +442,17 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Median time of up to 5 calls of one kernel; stops early after a second in all. */
-static double time_kernel(int naive, const AttnShape *s, const float *q, const float *k,
+/* Median time of up to 5 calls of one kernel (0 the tuned flash, 1 naive, 2 the
+ * readable flash); stops early after a second in all. */
+static double time_kernel(int which, const AttnShape *s, const float *q, const float *k,
                           const float *v, float *P, float *out, float *lse) {
     double t[5];
     int n = 0;
     double total = 0;
     while (n < 5 && (n < 1 || total < 1.0)) {
         double t0 = avz_now();
-        if (naive) attn_naive(s, q, k, v, P, out, lse);
+        if (which == 1) attn_naive(s, q, k, v, P, out, lse);
+        else if (which == 2) attn_flash(s, q, k, v, out, lse);
         else attn_flash_fast(s, q, k, v, out, lse);
         t[n] = avz_now() - t0;
         total += t[n++];
@@ -460,12 +462,13 @@ static double time_kernel(int naive, const AttnShape *s, const float *q, const f
 }
 
 void teach_time_attention(const float *q, const float *k, const float *v, int T, int hs,
-                          int causal, double *naive_s, double *flash_s) {
+                          int causal, double *naive_s, double *flash_s, double *fast_s) {
     AttnShape s = {T, hs, 1.0f / sqrtf((float)hs), 0.0f, causal != 0, hs};
     float *P = avz_xmalloc(teach_naive_bytes(T));
     float *out = avz_xmalloc(sizeof(float) * (size_t)T * hs), *lse = avz_xmalloc(sizeof(float) * T);
     *naive_s = time_kernel(1, &s, q, k, v, P, out, lse);
-    *flash_s = time_kernel(0, &s, q, k, v, NULL, out, lse);
+    *flash_s = time_kernel(2, &s, q, k, v, NULL, out, lse);
+    if (fast_s) *fast_s = time_kernel(0, &s, q, k, v, NULL, out, lse);
     free(P);
     free(out);
     free(lse);

@@ -183,12 +183,15 @@ size_t teach_naive_bytes(int T);
 size_t teach_flash_bytes(int T, int hs, int bq, int bk);
 
 /* Measured CPU time in seconds (median of up to 5 runs, fewer when one run is slow)
- * of attn_naive and attn_flash_fast on one (T, hs) head q, k, v, scale 1/sqrt(hs), no
- * bias. attn_naive needs the (T, T) matrix: it allocates teach_naive_bytes(T).
- * Read the ratio with care: it compares the plain reference loop with the tuned kernel
- * (tiled matrix products, vectorised exp), so it mixes the algorithm's gain (no T x T
- * round trip through memory) with the engineering's. Both do the same T^2 hs work. */
+ * on one (T, hs) head q, k, v, scale 1/sqrt(hs), no bias, of three kernels:
+ *   naive_s  attn_naive, the readable reference that builds the (T, T) matrix
+ *            (it allocates teach_naive_bytes(T));
+ *   flash_s  attn_flash, the readable flash algorithm: the same loops, no T x T
+ *            matrix, so naive_s / flash_s is the algorithm's gain alone;
+ *   fast_s   attn_flash_fast, the tuned kernel the model runs (tiled matrix
+ *            products, vectorised exp): the engineering's gain on top. May be NULL.
+ * All three do the same T^2 hs work. */
 void teach_time_attention(const float *q, const float *k, const float *v, int T, int hs,
-                          int causal, double *naive_s, double *flash_s);
+                          int causal, double *naive_s, double *flash_s, double *fast_s);
 
 #endif
