@@ -60,7 +60,7 @@ MODEL_SRC := $(wildcard model/*.c)
 APP_SRC   := $(filter-out app/main.c,$(wildcard app/*.c))
 LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(MODEL_SRC) $(APP_SRC)) \
              $(patsubst %.cu,$(BUILD)/obj/%.o,$(if $(NVCC),$(CU_SRC)))
-TEST_SRC  := $(wildcard tests/test_*.c) tests/helpers.c tests/fuzz/fuzz_targets.c
+TEST_SRC  := $(wildcard tests/test_*.c) tests/helpers.c tests/gui_helpers.c tests/fuzz/fuzz_targets.c
 TEST_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SRC))
 
 .PHONY: all run test bench bench-torch debug deps clean cuda-info install

@@ -1,9 +1,10 @@
-/* test_script.c: the app's command language (app/script.c) and its text field
- * editing (app/textedit.c), both without a display. */
+/* test_script.c: the app's command language (app/script.c), lessons built from it
+ * (app/lesson.c) and its text field editing (app/textedit.c), all without a display. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "lesson.h"
 #include "script.h"
 #include "textedit.h"
 
@@ -191,4 +192,59 @@ Test(textedit, full_buffer_refuses_and_set_cuts) {
     cr_assert_eq(t.len, TEXTEDIT_MAX - 1);
     cr_assert_eq(textedit_insert(&t, "x"), 0);
     cr_assert_eq(t.len, TEXTEDIT_MAX);
+}
+
+/* ---- lessons ---- */
+
+static void lesson_bad(const char *src, const char *want) {
+    Lesson l;
+    char err[AVZ_ERR_LEN] = "";
+    cr_assert_eq(lesson_parse(src, "l.txt", &l, err), AVZ_ERR_INPUT, "accepted: %s", src);
+    cr_assert(strstr(err, want), "error \"%s\" does not say \"%s\"", err, want);
+    cr_assert_eq(l.n_steps, 0);
+}
+
+Test(lesson, steps_titles_and_captions) {
+    Lesson l;
+    char err[AVZ_ERR_LEN] = "";
+    cr_assert_eq(lesson_parse("# intro\nstep \"One\"\nmodel rope\nview head\ncaption \"look\"\n\n"
+                              "step \"Two\"\ncaption \"then this\"\nview flash\nflash_step 3\n",
+                              "l.txt", &l, err), AVZ_OK, "%s", err);
+    cr_assert_eq(l.n_steps, 2);
+    cr_assert_str_eq(lesson_title(&l, 0), "One");
+    cr_assert_str_eq(lesson_caption(&l, 1), "then this");
+    cr_assert_eq(l.start[1] - l.start[0], 4, "step one holds step, model, view, caption");
+    cr_assert_eq(l.start[2], l.script.n);
+    cr_assert_str_eq(lesson_title(&l, 5), "");
+    lesson_free(&l);
+}
+
+Test(lesson, malformed_lessons_name_the_line) {
+    lesson_bad("view head\nstep \"a\"\ncaption \"x\"\n", "l.txt:1: 'view' comes before the first step");
+    lesson_bad("step \"a\"\nview head\nstep \"b\"\ncaption \"x\"\n", "l.txt:1: step \"a\" has no caption");
+    lesson_bad("step \"a\"\ncaption \"x\"\ncaption \"y\"\n", "l.txt:3: a second caption");
+    lesson_bad("step \"a\"\ncaption \"x\"\nquit\n", "l.txt:3: 'quit' cannot be used in a lesson");
+    lesson_bad("step \"a\"\ncaption \"x\"\nselect 1\n", "l.txt:3: select needs more arguments");
+    lesson_bad("# nothing\n\n", "no step in this lesson");
+    lesson_bad("step \"a\"\ncaption \"unterminated\n", "l.txt:2:");
+}
+
+/* The shipped lesson covers the whole card: roles, the coreference head,
+ * ablation, position encodings, the permutation demo, lengths and flash. */
+Test(lesson, the_shipped_lesson_covers_the_card) {
+    Lesson l;
+    char err[AVZ_ERR_LEN] = "";
+    cr_assert_eq(lesson_load("assets/lessons/intro.txt", &l, err), AVZ_OK, "%s", err);
+    cr_assert(l.n_steps >= 10, "%d steps", l.n_steps);
+    const char *views[] = {"model", "head", "ablation", "position", "permute", "compare",
+                           "lengths", "flash"};
+    for (size_t v = 0; v < sizeof views / sizeof views[0]; v++) {
+        int found = 0;
+        for (int i = 0; i < l.script.n; i++)
+            found |= l.script.cmds[i].op == SCRIPT_VIEW && strcmp(l.script.cmds[i].str, views[v]) == 0;
+        cr_assert(found, "no step shows the %s view", views[v]);
+    }
+    for (int k = 0; k < l.n_steps; k++)
+        cr_assert(strlen(lesson_caption(&l, k)) > 80, "step %d's caption is too short", k + 1);
+    lesson_free(&l);
 }
