@@ -13,6 +13,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_lengths(int argc, char **argv);
+int cmd_permute(int argc, char **argv);  /* app/cmd_teach.c: the permutation demo */
 int cmd_gui(int argc, char **argv);      /* app/gui.c: the desktop app */
 int cmd_lesson(int argc, char **argv);   /* app/gui.c: the app on a guided tour */
 

@@ -430,7 +430,8 @@ int cmd_lesson(int argc, char **argv) {
         printf("usage: attnviz lesson [NAME|FILE] [--model DIR] [--scale X] [--script FILE]\n\n"
                "Opens the app on a guided tour: NAME is a lesson in assets/lessons/ (default\n"
                "intro), FILE any lesson file (script commands in steps, see app/lesson.h).\n"
-               "Page Down / Right: next step; Page Up / Left: previous; Esc leaves the lesson.\n");
+               "Page Down / Right: next step; Page Up / Left: previous; Esc leaves the lesson.\n"
+               "The gui options (attnviz gui --help) apply too; --help shows this help.\n");
         return 0;
     }
     int named = argc >= 3 && argv[2][0] != '-';

@@ -27,6 +27,7 @@ static const Subcommand SUBCOMMANDS[] = {
     {"corpus", cmd_corpus, "write passages of the synthetic training corpus"},
     {"train", cmd_train, "train a model on the synthetic corpus"},
     {"lengths", cmd_lengths, "loss by position past the training context, per encoding"},
+    {"permute", cmd_permute, "does attention know word order? scores of a shuffled text"},
     {"bench", cmd_bench, "timings: forward, sweep, flash attention vs the machine's matmul ceiling, memory"},
 };
 #define N_SUBCOMMANDS ((int)(sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0]))

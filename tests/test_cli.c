@@ -77,8 +77,9 @@ Test(cli, unknown_command_and_option_exit_2) {
 }
 
 Test(cli, every_subcommand_has_help) {
-    const char *cmds[] = {"export", "predict", "ablate", "heads", "init", "bench"};
-    for (int i = 0; i < 6; i++) {
+    const char *cmds[] = {"export", "predict", "ablate", "heads", "init", "bench", "permute",
+                          "lesson"};
+    for (int i = 0; i < 8; i++) {
         cr_assert_eq(run("%s --help", cmds[i]), 0, "%s --help", cmds[i]);
         cr_assert(strstr(out_buf, "usage: attnviz") && strstr(out_buf, "--help"), "%s",
                   out_buf);
@@ -244,4 +245,26 @@ Test(cli, exported_png_cells_have_the_colours_of_captured_values) {
     cr_assert(checked > 20);
     stbi_image_free(img);
     model_free(&m);
+}
+
+/* The permutation demo on the shipped models: shuffling the words only permutes
+ * layer 0's scores when no position information enters (difference exactly 0);
+ * with an encoding it changes them. */
+Test(cli, permute_shows_that_attention_alone_ignores_order) {
+    cr_assert_eq(run("permute --all --json --seed 7 --text \"the students had lunch with rita "
+                     "sagan at the cafe . they smiled at her .\""), 0, "%s", err_buf);
+    cJSON *j = cJSON_Parse(out_buf);
+    cr_assert(j && cJSON_GetArraySize(j) == 5, "%s", out_buf);
+    cJSON *it;
+    cJSON_ArrayForEach(it, j) {
+        const char *pe = cJSON_GetObjectItem(it, "position_encoding")->valuestring;
+        double without = cJSON_GetObjectItem(it, "diff_without_position")->valuedouble;
+        double with = cJSON_GetObjectItem(it, "diff_with_position")->valuedouble;
+        cr_assert(without < 1e-5, "%s: %g without position", pe, without);
+        if (strcmp(pe, "none") == 0) cr_assert(with < 1e-5, "none: %g", with);
+        else cr_assert(with > 0.05, "%s: only %g with its encoding", pe, with);
+    }
+    cJSON_Delete(j);
+    cr_assert_eq(run("permute"), 2);
+    cr_assert(strstr(err_buf, "--text is required"), "%s", err_buf);
 }

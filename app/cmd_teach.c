@@ -1,0 +1,86 @@
+/* cmd_teach.c: `attnviz permute`, the permutation demo of the app's Permutation
+ * view on the command line: does attention alone know the order of the words?
+ *
+ * Layer 0's scores q.k / sqrt(d) (before the mask and the softmax) of a text and of
+ * the same words shuffled are compared: without any position information they are
+ * the same matrix with rows and columns permuted (difference 0); with the model's
+ * encoding they are not. model/teach.c computes it. */
+#include <string.h>
+
+#include "assets.h"
+#include "cli.h"
+#include "commands.h"
+#include "session.h"
+#include "teach.h"
+
+/* The last two components of a path: "models/rope". */
+static const char *model_short(const char *dir) {
+    const char *p = dir + strlen(dir);
+    for (int slashes = 0; p > dir; p--)
+        if (p[-1] == '/' && ++slashes == 2) break;
+    return p;
+}
+
+/* One model: prints its row of the table. */
+static int permute_one(const char *dir, const char *text, int seed, int json_first, int json) {
+    Session s;
+    AvzErr err;
+    AvzCode rc = session_open(&s, dir, "cpu", NULL, text, err);
+    if (rc) return cmd_error(rc, err);
+    TeachPermutation p;
+    if (s.tok.n < 2) {
+        session_close(&s);
+        return cmd_error(2, "attnviz permute: --text needs at least one word");
+    }
+    rc = teach_permutation_init(&p, &s.model, s.tok.ids, s.tok.n, (uint64_t)seed, err);
+    if (rc) {
+        session_close(&s);
+        return cmd_error(rc, err);
+    }
+    const char *pe = pe_name(s.model.cfg.pe);
+    if (json)
+        printf("%s{\"model\": \"%s\", \"position_encoding\": \"%s\", \"tokens\": %d, "
+               "\"diff_without_position\": %.9g, \"diff_with_position\": %.9g}",
+               json_first ? "" : ",\n", s.model_dir, pe, p.T, p.diff_nopos, p.diff_pos);
+    else
+        printf("%-34.34s %-11s %21.6g %18.6g\n", model_short(s.model_dir), pe, p.diff_nopos, p.diff_pos);
+    teach_permutation_free(&p);
+    session_close(&s);
+    return 0;
+}
+
+int cmd_permute(int argc, char **argv) {
+    const char *model = NULL, *text = NULL;
+    int seed = 1, all = 0, json = 0;
+    CliOpt opts[] = {
+        {"--model", OPT_STR, &model, "DIR", "model folder (default: the shipped rope model)", 0},
+        {"--text", OPT_STR, &text, "TEXT", "the text to shuffle (required)", 0},
+        {"--seed", OPT_INT, &seed, "S", "the shuffle (default 1)", 0},
+        {"--all", OPT_FLAG, &all, NULL, "the five shipped models, one row each", 0},
+        {"--json", OPT_FLAG, &json, NULL, "machine-readable output", 0}};
+    CliCommand cmd = {"permute", "--text TEXT [--model DIR | --all] [--seed S]",
+                      "Shuffles the words and compares layer 0's attention scores (q.k / sqrt(d), "
+                      "before the mask)\nof the text and the shuffled text, rows and columns "
+                      "permuted along: max |difference|\nover every head, without any position "
+                      "information and with the model's encoding.", opts,
+                      sizeof opts / sizeof opts[0]};
+    AvzErr err;
+    int rc = cli_parse(&cmd, argc, argv, 2, err);
+    if (rc < 0) return 0;
+    if (rc) return cmd_error(2, err);
+    if (!text) return cmd_error(2, "attnviz permute: --text is required");
+    if (seed < 0) return cmd_error(2, "attnviz permute: --seed must be >= 0");
+    const char *names[] = {"none", "sinusoidal", "learned", "rope", "alibi"};
+    int n = all ? 5 : 1;
+    if (json) printf("[\n");
+    else printf("%-34s %-11s %21s %18s\n", "model", "encoding", "without position", "with it");
+    for (int i = 0; i < n; i++) {
+        char rel[256], dir[4096];
+        snprintf(rel, sizeof rel, "assets/models/%s", names[i]);
+        assets_find(rel, dir, sizeof dir); /* the shipped models, from any folder */
+        rc = permute_one(all ? dir : model, text, seed, i == 0, json);
+        if (rc) return rc;
+    }
+    if (json) printf("\n]\n");
+    return 0;
+}
