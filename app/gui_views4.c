@@ -158,6 +158,12 @@ static void flash_tiles(App *a, Rect r) {
         }
 }
 
+/* One row of the table: four cells at fixed columns. */
+static void flash_row(App *a, float x, float y, const char *c[4], Rgba col) {
+    const float at[4] = {0, 110, 190, 270};
+    for (int k = 0; k < 4; k++) ui_text_fit(a, c[k], x + at[k], y, FONT_SMALL, k ? 76 : 104, col);
+}
+
 /* m, l and the rescale factor of the current query block's rows. */
 static void flash_rows(App *a, Rect r) {
     const Teach *t = &a->teach;
@@ -165,20 +171,19 @@ static void flash_rows(App *a, Rect r) {
     render_text(a->r, "running max m, sum l, rescale", r.x, r.y, FONT_UI, TH_INK);
     float lh = render_line_height(a->r, FONT_SMALL) + 3, y = r.y + 28;
     int qb = t->ft_step >= 0 ? ft->step_qb[t->ft_step] : 0;
-    char s[160];
-    snprintf(s, sizeof s, "%-10s %8s %8s %8s", "row", "m", "l", "rescale");
-    render_text(a->r, s, r.x, y, FONT_SMALL, TH_MUTED);
+    const char *head[4] = {"row", "m", "l", "rescale"};
+    flash_row(a, r.x, y, head, TH_MUTED);
     y += lh;
     for (int i = qb * ft->bq; i < minf(ft->T, (qb + 1) * ft->bq) && y + lh < r.y + r.h; i++) {
-        if (isinf(ft->m[i])) snprintf(s, sizeof s, "%-10.10s %8s %8s %8s", ui_token(a, i), "-inf",
-                                      "0", "-");
-        else if (ft->corr[i] == 0.0f)
-            snprintf(s, sizeof s, "%-10.10s %8.3f %8.3f %8s", ui_token(a, i), ft->m[i], ft->l[i],
-                     "first tile");
-        else snprintf(s, sizeof s, "%-10.10s %8.3f %8.3f %8.3f", ui_token(a, i), ft->m[i], ft->l[i],
-                      ft->corr[i]);
-        render_text(a->r, s, r.x, y, FONT_SMALL,
-                    ft->corr[i] < 0.999f && ft->corr[i] > 0 ? TH_ACCENT : TH_INK);
+        char m[32] = "-inf", l[32] = "0", c[32] = "-";
+        if (!isinf(ft->m[i])) {
+            snprintf(m, sizeof m, "%.3f", ft->m[i]);
+            snprintf(l, sizeof l, "%.3f", ft->l[i]);
+            if (ft->corr[i] == 0.0f) snprintf(c, sizeof c, "first tile");
+            else snprintf(c, sizeof c, "%.3f", ft->corr[i]);
+        }
+        const char *cells[4] = {ui_token(a, i), m, l, c};
+        flash_row(a, r.x, y, cells, ft->corr[i] < 0.999f && ft->corr[i] > 0 ? TH_ACCENT : TH_INK);
         y += lh;
     }
     ui_text_wrap(a, "rescale = exp(m_old - m_new): when a tile raises a row's max, the sum and the "
