@@ -46,11 +46,12 @@
 /* ---- the tile kernels --------------------------------------------------------------- */
 
 /* The body of every tile kernel (see GemmTileFn in gemm.h), for an MR x NB block.
- * acc[r][n] accumulates row r of A times column n of B over k. */
+ * acc[r][n] accumulates row r of A times column n of B over k, starting from the bias
+ * (so that a layer's bias costs no extra pass over C). */
 #define GEMM_TILE_BODY(MR, NB)                                                       \
     float acc[MR][NB];                                                               \
     for (int r = 0; r < MR; r++)                                                     \
-        for (int n = 0; n < NB; n++) acc[r][n] = 0.0f;                               \
+        for (int n = 0; n < NB; n++) acc[r][n] = bias ? bias[n] : 0.0f;              \
     for (int k = 0; k < K; k++) {                                                    \
         const float *b = B + (size_t)k * ldb;    /* one row of B: NB floats */       \
         for (int r = 0; r < MR; r++) {                                               \
@@ -71,7 +72,7 @@
 
 #define GEMM_TILE_ARGS                                                                 \
     int K, const float *restrict A, int lda, const float *restrict B, int ldb,         \
-        float *restrict C, int ldc, const float *restrict cscale
+        float *restrict C, int ldc, const float *restrict cscale, const float *restrict bias
 
 /* On x86-64 with GCC, the AVX-512 and AVX2 variants are compiled for those
  * instruction sets (target attribute) whatever the flags of the rest of the build;
@@ -142,8 +143,9 @@ int gemm_select(const char *isa) {
 void gemm_panel(const GemmKernels *k, int K, const float *A, int lda, const float *B, int ldb,
                 float *C, int ldc, const float *cscale, int ncols) {
     int n = 0;
-    for (; n + k->nr_wide <= ncols; n += k->nr_wide) k->wide(K, A, lda, B + n, ldb, C + n, ldc, cscale);
-    for (; n < ncols; n += k->nr_narrow) k->narrow(K, A, lda, B + n, ldb, C + n, ldc, cscale);
+    for (; n + k->nr_wide <= ncols; n += k->nr_wide)
+        k->wide(K, A, lda, B + n, ldb, C + n, ldc, cscale, NULL);
+    for (; n < ncols; n += k->nr_narrow) k->narrow(K, A, lda, B + n, ldb, C + n, ldc, cscale, NULL);
 }
 
 /* ---- cache sizes ---------------------------------------------------------------------- */
@@ -208,14 +210,6 @@ const CpuCaches *cpu_caches(void) {
 #define GEMM_KC_MAX 512   /* longest k block (the edge tiles keep one on the stack) */
 #define GEMM_NR_MAX 64    /* widest kernel */
 
-/* One panel of B: nr columns [n0, n0 + w) that one kernel covers; row k at b + k * ldb. */
-typedef struct {
-    const float *b;
-    int ldb, n0, w;
-    int packed;         /* b points into the packed copy (else into B itself) */
-    GemmTileFn fn;
-} Panel;
-
 /* Copies columns [n0, n0 + w) of B (K rows) into a panel: row k at dst + k * w. Columns
  * past N are zero, so that a kernel may run over the whole panel. For a transposed B
  * (row n of Bt is column n of B) it reads along Bt's rows, which are contiguous. */
@@ -238,77 +232,134 @@ static void pack_panel(float *dst, const float *B, int ldb, int bt, int K, int N
 }
 
 /* A tile at the bottom or right edge (mrows < GEMM_MR or ncols < w): the kernel always
- * computes a whole tile, so it runs on zero-padded copies and only the valid part of
- * the result is copied back. */
+ * computes a whole tile, so it runs on zero-padded copies (of A's rows, of the bias)
+ * and only the valid part of the result is copied back. */
 static void tile_edge(GemmTileFn fn, int w, int K, const float *A, int lda, int mrows,
-                      const float *B, int ldb, float *C, int ldc, int ncols, const float *cscale) {
-    float apad[GEMM_MR * GEMM_KC_MAX], ctmp[GEMM_MR * GEMM_NR_MAX];
+                      const float *B, int ldb, float *C, int ldc, int ncols, const float *cscale,
+                      const float *bias) {
+    float apad[GEMM_MR * GEMM_KC_MAX], ctmp[GEMM_MR * GEMM_NR_MAX], bpad[GEMM_NR_MAX];
     if (mrows < GEMM_MR) {
         for (int r = 0; r < GEMM_MR; r++)
             for (int k = 0; k < K; k++) apad[r * K + k] = r < mrows ? A[(size_t)r * lda + k] : 0.0f;
         A = apad;
         lda = K;
     }
+    if (bias && ncols < w) {
+        for (int n = 0; n < w; n++) bpad[n] = n < ncols ? bias[n] : 0.0f;
+        bias = bpad;
+    }
     if (cscale)   /* the kernel scales and adds to what C holds: bring that in */
         for (int r = 0; r < GEMM_MR; r++)
             for (int n = 0; n < w; n++)
                 ctmp[r * w + n] = r < mrows && n < ncols ? C[(size_t)r * ldc + n] : 0.0f;
-    fn(K, A, lda, B, ldb, ctmp, w, cscale);
+    fn(K, A, lda, B, ldb, ctmp, w, cscale, bias);
     for (int r = 0; r < mrows; r++) memcpy(C + (size_t)r * ldc, ctmp + r * w, sizeof(float) * ncols);
 }
 
-/* Rows [g0, g1) * GEMM_MR of C against every panel of B. */
+/* Rows [g0, g1) * GEMM_MR of C against every panel of B. The first k block starts from
+ * the bias; the next ones add to what is there. */
 static void gemm_rows(int g0, int g1, int M, int N, int K, int kc, const float *A, int lda,
-                      const Panel *panels, int npanels, float *C, int ldc, const float *bias) {
+                      const GemmPanel *panels, int npanels, float *C, int ldc, const float *bias) {
     static const float ones[GEMM_MR] = {1, 1, 1, 1, 1, 1};
-    if (bias)
-        for (int r = g0 * GEMM_MR; r < M && r < g1 * GEMM_MR; r++)
-            memcpy(C + (size_t)r * ldc, bias, sizeof(float) * N);
     for (int k0 = 0; k0 < K; k0 += kc) {
         int kl = K - k0 < kc ? K - k0 : kc;
-        const float *cscale = (k0 > 0 || bias) ? ones : NULL;   /* add to what is there */
+        const float *cscale = k0 > 0 ? ones : NULL;
         for (int p = 0; p < npanels; p++) {
-            const Panel *pn = &panels[p];
+            const GemmPanel *pn = &panels[p];
             int ncols = N - pn->n0 < pn->w ? N - pn->n0 : pn->w;
             const float *bp = pn->b + (size_t)k0 * pn->ldb;
+            const float *bb = bias && k0 == 0 ? bias + pn->n0 : NULL;
             for (int gi = g0; gi < g1; gi++) {
                 int r0 = gi * GEMM_MR, mrows = M - r0 < GEMM_MR ? M - r0 : GEMM_MR;
                 const float *a = A + (size_t)r0 * lda + k0;
                 float *c = C + (size_t)r0 * ldc + pn->n0;
-                if (mrows == GEMM_MR && ncols == pn->w) pn->fn(kl, a, lda, bp, pn->ldb, c, ldc, cscale);
-                else tile_edge(pn->fn, pn->w, kl, a, lda, mrows, bp, pn->ldb, c, ldc, ncols, cscale);
+                if (mrows == GEMM_MR && ncols == pn->w) pn->fn(kl, a, lda, bp, pn->ldb, c, ldc, cscale, bb);
+                else tile_edge(pn->fn, pn->w, kl, a, lda, mrows, bp, pn->ldb, c, ldc, ncols, cscale, bb);
             }
         }
     }
+}
+
+/* kc: one panel block (kc x nr_wide floats) fills half of L1, the rest is for A and C. */
+static int k_block(const GemmKernels *g) {
+    int kc = (int)(cpu_caches()->l1d / 2 / (sizeof(float) * g->nr_wide)) / 16 * 16;
+    return kc < 64 ? 64 : kc > GEMM_KC_MAX ? GEMM_KC_MAX : kc;
+}
+
+/* Cuts the N columns of B into panels: wide ones, then narrow ones for the rest.
+ * Returns how many; panels[] is filled when not NULL. Nothing is packed yet. */
+static int plan_panels(const GemmKernels *g, int N, GemmPanel *panels) {
+    int nwide = N / g->nr_wide, rest = N - nwide * g->nr_wide;
+    int npanels = nwide + (rest + g->nr_narrow - 1) / g->nr_narrow;
+    for (int p = 0; panels && p < npanels; p++) {
+        GemmPanel *pn = &panels[p];
+        pn->w = p < nwide ? g->nr_wide : g->nr_narrow;
+        pn->n0 = p < nwide ? p * pn->w : nwide * g->nr_wide + (p - nwide) * pn->w;
+        pn->fn = p < nwide ? g->wide : g->narrow;
+        pn->packed = 0;
+        pn->b = NULL;
+        pn->ldb = 0;
+    }
+    return npanels;
+}
+
+/* Rows of C against every panel (already packed where asked), in tasks of a few row
+ * groups that OpenMP shares out when the product is big enough to pay for threads. */
+static void run_panels(int M, int N, int K, int kc, const float *A, int lda,
+                       const GemmPanel *panels, int npanels, float *C, int ldc,
+                       const float *bias) {
+    const CpuCaches *cc = cpu_caches();
+    int groups = (M + GEMM_MR - 1) / GEMM_MR;
+    /* waking a thread costs microseconds on an idle machine, and up to a scheduler time
+     * slice on a busy one: not worth it below ~8 MFLOP (~0.1 ms of one core) */
+    int nthreads = omp_get_max_threads();
+    int par = nthreads > 1 && 2.0 * M * N * K > 8e6;
+    /* rows per task: enough tasks to share out (4 per thread), few enough that a
+     * task's block of A (rows x kc) stays in L2 */
+    int per_task = par ? (groups + 4 * nthreads - 1) / (4 * nthreads) : groups;
+    int l2_groups = (int)(cc->l2 / 2 / (sizeof(float) * GEMM_MR * kc));
+    if (per_task > l2_groups) per_task = l2_groups > 0 ? l2_groups : 1;
+    if (per_task < 1) per_task = 1;
+    int ntasks = (groups + per_task - 1) / per_task;
+    if (!par) {   /* one thread: no OpenMP region at all (entering one costs too) */
+        for (int g0 = 0; g0 < groups; g0 += per_task)
+            gemm_rows(g0, g0 + per_task < groups ? g0 + per_task : groups, M, N, K, kc, A, lda,
+                      panels, npanels, C, ldc, bias);
+        return;
+    }
+#pragma omp parallel for schedule(dynamic)
+    for (int t = 0; t < ntasks; t++) {
+        int g0 = t * per_task, g1 = g0 + per_task < groups ? g0 + per_task : groups;
+        gemm_rows(g0, g1, M, N, K, kc, A, lda, panels, npanels, C, ldc, bias);
+    }
+}
+
+/* C = bias (or 0) when K = 0: nothing to multiply. */
+static void fill_bias(int M, int N, float *C, int ldc, const float *bias) {
+    for (int r = 0; r < M; r++)
+        for (int n = 0; n < N; n++) C[(size_t)r * ldc + n] = bias ? bias[n] : 0.0f;
 }
 
 void gemm_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                 int b_transposed, float *C, int ldc, const float *bias) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) {
-        for (int r = 0; r < M; r++)
-            for (int n = 0; n < N; n++) C[(size_t)r * ldc + n] = bias ? bias[n] : 0.0f;
+        fill_bias(M, N, C, ldc, bias);
         return;
     }
     const GemmKernels *g = gemm_kernels();
-    const CpuCaches *cc = cpu_caches();
-    /* kc: one panel block (kc x nr_wide floats) fills half of L1, the rest is for A and C */
-    int kc = (int)(cc->l1d / 2 / (sizeof(float) * g->nr_wide)) / 16 * 16;
-    kc = kc < 64 ? 64 : kc > GEMM_KC_MAX ? GEMM_KC_MAX : kc;
-    /* Panels: wide ones, then narrow ones for the rest of the columns. Packing a panel
-     * pays when many row groups reuse it; with few rows (a short text: M = T) the
-     * kernels read B where it is, except a transposed B and a last panel narrower
-     * than its kernel, which are always packed. */
-    int nwide = N / g->nr_wide, rest = N - nwide * g->nr_wide;
-    int npanels = nwide + (rest + g->nr_narrow - 1) / g->nr_narrow;
+    int kc = k_block(g);
+    /* Packing a panel pays when many row groups reuse it; with few rows (a short text:
+     * M = T) the kernels read B where it is, except a transposed B and a last panel
+     * narrower than its kernel, which are always packed. (A weight matrix used again
+     * and again is better packed once: gemm_pack_b.) */
+    int npanels = plan_panels(g, N, NULL);
+    GemmPanel *panels = avz_xmalloc(sizeof(GemmPanel) * npanels);
+    plan_panels(g, N, panels);
     int pack_all = b_transposed || M > 16 * GEMM_MR;
-    Panel *panels = avz_xmalloc(sizeof(Panel) * npanels);
     size_t packed = 0;
     for (int p = 0; p < npanels; p++) {
-        Panel *pn = &panels[p];
-        pn->w = p < nwide ? g->nr_wide : g->nr_narrow;
-        pn->n0 = p < nwide ? p * pn->w : nwide * g->nr_wide + (p - nwide) * pn->w;
-        pn->fn = p < nwide ? g->wide : g->narrow;
+        GemmPanel *pn = &panels[p];
         pn->packed = pack_all || pn->n0 + pn->w > N;
         pn->b = pn->packed ? NULL : B + pn->n0;   /* packed: set once the buffer exists */
         pn->ldb = pn->packed ? pn->w : ldb;
@@ -320,31 +371,56 @@ void gemm_sgemm(int M, int N, int K, const float *A, int lda, const float *B, in
             panels[p].b = Bp + off;
             off += (size_t)panels[p].w * K;
         }
-    int groups = (M + GEMM_MR - 1) / GEMM_MR;
-    /* rows per task: enough tasks to share out (4 per thread), few enough that a
-     * task's block of A (rows x kc) stays in L2 */
-    int nthreads = omp_get_max_threads();
-    int per_task = (groups + 4 * nthreads - 1) / (4 * nthreads);
-    int l2_groups = (int)(cc->l2 / 2 / (sizeof(float) * GEMM_MR * kc));
-    if (per_task > l2_groups) per_task = l2_groups > 0 ? l2_groups : 1;
-    if (per_task < 1) per_task = 1;
-    int ntasks = (groups + per_task - 1) / per_task;
-    /* waking a thread costs microseconds on an idle machine, and up to a scheduler time
-     * slice on a busy one: not worth it below ~8 MFLOP (~0.1 ms of one core) */
-    int parallel = 2.0 * M * N * K > 8e6 && nthreads > 1;
-#pragma omp parallel if (parallel)
-    {
-#pragma omp for schedule(static)
-        for (int p = 0; p < npanels; p++)
-            if (panels[p].packed)
-                pack_panel(Bp + (panels[p].b - Bp), B, ldb, b_transposed, K, N, panels[p].n0,
-                           panels[p].w);
-#pragma omp for schedule(dynamic)
-        for (int t = 0; t < ntasks; t++) {
-            int g0 = t * per_task, g1 = g0 + per_task < groups ? g0 + per_task : groups;
-            gemm_rows(g0, g1, M, N, K, kc, A, lda, panels, npanels, C, ldc, bias);
-        }
-    }
+    int par = 2.0 * M * N * K > 8e6 && omp_get_max_threads() > 1;
+#pragma omp parallel for schedule(static) if (par)
+    for (int p = 0; p < npanels; p++)
+        if (panels[p].packed)
+            pack_panel(Bp + (panels[p].b - Bp), B, ldb, b_transposed, K, N, panels[p].n0,
+                       panels[p].w);
+    run_panels(M, N, K, kc, A, lda, panels, npanels, C, ldc, bias);
     free(Bp);
     free(panels);
+}
+
+/* ---- B packed once ---------------------------------------------------------------------- */
+
+void gemm_pack_b(GemmPackedB *p, int N, int K, const float *B, int ldb, int b_transposed) {
+    const GemmKernels *g = gemm_kernels();
+    int npanels = plan_panels(g, N, NULL);
+    if (p->k != g || p->N != N || p->K != K) {   /* a new shape (or new kernels): new memory */
+        gemm_packed_free(p);
+        p->panels = avz_xmalloc(sizeof(GemmPanel) * npanels);
+        p->data = avz_xmalloc(sizeof(float) * (size_t)npanels * g->nr_wide * (K > 0 ? K : 1));
+    }
+    p->k = g;
+    p->N = N;
+    p->K = K;
+    p->npanels = npanels;
+    plan_panels(g, N, p->panels);
+    size_t off = 0;
+    for (int i = 0; i < npanels; i++) {
+        GemmPanel *pn = &p->panels[i];
+        pn->packed = 1;
+        pn->b = p->data + off;
+        pn->ldb = pn->w;
+        pack_panel(p->data + off, B, ldb, b_transposed, K, N, pn->n0, pn->w);
+        off += (size_t)pn->w * K;
+    }
+}
+
+void gemm_packed_free(GemmPackedB *p) {
+    free(p->panels);
+    free(p->data);
+    memset(p, 0, sizeof *p);
+}
+
+void gemm_sgemm_packed(int M, const GemmPackedB *p, const float *A, int lda, float *C, int ldc,
+                       const float *bias) {
+    AVZ_ASSERT(p->k == gemm_kernels());   /* packed for the kernels that will read it */
+    if (M <= 0 || p->N <= 0) return;
+    if (p->K <= 0) {
+        fill_bias(M, p->N, C, ldc, bias);
+        return;
+    }
+    run_panels(M, p->N, p->K, k_block(p->k), A, lda, p->panels, p->npanels, C, ldc, bias);
 }

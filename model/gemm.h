@@ -14,12 +14,12 @@
 #define GEMM_MR 6
 
 /* One tile kernel: C (GEMM_MR x nr) for a fixed nr, K any:
- *   cscale == NULL:  C = A . B
- *   otherwise:       C = C * cscale[r] + A . B   (row r scaled first; pass ones to add)
+ *   cscale == NULL:  C = bias + A . B            (bias: nr floats added to every row; may be NULL)
+ *   otherwise:       C = C * cscale[r] + A . B   (row r scaled first; pass ones to add; no bias)
  * A: row r at A + r*lda (K floats). B: row k at B + k*ldb (nr floats). C: row r at
  * C + r*ldc. C must not overlap A or B. */
 typedef void (*GemmTileFn)(int K, const float *A, int lda, const float *B, int ldb, float *C,
-                           int ldc, const float *cscale);
+                           int ldc, const float *cscale, const float *bias);
 
 /* The kernels of one instruction set. wide is the fast one; narrow covers widths
  * that are not a multiple of nr_wide (nr_wide is a multiple of nr_narrow). */
@@ -41,8 +41,8 @@ const GemmKernels *gemm_kernels_named(const char *isa);
  * path on one machine). Returns 0 if this CPU cannot run it (nothing changes), else 1. */
 int gemm_select(const char *isa);
 
-/* C (GEMM_MR x ncols) op= A . B, as GemmTileFn, over ncols columns (a multiple of
- * k->nr_narrow): wide kernels first, narrow ones for the rest. */
+/* C (GEMM_MR x ncols) op= A . B, as GemmTileFn without bias, over ncols columns (a
+ * multiple of k->nr_narrow): wide kernels first, narrow ones for the rest. */
 void gemm_panel(const GemmKernels *k, int K, const float *A, int lda, const float *B, int ldb,
                 float *C, int ldc, const float *cscale, int ncols);
 
@@ -60,5 +60,37 @@ const CpuCaches *cpu_caches(void);
  * scratch (B packed), freed before returning. */
 void gemm_sgemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                 int b_transposed, float *C, int ldc, const float *bias);
+
+/* ---- B packed once, for a matrix used in many products (a weight matrix) ----------
+ * gemm_sgemm packs B (or reads it in place) on every call. A weight matrix is the same
+ * from one forward pass to the next, so the model packs it once (model.h, the weight
+ * cache) and multiplies by the packed copy: the same panels, the same kernels, the same
+ * bits as gemm_sgemm, without the copy. */
+
+/* One panel of B: nr columns [n0, n0 + w) that one kernel covers; row k at b + k * ldb. */
+typedef struct {
+    const float *b;
+    int ldb, n0, w;
+    int packed;         /* b points into a packed copy (else into B itself) */
+    GemmTileFn fn;
+} GemmPanel;
+
+typedef struct {
+    const GemmKernels *k;   /* the kernels it was packed for (NULL: empty) */
+    int N, K, npanels;
+    GemmPanel *panels;      /* (npanels) */
+    float *data;            /* every panel, K rows of w floats each; zero past column N */
+} GemmPackedB;
+
+/* Packs B (K, N) (or, b_transposed, B given as its (N, K) transpose) into p, for the
+ * kernels gemm_kernels() returns now. p must be zeroed or packed before; its memory is
+ * reused when the shape is the same. Free with gemm_packed_free. */
+void gemm_pack_b(GemmPackedB *p, int N, int K, const float *B, int ldb, int b_transposed);
+void gemm_packed_free(GemmPackedB *p);
+
+/* C (M, p->N) = A (M, p->K) @ B + bias, with B packed by gemm_pack_b for the kernels in
+ * use (asserted). bias may be NULL. Threads as gemm_sgemm. */
+void gemm_sgemm_packed(int M, const GemmPackedB *p, const float *A, int lda, float *C, int ldc,
+                       const float *bias);
 
 #endif

@@ -114,3 +114,39 @@ Test(gemm, the_best_kernels_are_picked) {
         cr_assert_str_eq(k->isa, "avx512", "an AVX-512 CPU should get the AVX-512 kernels");
 #endif
 }
+
+/* B packed once (gemm_pack_b) gives the same bits as gemm_sgemm, which packs (or reads in
+ * place) on every call: the weight cache of the model relies on it. */
+static void packed_every_shape(const char *isa) {
+    if (!gemm_select(isa)) cr_skip_test("this CPU cannot run the %s kernels", isa);
+    static const int Ms[] = {1, 6, 7, 64, 257}, Ns[] = {1, 16, 65, 192, 636}, Ks[] = {1, 64, 600};
+    GemmPackedB pk;
+    memset(&pk, 0, sizeof pk);
+    for (int mi = 0; mi < 5; mi++)
+        for (int ni = 0; ni < 5; ni++)
+            for (int ki = 0; ki < 3; ki++) {
+                int M = Ms[mi], N = Ns[ni], K = Ks[ki], bt = (mi + ni) % 2, with_bias = !bt;
+                AvzRng r;
+                avz_rng_init(&r, 7u * M + 3u * N + K);
+                float *A = malloc(4 * (size_t)M * K), *B = malloc(4 * (size_t)K * N);
+                float *bias = malloc(4 * (size_t)N), *o1 = malloc(4 * (size_t)M * N);
+                float *o2 = malloc(4 * (size_t)M * N);
+                fill(A, (size_t)M * K, &r);
+                fill(B, (size_t)K * N, &r);
+                fill(bias, N, &r);
+                int ldb = bt ? K : N;   /* B read as (K, N), or as its (N, K) transpose */
+                gemm_sgemm(M, N, K, A, K, B, ldb, bt, o1, N, with_bias ? bias : NULL);
+                gemm_pack_b(&pk, N, K, B, ldb, bt);   /* reuses pk's memory when it can */
+                for (size_t i = 0; i < (size_t)M * N; i++) o2[i] = NAN;
+                gemm_sgemm_packed(M, &pk, A, K, o2, N, with_bias ? bias : NULL);
+                cr_expect(memcmp(o1, o2, 4 * (size_t)M * N) == 0,
+                          "%s M=%d N=%d K=%d bt=%d: packed differs from unpacked (rel err %.3e)",
+                          isa, M, N, K, bt, rel_err(o2, o1, (size_t)M * N));
+                free(A); free(B); free(bias); free(o1); free(o2);
+            }
+    gemm_packed_free(&pk);
+}
+
+Test(gemm, packed_once_same_bits_avx512) { packed_every_shape("avx512"); }
+Test(gemm, packed_once_same_bits_avx2) { packed_every_shape("avx2"); }
+Test(gemm, packed_once_same_bits_portable) { packed_every_shape("portable"); }
