@@ -34,6 +34,7 @@
 #include "common.h"
 #include "fastmath.h"
 #include "gemm.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -298,4 +299,100 @@ void attn_capture_rows_fast(const AttnShape *s, const float *q, const float *k,
         }
     }
     free(scratch);
+}
+
+/* ---- short texts: every probability kept ------------------------------------------------- */
+
+/* For a short text the whole (T, T) matrix of one head is a few kilobytes, and the
+ * visualizer wants all of it anyway. So instead of an online softmax now and a
+ * recomputation at capture, attn_fast_keep computes each row of P once, exactly as
+ * attn_naive does (scores, row max, exp, sum, normalise), keeps it, and multiplies the
+ * normalised P by V. Capture is then a copy. Same tiles of GEMM_MR rows and the same
+ * kernels as above. */
+
+/* Row reductions over n floats (n a multiple of AVZ_LANES): each of AVZ_LANES lanes
+ * reduces its own column, then a tree of halves joins the lanes. Written this way the
+ * compiler keeps the lanes in one vector register and the join takes 4 steps, where a
+ * plain `omp simd reduction` adds the 16 lanes one after another. */
+#define AVZ_LANES 16
+
+static inline float lanes_max(const float *x, int n) {
+    float acc[AVZ_LANES];
+    for (int l = 0; l < AVZ_LANES; l++) acc[l] = x[l];
+    for (int j = AVZ_LANES; j < n; j += AVZ_LANES)
+        for (int l = 0; l < AVZ_LANES; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    for (int w = AVZ_LANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] = acc[l + w] > acc[l] ? acc[l + w] : acc[l];
+    return acc[0];
+}
+
+/* x[j] = exp(x[j] - mx); returns the sum */
+static inline float lanes_exp_sum(float *x, float mx, int n) {
+    float acc[AVZ_LANES] = {0};
+    for (int j = 0; j < n; j += AVZ_LANES)
+        for (int l = 0; l < AVZ_LANES; l++) {
+            x[j + l] = avz_fast_exp(x[j + l] - mx);
+            acc[l] += x[j + l];
+        }
+    for (int w = AVZ_LANES / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) acc[l] += acc[l + w];
+    return acc[0];
+}
+
+size_t attn_keep_ld(int T) { return (size_t)round_up(T, AVZ_LANES); }
+size_t attn_keep_rows(int T) { return (size_t)round_up(T, GEMM_MR); }
+
+/* Row i of P from its scores x (the first `visible` keys count, ld floats in all):
+ * softmax in place, zeros for the masked keys. Returns the row's log-sum-exp. */
+static AVZ_HOT float keep_row(float *x, int visible, int ld, int i, float scale, float slope) {
+    int n = round_up(visible, AVZ_LANES);
+    for (int j = 0; j < n; j++) x[j] = j < visible ? logit(x[j], scale, slope, i, j) : -INFINITY;
+    float mx = lanes_max(x, n);
+    float sum = lanes_exp_sum(x, mx, n), inv = 1.0f / sum;   /* masked: exp(-inf) = 0 */
+    for (int j = 0; j < n; j++) x[j] *= inv;
+    for (int j = n; j < ld; j++) x[j] = 0.0f;
+    return mx + logf(sum);
+}
+
+void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const float *v,
+                    float *out, float *lse, float *P) {
+    FastPlan p = fast_plan(s->T, s->hs);
+    int T = s->T, hs = s->hs, hsp = p.hsp, ld = (int)attn_keep_ld(T);
+    int npanels = (T + GEMM_MR - 1) / GEMM_MR;
+    /* Kt (hs x ld) and V (ld x hsp), padded with zeros; a padded Q panel; an O panel */
+    float *buf = aligned_alloc(64, sizeof(float) * (size_t)(hs * ld + ld * hsp + 2 * GEMM_MR * hsp
+                                                            + GEMM_MR * hs));
+    AVZ_ASSERT(buf);
+    float *Kt = buf, *V = Kt + (size_t)hs * ld, *O = V + (size_t)ld * hsp, *Qpad = O + GEMM_MR * hsp;
+    FastPlan kp = p;
+    kp.bk = ld;                                  /* pack_kv's row length of Kt */
+    pack_kv(&kp, k, v, 0, T, Kt, V);
+    for (int j = round_up(T, p.g->nr_narrow); j < ld; j++) {   /* the rest of the padding */
+        for (int d = 0; d < hs; d++) Kt[(size_t)d * ld + j] = 0.0f;
+        memset(V + (size_t)j * hsp, 0, sizeof(float) * hsp);
+    }
+    for (int pn = 0; pn < npanels; pn++) {
+        int r0 = pn * GEMM_MR, nr = T - r0 < GEMM_MR ? T - r0 : GEMM_MR;
+        int nvis = s->causal && r0 + GEMM_MR < T ? r0 + GEMM_MR : T;   /* keys the panel sees */
+        int ncols = round_up(nvis, p.g->nr_narrow);
+        const float *Qp = q + (size_t)r0 * hs;
+        if (nr < GEMM_MR) {                      /* the last, partial panel: padded rows */
+            memcpy(Qpad, Qp, sizeof(float) * (size_t)nr * hs);
+            memset(Qpad + (size_t)nr * hs, 0, sizeof(float) * (size_t)(GEMM_MR - nr) * hs);
+            Qp = Qpad;
+        }
+        float *Pp = P + (size_t)r0 * ld;
+        /* S (6 x ncols) = Q_panel . Kt, then each row's softmax in place */
+        gemm_panel(p.g, hs, Qp, hs, Kt, ld, Pp, ld, NULL, ncols);
+        for (int r = 0; r < GEMM_MR; r++) {
+            int i = r0 + r, visible = s->causal && i + 1 < T ? i + 1 : T;
+            float l = keep_row(Pp + (size_t)r * ld, visible, ld, i, s->scale, s->slope);
+            if (r < nr) lse[i] = l;
+        }
+        /* O_panel (6 x hsp) = P_panel (6 x ncols) . V (ncols x hsp) */
+        gemm_panel(p.g, ncols, Pp, ld, V, hsp, O, hsp, NULL, hsp);
+        for (int r = 0; r < nr; r++) memcpy(out + (size_t)(r0 + r) * s->ostride, O + r * hsp,
+                                            sizeof(float) * hs);
+    }
+    free(buf);
 }

@@ -31,23 +31,43 @@ static void embed(Model *m, const int *tokens, int B, int T, int use_position) {
     }
 }
 
+/* RoPE's cosines and sines depend on (position, pair) only: computed once per model
+ * for the longest text seen so far, then reused (a table for more positions starts
+ * with the same rows). */
+static const float *rope_table(Model *m, int T) {
+    int hs = m->cfg.n_embd / m->cfg.n_head;
+    if (T > m->rope_T) {
+        free(m->rope_table);
+        m->rope_table = avz_xmalloc(sizeof(float) * (size_t)T * hs);
+        posenc_rope_table(m->rope_table, T, hs, m->cfg.rope_theta, 0);
+        m->rope_T = T;
+    }
+    return m->rope_table;
+}
+
+/* dst = src, n floats. A loop, not memcpy: a head's row is a few dozen bytes, where
+ * the call costs more than the copy. (omp simd also keeps GCC from turning the loop
+ * back into a call.) */
+static inline void copy_row(float *restrict dst, const float *restrict src, int n) {
+#pragma omp simd
+    for (int i = 0; i < n; i++) dst[i] = src[i];
+}
+
 /* Splits qkv (B, T, 3C) into per-head q, k, v (B, NH, T, hs); RoPE rotates q and k. */
 static void split_heads(Model *m, const float *qkv, float *q, float *k, float *v, int B, int T,
                         int use_position) {
     int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
     int rope = use_position && m->cfg.pe == PE_ROPE;
-    /* RoPE's cosines and sines depend on (position, pair) only: once per pass */
-    float *cs = rope ? avz_xmalloc(sizeof(float) * (size_t)T * hs) : NULL;
-    if (rope) posenc_rope_table(cs, T, hs, m->cfg.rope_theta, 0);
+    const float *cs = rope ? rope_table(m, T) : NULL;
 #pragma omp parallel for collapse(2) schedule(static) if ((size_t)B * T * C > (1u << 16))
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
             size_t off = ((size_t)b * NH + h) * T * hs;
             for (int t = 0; t < T; t++) {
                 const float *row = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
-                memcpy(q + off + (size_t)t * hs, row, sizeof(float) * hs);
-                memcpy(k + off + (size_t)t * hs, row + C, sizeof(float) * hs);
-                memcpy(v + off + (size_t)t * hs, row + 2 * C, sizeof(float) * hs);
+                copy_row(q + off + (size_t)t * hs, row, hs);
+                copy_row(k + off + (size_t)t * hs, row + C, hs);
+                copy_row(v + off + (size_t)t * hs, row + 2 * C, hs);
             }
             if (rope) {
                 posenc_rope_apply_table(q + off, T, hs, cs, +1);
@@ -55,18 +75,29 @@ static void split_heads(Model *m, const float *qkv, float *q, float *k, float *v
             }
         }
     }
-    free(cs);
+}
+
+/* A flash pass keeps every probability (attn_fast_keep) when the text is short: up to
+ * this many tokens, and this much memory for all of them. Past that, flash proper. */
+#define KEEP_MAX_T 256
+#define KEEP_MAX_BYTES (16u << 20)
+
+static int keeps_probs(const Model *m, AttnKind kind, int B, int T) {
+    size_t n = (size_t)m->cfg.n_layer * B * m->cfg.n_head * attn_keep_rows(T) * attn_keep_ld(T);
+    return kind == ATTN_FLASH && T <= KEEP_MAX_T && n * sizeof(float) <= KEEP_MAX_BYTES;
 }
 
 /* The attention of one layer: every (b, h) independently, writing its head's slice
  * of z (B, T, C) and its row log-sum-exps. Flash runs the fast kernel (one thread per
- * head); attn_flash in attention.c is its readable reference. */
+ * head); attn_flash in attention.c is its readable reference. A short text keeps P
+ * (m->p_kept) instead: the same result, and capture needs no recomputation. */
 static void attention_layer(Model *m, int l, int B, int T, AttnKind kind, int use_position) {
     int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
-    size_t BT = (size_t)B * T;
+    size_t BT = (size_t)B * T, kept = attn_keep_rows(T) * attn_keep_ld(T);
     float *q = m->acts.q + l * BT * C, *k = m->acts.k + l * BT * C, *v = m->acts.v + l * BT * C;
     float *z = m->acts.z + l * BT * C, *lse = m->acts.lse + l * NH * BT;
     float *att = kind == ATTN_NAIVE ? m->att + (size_t)l * B * NH * T * T : NULL;
+    float *pk = m->kept ? m->p_kept + (size_t)l * B * NH * kept : NULL;
     /* threads only when the work pays for waking them (about 4 MFLOP) */
     int par = (double)B * NH * T * T * hs > 1e6;
 #pragma omp parallel for collapse(2) schedule(dynamic) if (par)
@@ -78,6 +109,7 @@ static void attention_layer(Model *m, int l, int B, int T, AttnKind kind, int us
             const float *qh = q + bh * T * hs, *kh = k + bh * T * hs, *vh = v + bh * T * hs;
             float *out = z + (size_t)b * T * C + h * hs;
             if (att) attn_naive(&s, qh, kh, vh, att + bh * T * T, out, lse + bh * T);
+            else if (pk) attn_fast_keep(&s, qh, kh, vh, out, lse + bh * T, pk + bh * kept);
             else attn_flash_fast(&s, qh, kh, vh, out, lse + bh * T);   /* attention_fast.c */
         }
     }
@@ -107,6 +139,14 @@ static void ablate_heads(Model *m, int l, int B, int T, const ForwardOpts *o) {
                 memcpy(zin + ((size_t)b * T + t) * C + h * hs, mean, sizeof(float) * hs);
         }
     }
+}
+
+/* out (N, OC) = x (N, C) @ w + b, by the packed copy of w when the weight cache has one
+ * (the same bits either way). */
+static void linear(float *out, const float *x, const float *w, const GemmPackedB *packed,
+                   const float *b, int N, int C, int OC) {
+    if (packed) ops_matmul_packed(out, x, packed, b, N);
+    else ops_matmul(out, x, w, b, N, C, OC);
 }
 
 static AvzCode check_input(const Model *m, const int *tokens, int B, int T, char *err) {
@@ -141,8 +181,18 @@ AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, in
             m->att_cap = need;
         }
     }
+    m->kept = keeps_probs(m, o->attn, B, T);
+    if (m->kept) {
+        size_t need = (size_t)L * B * NH * attn_keep_rows(T) * attn_keep_ld(T);
+        if (need > m->p_kept_cap) {
+            free(m->p_kept);
+            m->p_kept = avz_xmalloc(sizeof(float) * need);
+            m->p_kept_cap = need;
+        }
+    }
     ParamTensors *p = &m->params;
     ActTensors *a = &m->acts;
+    const ModelWeightCache *wc = model_weight_cache(m);   /* NULL: multiply unpacked */
 
     embed(m, tokens, B, T, use_pos);
     const float *x = a->encoded;                           /* (B, T, C) residual stream */
@@ -155,27 +205,30 @@ AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, in
         /* attention sub-block: x + c_proj(attn(LN(x))) */
         ops_layernorm(ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, x,
                       p->ln1w + l * C, p->ln1b + l * C, BT, C, c->layer_norm_epsilon);
-        ops_matmul(qkv, ln1, p->qkvw + (size_t)l * C * 3 * C, p->qkvb + l * 3 * C, BT, C, 3 * C);
+        linear(qkv, ln1, p->qkvw + (size_t)l * C * 3 * C, wc ? &wc->qkv[l] : NULL,
+               p->qkvb + l * 3 * C, BT, C, 3 * C);
         split_heads(m, qkv, a->q + l * BT * C, a->k + l * BT * C, a->v + l * BT * C, B, T,
                     use_pos);
         attention_layer(m, l, B, T, o->attn, use_pos);
         ablate_heads(m, l, B, T, o);
-        ops_matmul(attproj, a->zin + l * BT * C, p->attprojw + (size_t)l * C * C,
-                   p->attprojb + l * C, BT, C, C);
+        linear(attproj, a->zin + l * BT * C, p->attprojw + (size_t)l * C * C,
+               wc ? &wc->attproj[l] : NULL, p->attprojb + l * C, BT, C, C);
         ops_add(res2, x, attproj, BT * C);
         /* MLP sub-block: x + c_proj(gelu(c_fc(LN(x)))) */
         ops_layernorm(ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, res2,
                       p->ln2w + l * C, p->ln2b + l * C, BT, C, c->layer_norm_epsilon);
-        ops_matmul(fch, ln2, p->fcw + (size_t)l * C * 4 * C, p->fcb + l * 4 * C, BT, C, 4 * C);
+        linear(fch, ln2, p->fcw + (size_t)l * C * 4 * C, wc ? &wc->fc[l] : NULL,
+               p->fcb + l * 4 * C, BT, C, 4 * C);
         ops_gelu(fchg, fch, BT * 4 * C);
-        ops_matmul(fcproj, fchg, p->fcprojw + (size_t)l * 4 * C * C, p->fcprojb + l * C, BT,
-                   4 * C, C);
+        linear(fcproj, fchg, p->fcprojw + (size_t)l * 4 * C * C, wc ? &wc->fcproj[l] : NULL,
+               p->fcprojb + l * C, BT, 4 * C, C);
         ops_add(res3, res2, fcproj, BT * C);
         x = res3;
     }
     ops_layernorm(a->lnf, a->lnf_mean, a->lnf_rstd, x, p->lnfw, p->lnfb, BT, C,
                   c->layer_norm_epsilon);
-    ops_matmul_wt(a->logits, a->lnf, p->wte, BT, C, V);    /* tied LM head */
+    if (wc) ops_matmul_packed(a->logits, a->lnf, &wc->lm_head, NULL, BT);   /* tied LM head */
+    else ops_matmul_wt(a->logits, a->lnf, p->wte, BT, C, V);
 
     m->B = B;
     m->T = T;
@@ -209,6 +262,14 @@ void model_capture(const Model *m, int layer, int head, int b, float *out) {
     size_t BT = (size_t)m->B * T, bh = (size_t)b * NH + head;
     if (m->last_attn == ATTN_NAIVE) {   /* the naive pass kept P: copy it */
         memcpy(out, m->att + ((size_t)layer * m->B * NH + bh) * T * T, sizeof(float) * T * T);
+        return;
+    }
+    if (m->kept) {                      /* so did a short flash pass, in rows of ld floats */
+        size_t ld = attn_keep_ld(T), rows = attn_keep_rows(T);
+        const float *P = m->p_kept + ((size_t)layer * m->B * NH + bh) * rows * ld;
+        if (ld == (size_t)T) memcpy(out, P, sizeof(float) * T * T);
+        else
+            for (int i = 0; i < T; i++) memcpy(out + (size_t)i * T, P + i * ld, sizeof(float) * T);
         return;
     }
     AttnShape s = {T, hs, 1.0f / sqrtf((float)hs),

@@ -72,6 +72,7 @@ AvzCode model_create(Model *m, const ModelConfig *cfg, Vocab *vocab, char *err) 
     model_point_params(&m->params, m->params_memory, m->param_sizes);
     model_derive_tables(m);
     m->mean_loss = -1.0f;
+    m->params_version = 1;   /* zeroed weights are a version too */
     return AVZ_OK;
 }
 
@@ -102,6 +103,65 @@ void model_init_random(Model *m, uint64_t seed) {
     fill_normal(p->fcw, sz[10], 0.02f, &r);
     fill_normal(p->fcprojw, sz[12], proj_std, &r);
     fill_const(p->lnfw, sz[14], 1.0f);
+    model_params_changed(m);
+}
+
+/* ---- the weight cache (model.h) ------------------------------------------- */
+
+void model_params_changed(Model *m) { m->params_version++; }
+
+static void weight_cache_free(ModelWeightCache *wc) {
+    for (int l = 0; l < wc->L; l++) {
+        gemm_packed_free(&wc->qkv[l]);
+        gemm_packed_free(&wc->attproj[l]);
+        gemm_packed_free(&wc->fc[l]);
+        gemm_packed_free(&wc->fcproj[l]);
+    }
+    gemm_packed_free(&wc->lm_head);
+    free(wc->qkv);
+    free(wc->attproj);
+    free(wc->fc);
+    free(wc->fcproj);
+    memset(wc, 0, sizeof *wc);
+}
+
+void model_weight_cache_enable(Model *m, int on) {
+    if (!on) weight_cache_free(&m->wcache);
+    m->wcache.enabled = on != 0;
+}
+
+/* Packs every weight matrix of m, each as the forward pass multiplies by it. */
+static void weight_cache_pack(Model *m) {
+    ModelWeightCache *wc = &m->wcache;
+    const ParamTensors *p = &m->params;
+    int L = m->cfg.n_layer, C = m->cfg.n_embd, V = m->cfg.vocab_size;
+    if (wc->L != L) {
+        free(wc->qkv);
+        free(wc->attproj);
+        free(wc->fc);
+        free(wc->fcproj);
+        wc->qkv = avz_xcalloc(L, sizeof(GemmPackedB));
+        wc->attproj = avz_xcalloc(L, sizeof(GemmPackedB));
+        wc->fc = avz_xcalloc(L, sizeof(GemmPackedB));
+        wc->fcproj = avz_xcalloc(L, sizeof(GemmPackedB));
+        wc->L = L;
+    }
+    for (int l = 0; l < L; l++) {
+        gemm_pack_b(&wc->qkv[l], 3 * C, C, p->qkvw + (size_t)l * C * 3 * C, 3 * C, 0);
+        gemm_pack_b(&wc->attproj[l], C, C, p->attprojw + (size_t)l * C * C, C, 0);
+        gemm_pack_b(&wc->fc[l], 4 * C, C, p->fcw + (size_t)l * C * 4 * C, 4 * C, 0);
+        gemm_pack_b(&wc->fcproj[l], C, 4 * C, p->fcprojw + (size_t)l * 4 * C * C, C, 0);
+    }
+    gemm_pack_b(&wc->lm_head, V, C, p->wte, C, 1);   /* read transposed: x @ wte^T */
+    wc->version = m->params_version;
+}
+
+const ModelWeightCache *model_weight_cache(Model *m) {
+    ModelWeightCache *wc = &m->wcache;
+    if (!wc->enabled) return NULL;
+    if (wc->version != m->params_version || wc->lm_head.k != gemm_kernels())
+        weight_cache_pack(m);
+    return wc;
 }
 
 /* ---- the GPT-2 tensor names --------------------------------------------- */
@@ -245,6 +305,8 @@ AvzCode model_load(Model *m, const char *dir, char *err) {
     rc = load_weights(m, path, err);
     if (rc) { model_free(m); return rc; }
     snprintf(m->dir, sizeof m->dir, "%s", dir);
+    model_params_changed(m);
+    model_weight_cache_enable(m, 1);   /* a model in use: its weights change only by training */
     return AVZ_OK;
 }
 
@@ -291,8 +353,11 @@ void model_free(Model *m) {
     free(m->params_memory);
     free(m->alibi_slopes);
     free(m->sin_table);
+    free(m->rope_table);
+    weight_cache_free(&m->wcache);
     free(m->acts_memory);
     free(m->att);
+    free(m->p_kept);
     free(m->losses);
     free(m->probs);
     free(m->grad_acts_memory);

@@ -20,6 +20,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "gemm.h"
 #include "tokenizer.h"
 
 /* ---- parameters --------------------------------------------------------- */
@@ -74,6 +75,26 @@ typedef struct {
     float *logits;     /* (B, T, V) next-token logits at every position */
 } ActTensors;
 
+/* ---- the weight cache -------------------------------------------------------
+ * The fast matrix multiply reads a weight matrix in panels (gemm.h). Packing them is a
+ * copy as large as the matrix, and for the tied LM head (wte read transposed) a slow,
+ * scattered one. The weights do not change between two passes of a model in use, so the
+ * cache packs every weight matrix once and the forward pass multiplies by the packed
+ * copies. It is keyed on params_version: whoever writes weights calls
+ * model_params_changed (model_load, model_init_random and the trainer's optimizer step
+ * do), and the next forward pass packs again. The kernels in use are part of the key too
+ * (gemm_select may change them). */
+typedef struct {
+    int enabled;              /* 0: multiply by the weights where they are (see below) */
+    uint64_t version;         /* the params_version it was packed at; 0 = never packed */
+    int L;                    /* layers packed (the arrays below have L entries) */
+    GemmPackedB *qkv;         /* (L) c_attn, (C, 3C) */
+    GemmPackedB *attproj;     /* (L) attention c_proj, (C, C) */
+    GemmPackedB *fc;          /* (L) MLP c_fc, (C, 4C) */
+    GemmPackedB *fcproj;      /* (L) MLP c_proj, (4C, C) */
+    GemmPackedB lm_head;      /* wte^T, (C, V) */
+} ModelWeightCache;
+
 typedef enum { ATTN_FLASH = 0, ATTN_NAIVE } AttnKind;
 typedef enum { ABLATE_ZERO = 0, ABLATE_MEAN } AblateMode;
 
@@ -93,10 +114,14 @@ typedef struct {
     size_t param_sizes[N_PARAM_TENSORS];
     size_t num_parameters;
     float *params_memory;         /* the arena: every parameter, one allocation */
+    uint64_t params_version;      /* +1 at every change of the weights: model_params_changed */
+    ModelWeightCache wcache;      /* packed weight matrices (model_weight_cache) */
 
     /* derived tables, computed once from the config */
     float *alibi_slopes;          /* (NH) ALiBi slope per head (all 0 for other encodings) */
     float *sin_table;             /* (max_len, C) sinusoidal vectors, NULL unless sinusoidal */
+    float *rope_table;            /* (rope_T, hs/2, 2) RoPE cos, sin per position: grown on demand */
+    int rope_T;                   /* positions in rope_table */
 
     /* activations of the last forward pass */
     ActTensors acts;
@@ -105,6 +130,10 @@ typedef struct {
     int acts_B, acts_T;           /* capacity the activations were allocated for */
     float *att;                   /* (L, B, NH, T, T) probabilities: naive attention only, else NULL */
     size_t att_cap;
+    float *p_kept;                /* (L, B, NH, attn_keep_rows(T), attn_keep_ld(T)) P of a short
+                                     flash pass (see model_forward), which capture copies */
+    size_t p_kept_cap;
+    int kept;                     /* 1: the last pass kept P in p_kept */
     int B, T;                     /* shape of the last forward pass */
     AttnKind last_attn;
     float mean_loss;              /* mean loss over targets of the last pass, or -1 without targets */
@@ -131,6 +160,22 @@ AvzCode model_create(Model *m, const ModelConfig *cfg, Vocab *vocab, char *err);
 /* Fills the weights GPT-2 style: N(0, 0.02), residual projections scaled by
  * 1/sqrt(2L), LayerNorm gains 1, biases 0. Deterministic for a seed. */
 void model_init_random(Model *m, uint64_t seed);
+
+/* Says that the weights in m->params_memory changed: the weight cache packs them again
+ * before the next forward pass. Call it after writing weights by hand (model_load,
+ * model_init_random and the trainer call it themselves). */
+void model_params_changed(Model *m);
+
+/* Switches the weight cache on (1) or off (0). A loaded model (model_load) has it on;
+ * a model made in memory (model_create) has it off, so that code which edits its
+ * weights directly (finite-difference tests, hand-made models) never multiplies by a
+ * stale packed copy. With it on, every write to the weights must be followed by
+ * model_params_changed. The results are the same bits either way. */
+void model_weight_cache_enable(Model *m, int on);
+
+/* The packed weights for the current params_version and kernels, packed now if they
+ * are stale; NULL when the cache is off. Owned by m (freed by model_free). */
+const ModelWeightCache *model_weight_cache(Model *m);
 
 /* Loads a model folder (config.json, model.safetensors, vocab.json) and
  * validates every tensor against the config. Errors name the file and the tensor

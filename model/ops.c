@@ -95,6 +95,10 @@ void ops_matmul(float *out, const float *x, const float *w, const float *b, int 
     gemm_sgemm(N, OC, C, x, C, w, OC, 0, out, OC, b);
 }
 
+void ops_matmul_packed(float *out, const float *x, const GemmPackedB *w, const float *b, int N) {
+    gemm_sgemm_packed(N, w, x, w->K, out, w->N, b);
+}
+
 void ops_matmul_wt(float *out, const float *x, const float *wte, int N, int C, int V) {
     /* x @ wte^T is a matmul with the (C, V) transpose of wte; gemm_sgemm reads the
      * transpose directly while it packs B, so nothing is copied beforehand */

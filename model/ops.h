@@ -7,6 +7,9 @@
 
 #include <stddef.h>
 
+#include "attention.h"
+#include "gemm.h"
+
 /* LayerNorm over the last dim: out = (x - mean) / sqrt(var + eps) * w + b.
  * x, out: (N, C); mean, rstd: (N) saved for the backward pass (may be NULL). */
 void ops_layernorm(float *out, float *mean, float *rstd, const float *x, const float *w,
@@ -16,6 +19,10 @@ void ops_layernorm(float *out, float *mean, float *rstd, const float *x, const f
  * b may be NULL. Runs on the fast kernels of gemm.c. */
 void ops_matmul(float *out, const float *x, const float *w, const float *b, int N, int C,
                 int OC);
+
+/* The same product with w packed once (gemm_pack_b; the model's weight cache): the
+ * same bits as ops_matmul, without packing w on every call. out (N, w->N). */
+void ops_matmul_packed(float *out, const float *x, const GemmPackedB *w, const float *b, int N);
 
 /* The same product as plain loops over rows (4 at a time): the readable reference
  * the fast one is tested against. */
@@ -40,6 +47,20 @@ void ops_softmax(float *probs, const float *logits, int N, int V);
 /* Cross-entropy of each row's logits against target (skipped, loss 0, when target < 0).
  * Returns the mean over counted rows (or -1 when none). */
 float ops_crossentropy(float *losses, const float *logits, const int *targets, int N, int V);
+
+/* ---- attention of a short text, every probability kept (attention_fast.c) ----------
+ * (Declared here beside the other building blocks of the forward pass; it belongs with
+ * the kernels of attention.h, whose contracts it shares.)
+ * One head like attn_flash_fast, computed the way attn_naive is: each row of P once,
+ * exactly (max, exp, sum, normalise), kept in P, then out = P v. For a short text
+ * this is faster than the online softmax plus a recomputation at capture, and capture
+ * becomes a copy. P: attn_keep_rows(T) rows of attn_keep_ld(T) floats; row i holds
+ * P[i][0..T) (zeros where masked) and zeros up to ld; the rows past T are scratch.
+ * out: row t at out + t * s->ostride, hs floats; lse: (T). Single-threaded. */
+size_t attn_keep_ld(int T);
+size_t attn_keep_rows(int T);
+void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const float *v,
+                    float *out, float *lse, float *P);
 
 /* ---- backward ------------------------------------------------------------
  * The gradients of the operations above, for the trainer (model/backward.c).

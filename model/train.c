@@ -119,6 +119,7 @@ static void adamw_step(const TrainConfig *tc, Model *m, TrainState *st, float lr
         float upd = (st->m[i] / bc1) / (sqrtf(st->v[i] / bc2) + 1e-8f);
         p[i] -= lr * (upd + (st->decay[i] ? tc->weight_decay * p[i] : 0.0f));
     }
+    model_params_changed(m);   /* the packed weights of the next pass are stale */
 }
 
 /* ---- checkpoints -------------------------------------------------------------------- */

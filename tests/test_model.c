@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ablate.h"
+#include "gemm.h"
 #include "helpers.h"
 #include "model.h"
 
@@ -264,5 +265,125 @@ Test(model, save_load_round_trip_gives_identical_logits) {
         cr_assert_eq(m2.vocab.n, m.vocab.n);
         model_free(&m);
         model_free(&m2);
+    }
+}
+
+/* ---- the weight cache and the kept probabilities -------------------------------------- */
+
+/* logits of one pass (copied out) */
+static float *pass_logits(Model *m, const int *ids, int T) {
+    char err[AVZ_ERR_LEN];
+    cr_assert_eq(model_forward(m, ids, NULL, 1, T, NULL, err), AVZ_OK, "%s", err);
+    size_t n = (size_t)T * m->cfg.vocab_size;
+    float *l = malloc(sizeof(float) * n);
+    memcpy(l, m->acts.logits, sizeof(float) * n);
+    return l;
+}
+
+Test(weight_cache, same_bits_as_unpacked_and_sees_every_change) {
+    for (int e = 0; e < 5; e++) {
+        Model a, b;   /* a: cache on; b: the same model, cache off */
+        helper_model(&a, ALL_PE[e], 2, 4, 32, 80, 31 + e);
+        helper_model(&b, ALL_PE[e], 2, 4, 32, 80, 31 + e);
+        model_weight_cache_enable(&a, 1);
+        int T = 40, ids[40];
+        helper_tokens(ids, T, a.cfg.vocab_size, 5);
+        size_t n = (size_t)T * a.cfg.vocab_size;
+        float *la = pass_logits(&a, ids, T), *lb = pass_logits(&b, ids, T);
+        cr_assert(a.wcache.version == a.params_version, "the pass did not pack the weights");
+        cr_expect(memcmp(la, lb, 4 * n) == 0, "%s: packed weights give other bits",
+                  pe_name(ALL_PE[e]));
+        /* one weight of every packed matrix changes: the next pass must see all of them */
+        float *w[] = {a.params.wte + 5, a.params.qkvw + 77, a.params.attprojw + 33,
+                      a.params.fcw + 999, a.params.fcprojw + 1234};
+        for (int i = 0; i < 5; i++) {
+            float *wb = b.params_memory + (w[i] - a.params_memory);
+            *w[i] += 0.5f;
+            *wb += 0.5f;
+            model_params_changed(&a);
+            float *la2 = pass_logits(&a, ids, T), *lb2 = pass_logits(&b, ids, T);
+            cr_expect(memcmp(la2, lb2, 4 * n) == 0, "%s: change %d: stale packed weights",
+                      pe_name(ALL_PE[e]), i);
+            cr_expect(memcmp(la2, la, 4 * n) != 0, "%s: change %d changed nothing",
+                      pe_name(ALL_PE[e]), i);
+            free(la);
+            la = la2;
+            free(lb2);
+        }
+        free(la); free(lb);
+        model_free(&a);
+        model_free(&b);
+    }
+}
+
+Test(weight_cache, repacks_for_other_kernels_and_when_switched_off) {
+    Model a, b;
+    helper_model(&a, PE_ROPE, 2, 4, 32, 80, 8);
+    helper_model(&b, PE_ROPE, 2, 4, 32, 80, 8);
+    model_weight_cache_enable(&a, 1);
+    int T = 33, ids[33];
+    helper_tokens(ids, T, a.cfg.vocab_size, 6);
+    size_t n = (size_t)T * a.cfg.vocab_size;
+    free(pass_logits(&a, ids, T));
+    const char *isas[] = {"avx2", "portable"};
+    for (int i = 0; i < 2; i++) {
+        if (!gemm_select(isas[i])) continue;
+        float *la = pass_logits(&a, ids, T), *lb = pass_logits(&b, ids, T);
+        cr_assert(a.wcache.lm_head.k == gemm_kernels(), "%s: not repacked", isas[i]);
+        cr_expect(memcmp(la, lb, 4 * n) == 0, "%s: packed weights give other bits", isas[i]);
+        free(la); free(lb);
+    }
+    model_weight_cache_enable(&a, 0);
+    cr_assert(a.wcache.lm_head.data == NULL, "switched off but still holds memory");
+    a.params.wte[3] += 1.0f;                 /* off: no model_params_changed needed */
+    b.params.wte[3] += 1.0f;
+    float *la = pass_logits(&a, ids, T), *lb = pass_logits(&b, ids, T);
+    cr_expect(memcmp(la, lb, 4 * n) == 0, "cache off: the weights are read where they are");
+    free(la); free(lb);
+    model_free(&a);
+    model_free(&b);
+}
+
+Test(weight_cache, a_loaded_model_has_it_and_training_keeps_it_fresh) {
+    Model m;
+    helper_model(&m, PE_ALIBI, 1, 2, 16, 16, 4);
+    char dir[64], err[AVZ_ERR_LEN];
+    helper_tmpdir(dir, sizeof dir);
+    cr_assert_eq(model_save(&m, dir, err), AVZ_OK, "%s", err);
+    Model l;
+    cr_assert_eq(model_load(&l, dir, err), AVZ_OK, "%s", err);
+    cr_assert(l.wcache.enabled, "a loaded model should pack its weights once");
+    cr_assert(!m.wcache.enabled, "a model made in memory should not");
+    model_free(&l);
+    model_free(&m);
+}
+
+/* Short texts keep every probability (attn_fast_keep); long ones run flash proper and
+ * recompute at capture. Both must agree with the naive pass, on both sides of the
+ * boundary (256 tokens). */
+Test(model, kept_and_recomputed_maps_agree_with_naive_around_the_boundary) {
+    int Ts[] = {1, 7, 255, 256, 257, 300};
+    for (int ti = 0; ti < 6; ti++) {
+        Model m;
+        helper_model(&m, ti % 2 ? PE_ALIBI : PE_ROPE, 1, 2, 16, 16, 40 + ti);
+        int T = Ts[ti], V = m.cfg.vocab_size, *ids = malloc(sizeof(int) * T);
+        helper_tokens(ids, T, V, 3);
+        char err[AVZ_ERR_LEN];
+        ForwardOpts o = {.attn = ATTN_NAIVE};
+        cr_assert_eq(model_forward(&m, ids, NULL, 1, T, &o, err), AVZ_OK, "%s", err);
+        size_t nm = (size_t)2 * T * T;
+        float *ln = malloc(sizeof(float) * T * V), *Pn = malloc(sizeof(float) * nm);
+        float *Pf = malloc(sizeof(float) * nm);
+        memcpy(ln, m.acts.logits, sizeof(float) * T * V);
+        model_capture_all(&m, 0, Pn);
+        o.attn = ATTN_FLASH;
+        cr_assert_eq(model_forward(&m, ids, NULL, 1, T, &o, err), AVZ_OK, "%s", err);
+        cr_expect_eq(m.kept, T <= 256, "T=%d: kept %d", T, m.kept);
+        model_capture_all(&m, 0, Pf);
+        double el = helper_rel_err(m.acts.logits, ln, (size_t)T * V);
+        double ep = helper_rel_err(Pf, Pn, nm);
+        cr_expect(el < 1e-5 && ep < 1e-5, "T=%d: logits rel err %.3e, maps %.3e", T, el, ep);
+        free(ids); free(ln); free(Pn); free(Pf);
+        model_free(&m);
     }
 }

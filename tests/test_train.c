@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "backward.h"
 #include "helpers.h"
 #include "lengths.h"
 #include "train.h"
@@ -132,4 +133,41 @@ Test(lengths, learned_stops_at_its_table_others_go_on) {
         }
         model_free(&m);
     }
+}
+
+/* The trainer's pattern (forward, backward, a step on the weights, model_params_changed)
+ * with the weight cache on gives the same losses, bit for bit, as with it off: every
+ * step's new weights are packed before the next pass reads them. */
+Test(train, weight_cache_on_gives_the_same_losses_as_off) {
+    Model on, off;
+    helper_model(&on, PE_ROPE, 2, 2, 16, 16, 12);
+    helper_model(&off, PE_ROPE, 2, 2, 16, 16, 12);
+    model_weight_cache_enable(&on, 1);
+    enum { B = 2, T = 16 };
+    int ids[B * T], tg[B * T];
+    helper_tokens(ids, B * T, on.cfg.vocab_size, 8);
+    for (int i = 0; i < B * T; i++) tg[i] = i + 1 < B * T ? ids[i + 1] : -1;
+    size_t n = on.num_parameters;
+    float *g_on = malloc(sizeof(float) * n), *g_off = malloc(sizeof(float) * n);
+    char err[AVZ_ERR_LEN];
+    float first = 0;
+    for (int step = 0; step < 5; step++) {
+        Model *ms[2] = {&on, &off};
+        float *gs[2] = {g_on, g_off};
+        for (int k = 0; k < 2; k++) {
+            cr_assert_eq(model_forward(ms[k], ids, tg, B, T, NULL, err), AVZ_OK, "%s", err);
+            memset(gs[k], 0, sizeof(float) * n);
+            model_backward(ms[k], ids, tg, gs[k]);
+            for (size_t i = 0; i < n; i++) ms[k]->params_memory[i] -= 0.5f * gs[k][i];
+            model_params_changed(ms[k]);
+        }
+        cr_assert(on.mean_loss == off.mean_loss, "step %d: loss %.9g with the cache, %.9g "
+                  "without", step, on.mean_loss, off.mean_loss);
+        if (step == 0) first = on.mean_loss;
+    }
+    cr_expect(on.mean_loss < first, "the steps did not lower the loss (%g -> %g)", first,
+              on.mean_loss);
+    free(g_on); free(g_off);
+    model_free(&on);
+    model_free(&off);
 }
