@@ -34,6 +34,7 @@
 typedef struct {
     int threads;          /* "all threads" */
     int quick, json, reps, max_t, hs, nh, no_ref;
+    int no_loss;          /* (a) without targets: logits and maps only, as torch_ref.py times */
     const char *models, *only, *model_t;
     cJSON *doc;           /* --json: everything goes here instead of the tables */
 } Bench;
@@ -160,7 +161,7 @@ static const char *base_name(const char *path) {
 static void time_model(Bench *b, Model *m, const char *name, int T, const int *ids,
                        const int *tg, int threads, float *maps, double *fwd, double *both) {
     omp_set_num_threads(threads);
-    ModelRun r = {m, ids, tg, T, 0, maps, NULL, NULL};
+    ModelRun r = {m, ids, b->no_loss ? NULL : tg, T, 0, maps, NULL, NULL};
     double min_s = b->quick ? 0.02 : 0.3;
     *fwd = best_ms(run_forward, &r, 3, min_s);
     r.capture = 1;
@@ -598,7 +599,7 @@ int cmd_bench(int argc, char **argv) {
                          "(nvcc was not found, or NO_CUDA=1)");
 #endif
     }
-    Bench b = {0, 0, 0, 3, 2048, 64, 8, 0, NULL, NULL, "64,256", NULL};
+    Bench b = {.reps = 3, .max_t = 2048, .hs = 64, .nh = 8, .model_t = "64,256"};
     CliOpt opts[] = {
         {"--threads", OPT_INT, &b.threads, "N", "\"all threads\" (default: every core)", 0},
         {"--models", OPT_STR, &b.models, "DIR", "a model folder, or a folder of them (default: "
@@ -608,6 +609,8 @@ int cmd_bench(int argc, char **argv) {
         {"--quick", OPT_FLAG, &b.quick, NULL, "small sizes: checks that everything runs", 0},
         {"--json", OPT_FLAG, &b.json, NULL, "print one JSON document instead of tables", 0},
         {"--no-reference", OPT_FLAG, &b.no_ref, NULL, "(c) without the slow reference kernel", 0},
+        {"--no-loss", OPT_FLAG, &b.no_loss, NULL, "(a) without the loss: logits and maps only "
+         "(the work PyTorch does in tests/bench/torch_ref.py)", 0},
         {"--cpu-time", OPT_FLAG, &g_cpu_time, NULL, "time by CPU time, not the wall clock (for "
          "a busy machine, with --threads 1)", 0},
         {"--max-t", OPT_INT, &b.max_t, "T", "longest sequence of table (e) (default 2048; "

@@ -318,7 +318,9 @@ def main():
         fixed = json.loads(r.stdout) if r.returncode == 0 else None
 
     model_t = "16,32" if a.quick else "64,1024"
-    cmd = [a.bin, "bench", "--json", "--only", "models,flash", "--no-reference", "--model-t", model_t,
+    # --no-loss: the same work as PyTorch's forward above (logits and every map, no
+    # cross-entropy against targets)
+    cmd = [a.bin, "bench", "--json", "--only", "models,flash", "--no-reference", "--no-loss", "--model-t", model_t,
            "--threads", str(a.threads), "--models", a.models] + (["--quick"] if a.quick else [])
     ours = json.loads(run(cmd))
 
