@@ -310,48 +310,25 @@ void attn_capture_rows_fast(const AttnShape *s, const float *q, const float *k,
  * normalised P by V. Capture is then a copy. Same tiles of GEMM_MR rows and the same
  * kernels as above. */
 
-/* Row reductions over n floats (n a multiple of AVZ_LANES): each of AVZ_LANES lanes
- * reduces its own column, then a tree of halves joins the lanes. Written this way the
- * compiler keeps the lanes in one vector register and the join takes 4 steps, where a
- * plain `omp simd reduction` adds the 16 lanes one after another. */
-#define AVZ_LANES 16
-
-static inline float lanes_max(const float *x, int n) {
-    float acc[AVZ_LANES];
-    for (int l = 0; l < AVZ_LANES; l++) acc[l] = x[l];
-    for (int j = AVZ_LANES; j < n; j += AVZ_LANES)
-        for (int l = 0; l < AVZ_LANES; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
-    for (int w = AVZ_LANES / 2; w > 0; w /= 2)
-        for (int l = 0; l < w; l++) acc[l] = acc[l + w] > acc[l] ? acc[l + w] : acc[l];
-    return acc[0];
-}
-
-/* x[j] = exp(x[j] - mx); returns the sum */
-static inline float lanes_exp_sum(float *x, float mx, int n) {
-    float acc[AVZ_LANES] = {0};
-    for (int j = 0; j < n; j += AVZ_LANES)
-        for (int l = 0; l < AVZ_LANES; l++) {
-            x[j + l] = avz_fast_exp(x[j + l] - mx);
-            acc[l] += x[j + l];
-        }
-    for (int w = AVZ_LANES / 2; w > 0; w /= 2)
-        for (int l = 0; l < w; l++) acc[l] += acc[l + w];
-    return acc[0];
-}
-
+/* rows of P padded to whole vectors of lanes (fastmath.h), so that no row needs a tail */
 size_t attn_keep_ld(int T) { return (size_t)round_up(T, AVZ_LANES); }
 size_t attn_keep_rows(int T) { return (size_t)round_up(T, GEMM_MR); }
 
 /* Row i of P from its scores x (the first `visible` keys count, ld floats in all):
- * softmax in place, zeros for the masked keys. Returns the row's log-sum-exp. */
+ * softmax in place, zeros for the masked keys. Returns the row's log-sum-exp. The row
+ * is walked in whole vectors of AVZ_LANES floats (ld is a multiple of it), so no loop
+ * has a tail. */
 static AVZ_HOT float keep_row(float *x, int visible, int ld, int i, float scale, float slope) {
-    int n = round_up(visible, AVZ_LANES);
+    int n = (visible + AVZ_LANES - 1) / AVZ_LANES * AVZ_LANES;   /* whole vectors */
+    /* one flat loop (omp simd: masked vector code; as 16 unrolled lanes GCC would not
+     * vectorise the condition) */
+#pragma omp simd
     for (int j = 0; j < n; j++) x[j] = j < visible ? logit(x[j], scale, slope, i, j) : -INFINITY;
-    float mx = lanes_max(x, n);
-    float sum = lanes_exp_sum(x, mx, n), inv = 1.0f / sum;   /* masked: exp(-inf) = 0 */
+    float m = avz_row_max(x, n);
+    float total = avz_row_exp_sum(x, m, n), inv = 1.0f / total;   /* masked: exp(-inf) = 0 */
     for (int j = 0; j < n; j++) x[j] *= inv;
     for (int j = n; j < ld; j++) x[j] = 0.0f;
-    return mx + logf(sum);
+    return m + logf(total);
 }
 
 void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const float *v,

@@ -11,6 +11,17 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
+
+/* AVZ_CONTRACT asks GCC to fuse a * b + c into one FMA instruction in one function (one
+ * rounding, half the instructions), as the Makefile does for all of gemm.c and
+ * attention_fast.c; in ISO C mode it keeps them apart by default. For the kernels in
+ * other files that call the functions below. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define AVZ_CONTRACT __attribute__((optimize("fp-contract=fast")))
+#else
+#define AVZ_CONTRACT
+#endif
 
 /* e^x for x <= 88; 0 below -87 (where e^x < 2e-38 is negligible next to 1).
  *   e^x = 2^n * e^r,  n = round(x / ln 2),  r = x - n ln 2  in [-0.35, 0.35].
@@ -33,7 +44,9 @@ static inline float avz_fast_exp(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    union { int32_t i; float f; } two_n = {.i = ((int32_t)n + 127) * (1 << 23)};
+    /* a shift of the biased exponent into place (as unsigned: a multiply by 2^23 of a
+     * signed int is what GCC then emits, a slow vector multiply) */
+    union { uint32_t i; float f; } two_n = {.i = (uint32_t)((int32_t)n + 127) << 23};
     return x < -87.0f ? 0.0f : p * two_n.f;
 }
 
@@ -44,6 +57,128 @@ static inline float avz_fast_tanh(float u) {
     float a = avz_fast_exp(-2.0f * fabsf(u));
     float t = (1.0f - a) / (1.0f + a);
     return u < 0.0f ? -t : t;
+}
+
+/* 1 / d for 1 <= d <= 2^120, without a division (a vector division takes 10 to 16 cycles,
+ * longer than all the rest of GELU). Newton's method for f(y) = 1/y - d: each step
+ * y <- y (2 - d y) squares the relative error. The first guess comes from the bits: a
+ * float's bits read as an integer are roughly a scaled log2 of it, so subtracting them
+ * from a constant (0x7EF311C3) roughly negates the log2, i.e. gives ~1/d within 12%.
+ * Three steps: 0.12 -> 0.014 -> 2e-4 -> 4e-8, below float precision. */
+static inline float avz_fast_recip(float d) {
+    union { int32_t i; float f; } g = {.f = d};
+    g.i = 0x7EF311C3 - g.i;
+    float y = g.f;
+    for (int it = 0; it < 3; it++) y = y * (2.0f - d * y);
+    return y;
+}
+
+/* GELU, tanh approximation: 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3).
+ * Since 0.5 (1 + tanh(u)) = 1 / (1 + e^(-2u)), this is x / (1 + e^(-2u)): one exp and
+ * one reciprocal, and no cancellation near 0. e^(-2u) is capped at e^80, where
+ * x / (1 + e^80) is 0 to float precision anyway. */
+static inline float avz_fast_gelu(float x) {
+    float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+    float e = -2.0f * u;
+    return x * avz_fast_recip(1.0f + avz_fast_exp(e < 80.0f ? e : 80.0f));
+}
+
+/* ---- sums and maxima along a row -------------------------------------------------------
+ * A reduction over a row of n floats runs in AVZ_LANES lanes: lane l adds up (or takes
+ * the max of) elements l, l + 16, l + 32, ... The compiler keeps the lanes in one vector
+ * register. Then the lanes are joined in 4 steps, each folding the upper half of the
+ * register onto the lower one (a shuffle and one vector operation). A plain
+ * `omp simd reduction` joins them one lane after another instead, 16 dependent adds,
+ * which for the short rows of a small model cost more than the row itself. */
+#define AVZ_LANES 16
+
+#if defined(__GNUC__) && !defined(__clang__)
+typedef float AvzLanes __attribute__((vector_size(4 * AVZ_LANES)));
+typedef int32_t AvzLaneIdx __attribute__((vector_size(4 * AVZ_LANES)));
+
+/* the upper half of each group of 2w lanes folded onto the lower half, w = 8, 4, 2, 1 */
+static const AvzLaneIdx avz_fold[4] = {
+    {8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7},
+    {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11},
+    {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13},
+    {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}};
+
+static inline float avz_lanes_sum(const float acc[AVZ_LANES]) {
+    AvzLanes v;
+    memcpy(&v, acc, sizeof v);
+    for (int i = 0; i < 4; i++) v += __builtin_shuffle(v, avz_fold[i]);
+    return v[0];
+}
+
+static inline float avz_lanes_max(const float acc[AVZ_LANES]) {
+    AvzLanes v;
+    memcpy(&v, acc, sizeof v);
+    for (int i = 0; i < 4; i++) {
+        AvzLanes w = __builtin_shuffle(v, avz_fold[i]);
+        AvzLaneIdx gt = w > v;   /* -1 where w is larger: take w there */
+        v = (AvzLanes)((gt & (AvzLaneIdx)w) | (~gt & (AvzLaneIdx)v));
+    }
+    return v[0];
+}
+#else   /* other compilers: the same joins, one lane at a time */
+static inline float avz_lanes_sum(const float acc[AVZ_LANES]) {
+    float s = 0.0f;
+    for (int l = 0; l < AVZ_LANES; l++) s += acc[l];
+    return s;
+}
+
+static inline float avz_lanes_max(const float acc[AVZ_LANES]) {
+    float m = acc[0];
+    for (int l = 1; l < AVZ_LANES; l++) m = acc[l] > m ? acc[l] : m;
+    return m;
+}
+#endif
+
+/* sum of x[0..n) */
+static inline float avz_row_sum(const float *x, int n) {
+    float acc[AVZ_LANES] = {0};
+    int j = 0;
+    for (; j + AVZ_LANES <= n; j += AVZ_LANES)
+        for (int l = 0; l < AVZ_LANES; l++) acc[l] += x[j + l];
+    for (int l = 0; j + l < n; l++) acc[l] += x[j + l];
+    return avz_lanes_sum(acc);
+}
+
+/* sum of (x[j] - m)^2 over j < n: a row's variance times n */
+static inline float avz_row_sumsq(const float *x, float m, int n) {
+    float acc[AVZ_LANES] = {0};
+    int j = 0;
+    for (; j + AVZ_LANES <= n; j += AVZ_LANES)
+        for (int l = 0; l < AVZ_LANES; l++) acc[l] += (x[j + l] - m) * (x[j + l] - m);
+    for (int l = 0; j + l < n; l++) acc[l] += (x[j + l] - m) * (x[j + l] - m);
+    return avz_lanes_sum(acc);
+}
+
+/* max of x[0..n), n >= 1 */
+static inline float avz_row_max(const float *x, int n) {
+    float acc[AVZ_LANES];
+    for (int l = 0; l < AVZ_LANES; l++) acc[l] = x[0];
+    int j = 0;
+    for (; j + AVZ_LANES <= n; j += AVZ_LANES)
+        for (int l = 0; l < AVZ_LANES; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    for (int l = 0; j + l < n; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    return avz_lanes_max(acc);
+}
+
+/* x[j] = e^(x[j] - m) for j < n; returns their sum */
+static inline float avz_row_exp_sum(float *x, float m, int n) {
+    float acc[AVZ_LANES] = {0};
+    int j = 0;
+    for (; j + AVZ_LANES <= n; j += AVZ_LANES)
+        for (int l = 0; l < AVZ_LANES; l++) {
+            x[j + l] = avz_fast_exp(x[j + l] - m);
+            acc[l] += x[j + l];
+        }
+    for (int l = 0; j + l < n; l++) {
+        x[j + l] = avz_fast_exp(x[j + l] - m);
+        acc[l] += x[j + l];
+    }
+    return avz_lanes_sum(acc);
 }
 
 #endif

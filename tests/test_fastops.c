@@ -110,3 +110,36 @@ Test(fastops, rope_table_equals_rope_apply_bit_for_bit) {
         cr_assert(memcmp(a, b, sizeof a) == 0, "sign %d: table and direct rotation differ", sign);
     }
 }
+
+Test(fastmath, reciprocal_without_division) {
+    double worst = 0;
+    for (float d = 1.0f; d < 1e36f; d *= 1.0137f)
+        worst = fmax(worst, fabs((double)avz_fast_recip(d) * d - 1.0));
+    cr_assert(worst < 3e-7, "1/d: worst relative error %.3e", worst);
+    cr_assert(fabsf(avz_fast_gelu(-30.0f)) < 1e-30f && fabsf(avz_fast_gelu(30.0f) - 30.0f) < 1e-5f,
+              "gelu tails: %g, %.9g", avz_fast_gelu(-30.0f), avz_fast_gelu(30.0f));
+}
+
+Test(fastmath, row_sums_and_maxima_every_length) {
+    AvzRng r;
+    avz_rng_init(&r, 11);
+    float x[70], e[70];
+    for (int n = 1; n <= 70; n++) {
+        for (int j = 0; j < n; j++) x[j] = 3.0f * avz_rng_normal(&r);
+        double s = 0, ss = 0, mx = x[0], es = 0;
+        for (int j = 0; j < n; j++) s += x[j];
+        for (int j = 0; j < n; j++) {
+            ss += ((double)x[j] - 0.5) * (x[j] - 0.5);
+            mx = fmax(mx, x[j]);
+        }
+        for (int j = 0; j < n; j++) es += exp(x[j] - mx);
+        memcpy(e, x, sizeof(float) * n);
+        float got_es = avz_row_exp_sum(e, (float)mx, n);
+        cr_expect(fabs(avz_row_sum(x, n) - s) < 1e-5 * (1 + fabs(s)), "n=%d: sum", n);
+        cr_expect(fabs(avz_row_sumsq(x, 0.5f, n) - ss) < 1e-5 * ss, "n=%d: sum of squares", n);
+        cr_expect_eq(avz_row_max(x, n), (float)mx, "n=%d: max", n);
+        cr_expect(fabs(got_es - es) < 1e-5 * es, "n=%d: sum of exp %g, want %g", n, got_es, es);
+        for (int j = 0; j < n; j++)
+            cr_expect(fabs(e[j] - exp(x[j] - mx)) < 1e-6, "n=%d: e[%d]", n, j);
+    }
+}
