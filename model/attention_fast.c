@@ -320,6 +320,7 @@ size_t attn_keep_rows(int T) { return (size_t)round_up(T, GEMM_MR); }
  * has a tail. */
 static AVZ_HOT float keep_row(float *x, int visible, int ld, int i, float scale, float slope) {
     int n = (visible + AVZ_LANES - 1) / AVZ_LANES * AVZ_LANES;   /* whole vectors */
+    x = __builtin_assume_aligned(x, 64);   /* P's rows start on cache lines: no peeling */
     /* one flat loop (omp simd: masked vector code; as 16 unrolled lanes GCC would not
      * vectorise the condition) */
 #pragma omp simd
@@ -337,10 +338,11 @@ void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const fl
     int T = s->T, hs = s->hs, hsp = p.hsp, ld = (int)attn_keep_ld(T);
     int npanels = (T + GEMM_MR - 1) / GEMM_MR;
     /* Kt (hs x ld) and V (ld x hsp), padded with zeros; a padded Q panel; an O panel */
-    float *buf = aligned_alloc(64, sizeof(float) * (size_t)(hs * ld + ld * hsp + 2 * GEMM_MR * hsp
-                                                            + GEMM_MR * hs));
+    size_t nbuf = align16((size_t)hs * ld + (size_t)ld * hsp + GEMM_MR * hsp + GEMM_MR * hs);
+    float *buf = aligned_alloc(64, sizeof(float) * nbuf);   /* a whole number of 64 bytes */
     AVZ_ASSERT(buf);
-    float *Kt = buf, *V = Kt + (size_t)hs * ld, *O = V + (size_t)ld * hsp, *Qpad = O + GEMM_MR * hsp;
+    float *Kt = buf, *V = Kt + (size_t)hs * ld, *O = V + (size_t)ld * hsp;
+    float *Qpad = O + GEMM_MR * hsp;
     FastPlan kp = p;
     kp.bk = ld;                                  /* pack_kv's row length of Kt */
     pack_kv(&kp, k, v, 0, T, Kt, V);

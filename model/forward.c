@@ -184,9 +184,10 @@ AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, in
     m->kept = keeps_probs(m, o->attn, B, T);
     if (m->kept) {
         size_t need = (size_t)L * B * NH * attn_keep_rows(T) * attn_keep_ld(T);
-        if (need > m->p_kept_cap) {
+        if (need > m->p_kept_cap) {   /* rows start on a cache line: ld is a multiple of 16 */
             free(m->p_kept);
-            m->p_kept = avz_xmalloc(sizeof(float) * need);
+            m->p_kept = aligned_alloc(64, (sizeof(float) * need + 63) / 64 * 64);
+            AVZ_ASSERT(m->p_kept);
             m->p_kept_cap = need;
         }
     }

@@ -253,7 +253,8 @@ static void tile_edge(GemmTileFn fn, int w, int K, const float *A, int lda, int 
             for (int n = 0; n < w; n++)
                 ctmp[r * w + n] = r < mrows && n < ncols ? C[(size_t)r * ldc + n] : 0.0f;
     fn(K, A, lda, B, ldb, ctmp, w, cscale, bias);
-    for (int r = 0; r < mrows; r++) memcpy(C + (size_t)r * ldc, ctmp + r * w, sizeof(float) * ncols);
+    for (int r = 0; r < mrows; r++)
+        memcpy(C + (size_t)r * ldc, ctmp + r * w, sizeof(float) * ncols);
 }
 
 /* Rows [g0, g1) * GEMM_MR of C against every panel of B. The first k block starts from
@@ -273,8 +274,11 @@ static void gemm_rows(int g0, int g1, int M, int N, int K, int kc, const float *
                 int r0 = gi * GEMM_MR, mrows = M - r0 < GEMM_MR ? M - r0 : GEMM_MR;
                 const float *a = A + (size_t)r0 * lda + k0;
                 float *c = C + (size_t)r0 * ldc + pn->n0;
-                if (mrows == GEMM_MR && ncols == pn->w) pn->fn(kl, a, lda, bp, pn->ldb, c, ldc, cscale, bb);
-                else tile_edge(pn->fn, pn->w, kl, a, lda, mrows, bp, pn->ldb, c, ldc, ncols, cscale, bb);
+                if (mrows == GEMM_MR && ncols == pn->w)
+                    pn->fn(kl, a, lda, bp, pn->ldb, c, ldc, cscale, bb);
+                else
+                    tile_edge(pn->fn, pn->w, kl, a, lda, mrows, bp, pn->ldb, c, ldc, ncols,
+                              cscale, bb);
             }
         }
     }

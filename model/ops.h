@@ -54,8 +54,9 @@ float ops_crossentropy(float *losses, const float *logits, const int *targets, i
  * One head like attn_flash_fast, computed the way attn_naive is: each row of P once,
  * exactly (max, exp, sum, normalise), kept in P, then out = P v. For a short text
  * this is faster than the online softmax plus a recomputation at capture, and capture
- * becomes a copy. P: attn_keep_rows(T) rows of attn_keep_ld(T) floats; row i holds
- * P[i][0..T) (zeros where masked) and zeros up to ld; the rows past T are scratch.
+ * becomes a copy. P (64-byte aligned): attn_keep_rows(T) rows of attn_keep_ld(T)
+ * floats; row i holds P[i][0..T) (zeros where masked) and zeros up to ld; the rows past
+ * T are scratch.
  * out: row t at out + t * s->ostride, hs floats; lse: (T). Single-threaded. */
 size_t attn_keep_ld(int T);
 size_t attn_keep_rows(int T);
