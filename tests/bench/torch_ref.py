@@ -10,7 +10,10 @@ the definitions in model/forward.c and model/posenc.c, and:
      Hugging Face's output_attentions=True) at T = 64 and T = 1024, on one thread and on
      all, and attention through torch.matmul on the shapes of `attnviz bench` (8 heads,
      d_head 64, T = 512 / 2048 / 8192, causal and not);
-  3. prints the ratio to attnviz's own numbers, from `attnviz bench --json` in this run.
+  3. prints the ratio to attnviz's own numbers, from `attnviz bench --json --no-loss` in
+     this run: for each model, PyTorch and attnviz are timed in turns, three times each,
+     and the best of each side is compared, so that a change in the machine's load
+     between the two does not decide the ratio.
 
 Debian's PyTorch does its matrix products through Debian's OpenBLAS, which picks a slow
 generic core on recent Xeons unless OPENBLAS_CORETYPE names the right one. So PyTorch
@@ -250,9 +253,22 @@ def check_model(binary, folder, model):
 
 # ---- 2. PyTorch timings ------------------------------------------------------------------------
 
-def torch_timings(folders, threads_all, quick):
-    """{"models": {(name, T, threads): ms}, "attention": {(T, causal, threads): ms}}"""
-    out = {"models": {}, "attention": {}, "threads": threads_all}
+def attnviz_ms(binary, folder, T, nt):
+    """attnviz's forward + capture of every map (no loss: the same work as TorchGPT.forward)
+    for one model, length and thread count, ms: `attnviz bench` on just that."""
+    cmd = [binary, "bench", "--json", "--only", "models", "--no-loss", "--models", folder,
+           "--model-t", str(T), "--threads", str(nt)]
+    rows = json.loads(run(cmd)).get("models", [])
+    return min(r["forward_capture_ms"] for r in rows if r["threads"] == nt)
+
+
+def torch_timings(folders, threads_all, quick, binary=None, rounds=3):
+    """{"models": {(name, T, threads): ms}, "attention": {(T, causal, threads): ms}}, and with
+    binary, "attnviz": {(name, T, threads): ms} timed in turns with PyTorch: on a shared,
+    busy machine the load changes from second to second, so each model is timed on both
+    sides a few times in alternation (the best of each taken), not all of PyTorch first and
+    all of attnviz later."""
+    out = {"models": {}, "attention": {}, "attnviz": {}, "threads": threads_all}
     torch.manual_seed(0)
     with torch.inference_mode():
         for folder in folders:
@@ -264,9 +280,15 @@ def torch_timings(folders, threads_all, quick):
                     continue
                 ids = torch.randint(2, cfg["vocab_size"], (T,))
                 for nt in sorted({1, threads_all}):
+                    key = f"{name}/{T}/{nt}"
                     torch.set_num_threads(nt)
                     model.forward(ids)                       # warm: tables, allocator
-                    out["models"][f"{name}/{T}/{nt}"] = best_ms(lambda: model.forward(ids))
+                    for _ in range(rounds if binary else 1):
+                        t = best_ms(lambda: model.forward(ids))
+                        out["models"][key] = min(t, out["models"].get(key, t))
+                        if binary:
+                            t = attnviz_ms(binary, folder, T, nt)
+                            out["attnviz"][key] = min(t, out["attnviz"].get(key, t))
         nh, hs = 8, 64
         for T in ([64, 128] if quick else [512, 2048, 8192]):
             q, k, v = (torch.randn(nh, T, hs) for _ in range(3))
@@ -295,7 +317,7 @@ def main():
     a = ap.parse_args()
     folders = model_folders(a.models)
     if a.timings_only:                    # the child with OPENBLAS_CORETYPE set
-        print(json.dumps(torch_timings(folders, a.threads, a.quick)))
+        print(json.dumps(torch_timings(folders, a.threads, a.quick, a.bin)))
         return
     if not folders:
         sys.exit(f"torch_ref: no model folders in {a.models} (make models, or --models DIR)")
@@ -309,37 +331,33 @@ def main():
               f"  next-token probabilities {d_probs:.2e}")
 
     print("\n2. timing PyTorch (as installed, then with OPENBLAS_CORETYPE set) ...", flush=True)
-    mine = torch_timings(folders, a.threads, a.quick)
+    mine = torch_timings(folders, a.threads, a.quick, a.bin)
     fixed, core = None, os.environ.get("OPENBLAS_CORETYPE") or cpu_coretype()
     if core and not os.environ.get("OPENBLAS_CORETYPE"):
         env = dict(os.environ, OPENBLAS_CORETYPE=core)
-        cmd = [sys.executable, __file__, "--models", a.models, "--threads", str(a.threads), "--timings-only"]
+        cmd = [sys.executable, __file__, "--models", a.models, "--threads", str(a.threads),
+               "--bin", a.bin, "--timings-only"]
         r = subprocess.run(cmd + (["--quick"] if a.quick else []), capture_output=True, text=True, env=env)
         fixed = json.loads(r.stdout) if r.returncode == 0 else None
 
-    model_t = "16,32" if a.quick else "64,1024"
-    # --no-loss: the same work as PyTorch's forward above (logits and every map, no
-    # cross-entropy against targets)
-    cmd = [a.bin, "bench", "--json", "--only", "models,flash", "--no-reference", "--no-loss", "--model-t", model_t,
-           "--threads", str(a.threads), "--models", a.models] + (["--quick"] if a.quick else [])
-    ours = json.loads(run(cmd))
+    # section 4's attnviz side (section 3's was timed in turns with PyTorch above)
+    cmd = [a.bin, "bench", "--json", "--only", "flash", "--no-reference", "--threads", str(a.threads)]
+    ours = json.loads(run(cmd + (["--quick"] if a.quick else [])))
 
-    print("\n3. forward pass with all attention weights, ms (attnviz: forward + capture of every map)")
+    print("\n3. forward pass with all attention weights, ms (attnviz: forward + capture of every map;\n"
+          "   both sides timed in turns, best of each)")
     print(f"   {'model':12s} {'T':>5s} {'threads':>7s} | {'attnviz':>8s} | {'torch':>8s} {'torch*':>8s} | "
           f"{'torch / attnviz':>15s}")
-    seen = set()
-    for r in ours.get("models", []):
-        key = f"{r['model']}/{r['T']}/{r['threads']}"
-        if key in seen:                   # one thread is also "all threads" on one core
-            continue
-        seen.add(key)
-        t1 = mine["models"].get(key)
+    for key, t1 in mine["models"].items():
         t2 = fixed["models"].get(key) if fixed else None
-        if t1 is None:
+        av = [x for x in (mine["attnviz"].get(key), fixed["attnviz"].get(key) if fixed else None)
+              if x is not None]
+        if not av:
             continue
-        best = min(x for x in (t1, t2) if x is not None)
-        print(f"   {r['model']:12s} {r['T']:5d} {r['threads']:7d} | {r['forward_capture_ms']:8.3f} | "
-              f"{t1:8.3f} {t2 if t2 is not None else float('nan'):8.3f} | {best / r['forward_capture_ms']:14.1f}x")
+        ms, best = min(av), min(x for x in (t1, t2) if x is not None)
+        name, T, nt = key.split("/")
+        print(f"   {name:12s} {int(T):5d} {int(nt):7d} | {ms:8.3f} | "
+              f"{t1:8.3f} {t2 if t2 is not None else float('nan'):8.3f} | {best / ms:14.1f}x")
     print("   targets: at least 3x at T = 64, at least 1x at T = 1024")
 
     print(f"\n4. attention alone, 8 heads, d_head 64, {a.threads} threads, ms "
