@@ -29,12 +29,21 @@
  * so that r keeps its accuracy (Cody and Waite). e^r is its Taylor series up to
  * r^7 / 7! (error under 6e-9 on that interval), and 2^n is written straight into a
  * float's exponent field. */
+static inline float avz_exp_core(float x);
+
 static inline float avz_fast_exp(float x) {
     float xc = x < -87.0f ? -87.0f : x;
+    float e = avz_exp_core(xc);
+    return x < -87.0f ? 0.0f : e;
+}
+
+/* The same for -87 <= x <= 88 only, with no test of the range (for callers that bound
+ * x themselves: fewer instructions in the loop). */
+static inline float avz_exp_core(float x) {
     /* adding 1.5 * 2^23 pushes the fraction bits out of the float: the addition
      * itself rounds to the nearest integer */
-    float n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;
-    float r = xc - n * 0.693359375f;
+    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
     /* the polynomial in Estrin's order: pairs of terms first, then pairs of pairs. The
      * same sum as Horner's rule, but 3 multiply-adds deep instead of 7, so that the
@@ -46,7 +55,7 @@ static inline float avz_fast_exp(float x) {
     /* a shift of the biased exponent into place (as unsigned: a multiply by 2^23 of a
      * signed int is what GCC then emits, a slow vector multiply) */
     union { uint32_t i; float f; } two_n = {.i = (uint32_t)((int32_t)n + 127) << 23};
-    return x < -87.0f ? 0.0f : p * two_n.f;
+    return p * two_n.f;
 }
 
 /* tanh(u) = sign(u) (1 - a) / (1 + a) with a = e^(-2|u|) in (0, 1]: never overflows.
@@ -58,12 +67,13 @@ static inline float avz_fast_tanh(float u) {
     return u < 0.0f ? -t : t;
 }
 
-/* 1 / d for 1 <= d <= 2^120, without a division (a vector division takes 10 to 16 cycles,
+/* 1 / d for 1 <= d <= 2, without a division (a vector division takes 10 to 16 cycles,
  * longer than all the rest of GELU). Newton's method for f(y) = 1/y - d: each step
  * y <- y (2 - d y) squares the relative error. The first guess comes from the bits: a
  * float's bits read as an integer are roughly a scaled log2 of it, so subtracting them
- * from a constant (0x7EF311C3) roughly negates the log2, i.e. gives ~1/d within 12%.
- * Three steps: 0.12 -> 0.014 -> 2e-4 -> 4e-8, below float precision. */
+ * from a constant (0x7EF311C3) roughly negates the log2, i.e. gives ~1/d within 12%
+ * (for any normal d, in fact). Three steps: 0.12 -> 0.014 -> 2e-4 -> 4e-8, below float
+ * precision. */
 static inline float avz_fast_recip(float d) {
     union { int32_t i; float f; } g = {.f = d};
     g.i = 0x7EF311C3 - g.i;
@@ -73,13 +83,16 @@ static inline float avz_fast_recip(float d) {
 }
 
 /* GELU, tanh approximation: 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3).
- * Since 0.5 (1 + tanh(u)) = 1 / (1 + e^(-2u)), this is x / (1 + e^(-2u)): one exp and
- * one reciprocal, and no cancellation near 0. e^(-2u) is capped at e^80, where
- * x / (1 + e^80) is 0 to float precision anyway. */
+ * Since 0.5 (1 + tanh(u)) = 1 / (1 + e^(-2u)), the logistic function of z = 2u, this is
+ * x * sigmoid(z): one exp, one reciprocal, and no cancellation near 0. With
+ * a = e^(-|z|) in (0, 1] nothing can overflow: sigmoid(z) = 1 / (1 + a) for z >= 0 and
+ * a / (1 + a) for z < 0. (|z| is capped at 87, where a ~ 1e-38 is as good as 0.) */
 static inline float avz_fast_gelu(float x) {
-    float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-    float e = -2.0f * u;
-    return x * avz_fast_recip(1.0f + avz_fast_exp(e < 80.0f ? e : 80.0f));
+    float z = 1.5957691216057308f * (x + 0.044715f * x * x * x);   /* 2 sqrt(2/pi) */
+    float nz = -fabsf(z);
+    float a = avz_exp_core(nz > -87.0f ? nz : -87.0f);
+    float r = avz_fast_recip(1.0f + a);
+    return x * (z >= 0.0f ? r : a * r);
 }
 
 /* ---- sums and maxima along a row -------------------------------------------------------

@@ -45,13 +45,7 @@ static const float *rope_table(Model *m, int T) {
     return m->rope_table;
 }
 
-/* Splits qkv (B, T, 3C) into per-head q, k, v (B, NH, T, hs); RoPE rotates q and k.
- * The copies are loops, not memcpy: a head's row is a few dozen bytes, where the call
- * costs more than the copy. (GCC turns such a loop back into a memcpy call unless told
- * not to: the attribute.) */
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-#endif
+/* Splits qkv (B, T, 3C) into per-head q, k, v (B, NH, T, hs); RoPE rotates q and k. */
 static void split_heads(Model *m, const float *qkv, float *q, float *k, float *v, int B, int T,
                         int use_position) {
     int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
@@ -63,13 +57,9 @@ static void split_heads(Model *m, const float *qkv, float *q, float *k, float *v
             size_t off = ((size_t)b * NH + h) * T * hs;
             for (int t = 0; t < T; t++) {
                 const float *row = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
-                float *qt = q + off + (size_t)t * hs, *kt = k + off + (size_t)t * hs;
-                float *vt = v + off + (size_t)t * hs;
-                for (int d = 0; d < hs; d++) {
-                    qt[d] = row[d];
-                    kt[d] = row[C + d];
-                    vt[d] = row[2 * C + d];
-                }
+                memcpy(q + off + (size_t)t * hs, row, sizeof(float) * hs);
+                memcpy(k + off + (size_t)t * hs, row + C, sizeof(float) * hs);
+                memcpy(v + off + (size_t)t * hs, row + 2 * C, sizeof(float) * hs);
             }
             if (rope) {
                 posenc_rope_apply_table(q + off, T, hs, cs, +1);
