@@ -119,6 +119,7 @@ typedef struct {
 
 #define GUI_CMP_MAX 8           /* models side by side in the Compare view */
 #define GUI_LEN_MAX_T 256       /* the Lengths view measures positions 0..255 */
+#define GUI_LEN_SEQS 8          /* over this many held-out passages (buckets of 8 positions) */
 #define GUI_MAX_LESSONS 32
 
 /* The length measurements of the shipped models, on their own thread (each

@@ -233,7 +233,9 @@ static int script_waits(App *a) {
     int busy = app_worker_busy(a, &kind, NULL, NULL);
     if (!busy && !a->sweep_wanted) a->script_async = 0;
     if (a->script_async && (a->sweep_wanted || kind == JOB_SWEEP)) return 0;
-    int next_model = a->script_pc < a->script.n && a->script.cmds[a->script_pc].op == SCRIPT_MODEL;
+    int next_model = a->script_pc < a->script.n &&
+                     (a->script.cmds[a->script_pc].op == SCRIPT_MODEL ||
+                      a->script.cmds[a->script_pc].op == SCRIPT_NEXT_MODEL);
     if (next_model && !a->sweep_wanted && (!busy || kind == JOB_ROLES) && !a->script_wait &&
         !a->script_drag)
         return 0;

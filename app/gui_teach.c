@@ -227,7 +227,7 @@ static void *lengths_main(void *p) {
         rc = model_load(&m, j->dir[i], j->err);
         if (rc) break;
         j->ctx[i] = m.cfg.n_positions;
-        rc = lengths_measure(&m, GUI_LEN_MAX_T, 16, LENGTHS_SEED, j->loss[i], j->err);
+        rc = lengths_measure(&m, GUI_LEN_MAX_T, GUI_LEN_SEQS, LENGTHS_SEED, j->loss[i], j->err);
         model_free(&m);
         pthread_mutex_lock(&j->mu);
         j->done = i + 1;

@@ -43,7 +43,7 @@ static void lengths_chart(App *a, Rect r) {
         ui_text_wrap(a, j->err, r.x, r.y + 30, r.w, FONT_UI, TH_ERROR);
         return;
     }
-    /* positions averaged in buckets of 8: 16 passages per model are noisy per position */
+    /* positions averaged in buckets of 8: a few passages per model are noisy per position */
     static float xs[GUI_LEN_MAX_T / LEN_BUCKET], ys[GUI_CMP_MAX][GUI_LEN_MAX_T / LEN_BUCKET];
     ChartSeries s[GUI_CMP_MAX];
     int nb = GUI_LEN_MAX_T / LEN_BUCKET;

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "gui_helpers.h"
 #include "helpers.h"
 
 #define SCREEN_HD "xvfb-run -a -s \"-screen 0 1280x800x24\""
@@ -28,17 +29,10 @@
 static char err_buf[65536];
 static char out_buf[1 << 20];
 
-static void slurp(const char *path, char *buf, size_t len) {
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-    buf[n] = '\0';
-    if (f) fclose(f);
-}
-
 /* Runs the app in dir with args under wrap; stdout to out_buf, stderr to err_buf.
  * Returns the exit code. ATTNVIZ_HOME points at the repository so that a binary
  * built elsewhere (build/asan/) finds its shaders, fonts and shipped models. */
-static int run_app(const char *dir, const char *wrap, const char *args) {
+static int run_rope(const char *dir, const char *wrap, const char *args) {
     const char *bin = getenv("AVZ_BIN");
     cr_assert(bin, "AVZ_BIN is not set (run the tests through make test)");
     char cmd[16384], path[300], home[4096];
@@ -52,11 +46,6 @@ static int run_app(const char *dir, const char *wrap, const char *args) {
     snprintf(path, sizeof path, "%s/out.txt", dir);
     slurp(path, out_buf, sizeof out_buf);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void skip_without_xvfb(void) {
-    if (system("command -v xvfb-run >/dev/null 2>&1 && command -v Xvfb >/dev/null 2>&1") != 0)
-        cr_skip_test("xvfb-run / Xvfb not installed (apt-get install xvfb xauth), GUI not tested");
 }
 
 /* Skips when the app could not open its window for want of a display or of
@@ -74,7 +63,7 @@ static void check_run(int rc, const char *what) {
     }
 }
 
-static void write_file(const char *dir, const char *name, const char *text, size_t n) {
+static void write_bytes(const char *dir, const char *name, const char *text, size_t n) {
     char path[300];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
@@ -169,12 +158,12 @@ Test(gui_abuse, paste_switch_cancel_export, .timeout = 300) {
     char dir[64], script[8192];
     helper_tmpdir(dir, sizeof dir);
     char *big = garbage_text(BIG_PASTE, 7), *small = garbage_text(600, 11);
-    write_file(dir, "big.txt", big, BIG_PASTE);
-    write_file(dir, "small.txt", small, 600);
+    write_bytes(dir, "big.txt", big, BIG_PASTE);
+    write_bytes(dir, "small.txt", small, 600);
     free(big);
     free(small);
     /* a file already there under an export name must survive the exports */
-    write_file(dir, "attnviz-head-002.png", "not a png, keep me", 18);
+    write_bytes(dir, "attnviz-head-002.png", "not a png, keep me", 18);
     int k = snprintf(script, sizeof script,
         "text \"%s\"\nview head\nwait 1\nprint_layout\n"
         /* 1 MB paste: refused with its length, the maps stay */
@@ -196,9 +185,9 @@ Test(gui_abuse, paste_switch_cancel_export, .timeout = 300) {
     for (int i = 0; i < 20; i++) k += snprintf(script + k, sizeof script - k, "key ctrl+s\n");
     snprintf(script + k, sizeof script - k,
         "wait 1\nassert_status \"attnviz-view-021.png\"\nscreenshot final.png\nquit\n");
-    write_file(dir, "abuse.avz", script, strlen(script));
+    write_bytes(dir, "abuse.avz", script, strlen(script));
 
-    check_run(run_app(dir, SCREEN_HD, "--script abuse.avz"), "paste/switch/cancel/export");
+    check_run(run_rope(dir, SCREEN_HD, "--script abuse.avz"), "paste/switch/cancel/export");
     int T0 = layout_int(0, "T");
     cr_assert_eq(layout_int(1, "T"), T0, "the 1 MB paste changed the maps");
     cr_assert_eq(layout_int(2, "T"), T0, "the last model does not show the text");
@@ -230,9 +219,12 @@ Test(gui_abuse, resize_to_1x1_and_8k, .timeout = 300) {
         "view model\nwait 1\nview lines\nwait 1\nview ablation\nwait 1\nview aggregate\nwait 1\n"
         "key question\nwait 1\nkey escape\nview head\nwheel 3\nwait 1\n"
         "resize 7680 4320\nwait 2\nprint_layout\nscreenshot huge.png\n"
+        "view position\nwait 1\nview compare\nwait 1\nview permute\nwait 1\nview flash\nkey ]\n"
+        "wait 1\nview lengths\nwait 1\nresize 400 300\nwait 1\nview flash\nwait 1\n"
+        "view position\nwait 1\nview compare\nwait 1\n"
         "view model\nwait 1\nresize 1280 800\nwait 1\nprint_layout\nscreenshot back.png\nquit\n";
-    write_file(dir, "resize.avz", script, strlen(script));
-    check_run(run_app(dir, SCREEN_8K, "--script resize.avz"), "resize");
+    write_bytes(dir, "resize.avz", script, strlen(script));
+    check_run(run_rope(dir, SCREEN_8K, "--script resize.avz"), "resize");
     cr_assert(layout_int(0, "width") <= 8 && layout_int(0, "height") <= 8,
               "1 x 1 gave %dx%d", layout_int(0, "width"), layout_int(0, "height"));
     cr_assert(layout_int(1, "width") == 7680 && layout_int(1, "height") == 4320,
@@ -240,4 +232,31 @@ Test(gui_abuse, resize_to_1x1_and_8k, .timeout = 300) {
     assert_png(dir, "tiny.png", 0, 0);
     assert_png(dir, "huge.png", 7680, 4320);
     assert_png(dir, "back.png", 1280, 800);
+}
+
+/* The teaching views pushed around (the Lengths view is in test_gui_teach.c): texts
+ * past the context,
+ * models switched under every view, the flash slider run off both ends, a lesson
+ * stepped past its ends and left, a shuffle of a one-word text. */
+Test(gui_abuse, teaching_views_under_stress, .timeout = 300) {
+    skip_without_xvfb();
+    char dir[64], script[8192];
+    helper_tmpdir(dir, sizeof dir);
+    int k = snprintf(script, sizeof script,
+        "text \"%s\"\nview flash\nflash_step -50\nflash_step 100000\nkey [\nkey ]\nkey ]\n"
+        "extend 300\nwait 1\nextend 300\nwait 1\nview flash\nwait 1\n"
+        "view permute\nwait 1\nmodel learned\nwait 1\nassert_status \"tokens\"\n"
+        "extend 1000\nassert_status \"at most\"\ntext \"she\"\nview permute\n"
+        "shuffle 9\nwait 1\nkey u\nwait 1\n", TEXT);
+    const char *views[] = {"position", "compare", "permute", "flash", "position"};
+    for (int i = 0; i < 5; i++)
+        k += snprintf(script + k, sizeof script - k, "view %s\nnext_model\n", views[i]);
+    snprintf(script + k, sizeof script - k,
+        "lesson intro\nkey pageup\nkey pagedown\nkey pagedown\nkey pagedown\nkey pagedown\n"
+        "key pagedown\nkey pagedown\nkey pagedown\nkey pagedown\nkey pagedown\nkey pagedown\n"
+        "key pagedown\nkey pagedown\nkey pagedown\nwait 1\nassert_status \"end of the lesson\"\n"
+        "key escape\nkey escape\nwait 1\nprint_layout\nscreenshot after.png\nquit\n");
+    write_bytes(dir, "teach.avz", script, strlen(script));
+    check_run(run_rope(dir, SCREEN_HD, "--script teach.avz"), "teaching views");
+    assert_png(dir, "after.png", 1280, 800);
 }
