@@ -10,6 +10,8 @@
  * model folder. model/FORMAT.md documents each field. */
 #include "config.h"
 
+#include "attention.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -155,6 +157,10 @@ static AvzCode check_shapes(const ModelConfig *cfg, const char *path, char *err)
                         "%s: field 'n_embd' (%d) must be divisible by 'n_head' (%d), so that "
                         "every head gets the same size", path, cfg->n_embd, cfg->n_head);
     int hs = cfg->n_embd / cfg->n_head;
+    if (hs > AVZ_MAX_HS)
+        return avz_fail(err, AVZ_ERR_INPUT,
+                        "%s: field 'n_embd' / 'n_head' = %d: heads larger than %d dimensions are "
+                        "not supported (use more heads)", path, hs, AVZ_MAX_HS);
     if (cfg->pe == PE_ROPE && hs % 2 != 0)
         return avz_fail(err, AVZ_ERR_INPUT,
                         "%s: field 'n_embd' / 'n_head' = %d must be even for rope, which "

@@ -127,6 +127,19 @@ Test(config, n_embd_not_divisible_by_n_head) {
     assert_has(err, "field 'n_embd' (50) must be divisible by 'n_head' (4)");
 }
 
+/* The attention kernels keep one row of a head on the stack: heads are limited to
+ * AVZ_MAX_HS (256) dimensions, and a bigger one is refused, not overflowed. */
+Test(config, heads_larger_than_256_dimensions_are_refused) {
+    char json[512];
+    with_field(json, sizeof json, "n_embd", "2048");
+    ModelConfig c;
+    char err[AVZ_ERR_LEN];
+    cr_assert_eq(config_parse(&c, json, PATH, err), AVZ_ERR_INPUT);
+    assert_has(err, "'n_embd' / 'n_head' = 512");
+    with_field(json, sizeof json, "n_embd", "1024");
+    cr_assert_eq(config_parse(&c, json, PATH, err), AVZ_OK, "%s", err);
+}
+
 Test(config, encodings_that_pair_dimensions_need_even_sizes) {
     const char *rope = "{\"n_layer\": 1, \"n_head\": 4, \"n_embd\": 12, \"n_positions\": 8,"
                        " \"vocab_size\": 9, \"position_encoding\": \"rope\"}";
