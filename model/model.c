@@ -73,6 +73,7 @@ AvzCode model_create(Model *m, const ModelConfig *cfg, Vocab *vocab, char *err) 
     model_derive_tables(m);
     m->mean_loss = -1.0f;
     m->params_version = 1;   /* zeroed weights are a version too */
+    model_weight_cache_enable(m, 1);   /* every writer of weights calls model_params_changed */
     return AVZ_OK;
 }
 
@@ -306,7 +307,6 @@ AvzCode model_load(Model *m, const char *dir, char *err) {
     if (rc) { model_free(m); return rc; }
     snprintf(m->dir, sizeof m->dir, "%s", dir);
     model_params_changed(m);
-    model_weight_cache_enable(m, 1);   /* a model in use: its weights change only by training */
     return AVZ_OK;
 }
 

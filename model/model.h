@@ -80,9 +80,9 @@ typedef struct {
  * copy as large as the matrix, and for the tied LM head (wte read transposed) a slow,
  * scattered one. The weights do not change between two passes of a model in use, so the
  * cache packs every weight matrix once and the forward pass multiplies by the packed
- * copies. It is keyed on params_version: whoever writes weights calls
- * model_params_changed (model_load, model_init_random and the trainer's optimizer step
- * do), and the next forward pass packs again. The kernels in use are part of the key too
+ * copies. It is on for every model, and keyed on params_version: whoever writes weights
+ * calls model_params_changed (model_load, model_init_random, the trainer's optimizer step
+ * and the tests that edit weights do), and the next forward pass packs again. The kernels in use are part of the key too
  * (gemm_select may change them). */
 typedef struct {
     int enabled;              /* 0: multiply by the weights where they are (see below) */
@@ -166,11 +166,11 @@ void model_init_random(Model *m, uint64_t seed);
  * model_init_random and the trainer call it themselves). */
 void model_params_changed(Model *m);
 
-/* Switches the weight cache on (1) or off (0). A loaded model (model_load) has it on;
- * a model made in memory (model_create) has it off, so that code which edits its
- * weights directly (finite-difference tests, hand-made models) never multiplies by a
- * stale packed copy. With it on, every write to the weights must be followed by
- * model_params_changed. The results are the same bits either way. */
+/* Switches the weight cache on (1) or off (0). Every model has it on from model_create
+ * (and so model_load) onwards: whoever writes weights by hand (finite-difference tests,
+ * hand-made models, the trainer) calls model_params_changed afterwards, or the next pass
+ * multiplies by a stale packed copy. Off reads the weights where they are, for code that
+ * cannot say when it writes them. The results are the same bits either way. */
 void model_weight_cache_enable(Model *m, int on);
 
 /* The packed weights for the current params_version and kernels, packed now if they

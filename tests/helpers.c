@@ -47,6 +47,7 @@ void helper_model(Model *m, PosEncoding pe, int L, int NH, int C, int n_position
     size_t n = m->param_sizes[4];
     for (size_t i = 0; i < n; i++) m->params.qkvw[i] *= 20.0f;
     for (size_t i = 0; i < m->param_sizes[0]; i++) m->params.wte[i] *= 10.0f;
+    model_params_changed(m);   /* written by hand: the packed copies are stale */
 }
 
 void helper_tokens(int *ids, int T, int V, uint64_t seed) {

@@ -67,12 +67,15 @@ static double numeric_grad(Model *m, const int *tokens, const int *targets, floa
     for (int r = 0; r < 2; r++) {
         float h = r ? eps * 0.5f : eps;
         for (size_t i = 0; i < n; i++) w[i] = saved[i] + h * dir[i];
+        model_params_changed(m);   /* the weight cache packs the nudged weights */
         double fp = loss_of(m, tokens, targets, ATTN_FLASH);
         for (size_t i = 0; i < n; i++) w[i] = saved[i] - h * dir[i];
+        model_params_changed(m);
         double fm = loss_of(m, tokens, targets, ATTN_FLASH);
         d[r] = (fp - fm) / (2.0 * h);
     }
     memcpy(w, saved, sizeof(float) * n);
+    model_params_changed(m);
     free(saved);
     return (4.0 * d[1] - d[0]) / 3.0;
 }

@@ -280,6 +280,7 @@ static const char *const SHIPPED[] = {"none", "sinusoidal", "learned", "rope", "
 static void plain_model(Model *m, PosEncoding pe, int L, int NH, int C, uint64_t seed) {
     helper_model(m, pe, L, NH, C, 80, seed);
     for (size_t i = 0; i < m->param_sizes[4]; i++) m->params.qkvw[i] /= 20.0f;
+    model_params_changed(m);
 }
 
 /* Loads assets/models/<name>; 0 (and a warning in the log) when it is not there. */
@@ -460,6 +461,7 @@ Test(gpu, changed_weights_are_uploaded_again_and_graphs_match_eager) {
     helper_tokens(ids, T, m.cfg.vocab_size, 2);
     compare("first upload", be, &m, ids, NULL, 1, T, NULL, TOL_RANDOM);
     for (size_t i = 0; i < m.num_parameters; i++) m.params_memory[i] *= 0.9f;   /* "training" */
+    model_params_changed(&m);
     compare("after the weights changed", be, &m, ids, NULL, 1, T, NULL, TOL_RANDOM);
     /* a graph replay and kernel-by-kernel launches run the same kernels: same bits */
     Pass a = run_pass(be, &m, ids, NULL, 1, T, NULL);

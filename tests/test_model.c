@@ -282,10 +282,11 @@ static float *pass_logits(Model *m, const int *ids, int T) {
 
 Test(weight_cache, same_bits_as_unpacked_and_sees_every_change) {
     for (int e = 0; e < 5; e++) {
-        Model a, b;   /* a: cache on; b: the same model, cache off */
+        Model a, b;   /* a: cache on (the default); b: the same model, cache off */
         helper_model(&a, ALL_PE[e], 2, 4, 32, 80, 31 + e);
         helper_model(&b, ALL_PE[e], 2, 4, 32, 80, 31 + e);
-        model_weight_cache_enable(&a, 1);
+        cr_assert(a.wcache.enabled, "model_create should switch the weight cache on");
+        model_weight_cache_enable(&b, 0);
         int T = 40, ids[40];
         helper_tokens(ids, T, a.cfg.vocab_size, 5);
         size_t n = (size_t)T * a.cfg.vocab_size;
@@ -320,7 +321,7 @@ Test(weight_cache, repacks_for_other_kernels_and_when_switched_off) {
     Model a, b;
     helper_model(&a, PE_ROPE, 2, 4, 32, 80, 8);
     helper_model(&b, PE_ROPE, 2, 4, 32, 80, 8);
-    model_weight_cache_enable(&a, 1);
+    model_weight_cache_enable(&b, 0);
     int T = 33, ids[33];
     helper_tokens(ids, T, a.cfg.vocab_size, 6);
     size_t n = (size_t)T * a.cfg.vocab_size;
@@ -344,7 +345,7 @@ Test(weight_cache, repacks_for_other_kernels_and_when_switched_off) {
     model_free(&b);
 }
 
-Test(weight_cache, a_loaded_model_has_it_and_training_keeps_it_fresh) {
+Test(weight_cache, every_model_has_it_loaded_or_made) {
     Model m;
     helper_model(&m, PE_ALIBI, 1, 2, 16, 16, 4);
     char dir[64], err[AVZ_ERR_LEN];
@@ -353,7 +354,7 @@ Test(weight_cache, a_loaded_model_has_it_and_training_keeps_it_fresh) {
     Model l;
     cr_assert_eq(model_load(&l, dir, err), AVZ_OK, "%s", err);
     cr_assert(l.wcache.enabled, "a loaded model should pack its weights once");
-    cr_assert(!m.wcache.enabled, "a model made in memory should not");
+    cr_assert(m.wcache.enabled, "so should a model made in memory");
     model_free(&l);
     model_free(&m);
 }

