@@ -389,6 +389,7 @@ typedef struct {
     const char *title, *xlabel, *ylabel;
     float x_marker;
     const char *marker_label;
+    const char *name;           /* the plot area's region name (print_layout), or NULL */
 } UiChart;
 void ui_line_chart(App *a, Rect r, const ChartSeries *s, int n, const UiChart *c);
 /* Text wrapped to width w from (x, y); returns the height used. */

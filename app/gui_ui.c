@@ -352,6 +352,7 @@ void ui_line_chart(App *a, Rect r, const ChartSeries *s, int n, const UiChart *c
     Rect p = {r.x + 56, r.y + lh + 12, r.w - 66, r.h - 3 * lh - 24};
     ui_panel(a, p);
     if (p.w < 20 || p.h < 20 || !chart_range(s, n, &x0, &x1, &y0, &y1)) return;
+    if (c->name) ui_add_region(a, c->name, p, 0, 0, 1, n, a->layer, -1);
     double pad = 0.05 * (y1 - y0);
     y0 -= pad, y1 += pad;
     chart_ticks(a, p, x0, x1, y0, y1);

@@ -108,7 +108,8 @@ static void position_rope(App *a, Rect r, const Teach *t) {
     snprintf(real, sizeof real, "L%d H%d: last q, first k", a->layer, a->head);
     ChartSeries s[2] = {{"q = k = ones", xs, t->curve_ones, GUI_LEN_MAX_T},
                         {real, xs, t->curve_real, t->curve_real ? GUI_LEN_MAX_T : 0}};
-    UiChart c = {"score q . R(-d) k against distance d", "distance d (tokens)", "score", NAN, NULL};
+    UiChart c = {"score q . R(-d) k against distance d", "distance d (tokens)", "score", NAN, NULL,
+                 "rope_score_chart"};
     c.x_marker = (float)m->cfg.n_positions;
     c.marker_label = "training context";
     ui_line_chart(a, (Rect){r.x + 2 * (w + 20), r.y, w, h}, s, 2, &c);
@@ -140,7 +141,7 @@ static void position_alibi(App *a, Rect r, const Teach *t) {
         s[hh] = (ChartSeries){names[hh], xs, ys[hh], T};
     }
     UiChart c = {"bias against distance, every head", "distance (tokens)", "bias added to the score",
-                 NAN, NULL};
+                 NAN, NULL, "alibi_chart"};
     ui_line_chart(a, (Rect){r.x + w + 20, r.y, w, h}, s, n, &c);
 }
 

@@ -59,7 +59,8 @@ static void lengths_chart(App *a, Rect r) {
         s[i] = (ChartSeries){j->name[i], xs, ys[i], nb};
     }
     UiChart c = {"mean loss at each position of held-out text (lower is better)",
-                 "position in the text", "loss", (float)j->ctx[0], "training context"};
+                 "position in the text", "loss", (float)j->ctx[0], "training context",
+                 "lengths_chart"};
     ui_line_chart(a, r, s, j->n, &c);
 }
 

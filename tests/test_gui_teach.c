@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chart.h"
 #include "colormap.h"
 #include "gui_helpers.h"
 #include "helpers.h"
@@ -71,6 +72,24 @@ static HeatmapScale signed_scale(const float *v, size_t n) {
     return (HeatmapScale){-(mx > 0 ? mx : 1), mx > 0 ? mx : 1, 1.0f, CMAP_DIVERGING, 0};
 }
 
+/* Each of the n series of the chart in region g is drawn: pixels of its colour. */
+static void assert_series_drawn(const Image *im, const Region *g, int n, const char *what) {
+    cr_assert_eq(g->cols, n, "%s: %d series drawn, want %d", what, g->cols, n);
+    for (int k = 0; k < n; k++) {
+        unsigned char rgb[3];
+        chart_series_color(k, rgb);
+        int hits = 0;
+        for (int y = (int)g->y; y < (int)(g->y + g->h); y++)
+            for (int x = (int)g->x; x < (int)(g->x + g->w); x++) {
+                const unsigned char *p = pixel(im, x, y);
+                hits += abs(p[0] - rgb[0]) <= 12 && abs(p[1] - rgb[1]) <= 12 &&
+                        abs(p[2] - rgb[2]) <= 12;
+            }
+        cr_assert(hits >= 15, "%s: series %d (%d,%d,%d) has %d pixels", what, k, rgb[0], rgb[1],
+                  rgb[2], hits);
+    }
+}
+
 static void check_position(const char *dir) {
     Model m;
     char err[AVZ_ERR_LEN];
@@ -98,6 +117,8 @@ static void check_position(const char *dir) {
     g = region(out, 1, "rope_angles", NULL, 0);
     cr_assert(g.rows == T && g.cols == hs2, "angles drawn %dx%d", g.rows, g.cols);
     assert_matrix(&im, &g, vec, &hs, "rope angles");
+    g = region(out, 1, "rope_score_chart", NULL, 0);
+    assert_series_drawn(&im, &g, 2, "rope score against distance");
     stbi_image_free(im.px);
     model_free(&m);
 
@@ -109,6 +130,8 @@ static void check_position(const char *dir) {
     im = load_png(dir, "pos_alibi.png");
     g = region(out, 2, "alibi_bias", NULL, 0);
     assert_cells(&im, &g, cs, T, &hs, "alibi bias of head 1");
+    g = region(out, 2, "alibi_chart", NULL, 0);
+    assert_series_drawn(&im, &g, 4, "alibi bias against distance");
     stbi_image_free(im.px);
     model_free(&m);
     free(vec);
@@ -226,6 +249,28 @@ static void check_flash(const char *dir) {
     model_free(&m);
 }
 
+/* The loss chart of the five models and the selected head's map (layer 1 head 2). */
+static void check_lengths(const char *dir) {
+    Image im = load_png(dir, "lengths.png");
+    Region g = region(out, 7, "lengths_chart", NULL, 0);
+    assert_series_drawn(&im, &g, 5, "loss by position");
+    Model m;
+    load(&m, "rope");
+    Tokens tok = run_text(&m);
+    int T = tok.n;
+    float *P = malloc(sizeof(float) * T * T);
+    model_capture(&m, 1, 2, 0, P);
+    HeatmapScale hs = {0, 1, 1.0f, CMAP_VIRIDIS, 1};
+    heatmap_scale_auto(&hs, P, T * T);
+    g = region(out, 7, "lengths_head", NULL, 0);
+    cr_assert(g.rows == T, "lengths view map has %d rows", g.rows);
+    assert_cells(&im, &g, P, T, &hs, "lengths view map");
+    stbi_image_free(im.px);
+    free(P);
+    tokens_free(&tok);
+    model_free(&m);
+}
+
 Test(gui_teach, every_teaching_view_shows_the_model, .timeout = 600) {
     skip_without_xvfb();
     char dir[64];
@@ -235,9 +280,8 @@ Test(gui_teach, every_teaching_view_shows_the_model, .timeout = 600) {
     check_compare(dir);
     check_permutation(dir);
     check_flash(dir);
-    Region g = region(out, 7, "lengths_head", NULL, 0);
-    cr_assert(g.rows == 16, "lengths view map has %d rows", g.rows);
-    g = region(out, 8, "lengths_head", NULL, 0);
+    check_lengths(dir);
+    Region g = region(out, 8, "lengths_head", NULL, 0);
     cr_assert(g.rows >= 100, "after extend 100 the map has %d rows", g.rows);
     /* Ctrl+S from the Position, Compare, Permutation, Flash and Lengths views */
     for (int k = 1; k <= 5; k++) {
@@ -248,9 +292,6 @@ Test(gui_teach, every_teaching_view_shows_the_model, .timeout = 600) {
         assert_not_blank(&im, name);
         stbi_image_free(im.px);
     }
-    Image im = load_png(dir, "lengths.png");
-    assert_not_blank(&im, "lengths.png");
-    stbi_image_free(im.px);
 }
 
 Test(gui_teach, a_lesson_steps_forwards_and_back, .timeout = 300) {
