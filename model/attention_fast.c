@@ -121,7 +121,7 @@ static void pack_kv(const FastPlan *p, const float *k, const float *v, int k0, i
         const float *kj = k + (size_t)(k0 + j) * hs;
         for (int d = 0; d < hs; d++) Kt[(size_t)d * bk + j] = kj[d];
         if (!v) continue;
-        memcpy(V + (size_t)j * hsp, v + (size_t)(k0 + j) * hs, sizeof(float) * hs);
+        avz_copy_row(V + (size_t)j * hsp, v + (size_t)(k0 + j) * hs, hs);
         for (int d = hs; d < hsp; d++) V[(size_t)j * hsp + d] = 0.0f;
     }
     for (int j = nk; j < nkp; j++) {
@@ -208,7 +208,7 @@ static void flash_query_block(const FastPlan *p, const AttnShape *s, float slope
             softmax_panel(S, bk, ncols, q0 + r0, k0, nk, s->causal, s->scale, slope,
                           m + r0, l + r0, corr);
             /* O_panel (6 x hsp) = O_panel * corr + P (6 x ncols) . V (ncols x hsp) */
-            gemm_panel(p->g, ncols, S, bk, V, hsp, O + (size_t)r0 * hsp, hsp, corr, hsp);
+            gemm_panel_long_k(p->g, ncols, S, bk, V, hsp, O + (size_t)r0 * hsp, hsp, corr, hsp);
         }
     }
     /* finish: divide by the sum once; log-sum-exp = m + log(l) */
@@ -369,9 +369,8 @@ void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const fl
             if (r < nr) lse[i] = l;
         }
         /* O_panel (6 x hsp) = P_panel (6 x ncols) . V (ncols x hsp) */
-        gemm_panel(p.g, ncols, Pp, ld, V, hsp, O, hsp, NULL, hsp);
-        for (int r = 0; r < nr; r++) memcpy(out + (size_t)(r0 + r) * s->ostride, O + r * hsp,
-                                            sizeof(float) * hs);
+        gemm_panel_long_k(p.g, ncols, Pp, ld, V, hsp, O, hsp, NULL, hsp);
+        for (int r = 0; r < nr; r++) avz_copy_row(out + (size_t)(r0 + r) * s->ostride, O + r * hsp, hs);
     }
     free(buf);
 }

@@ -57,9 +57,9 @@ static void split_heads(Model *m, const float *qkv, float *q, float *k, float *v
             size_t off = ((size_t)b * NH + h) * T * hs;
             for (int t = 0; t < T; t++) {
                 const float *row = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
-                memcpy(q + off + (size_t)t * hs, row, sizeof(float) * hs);
-                memcpy(k + off + (size_t)t * hs, row + C, sizeof(float) * hs);
-                memcpy(v + off + (size_t)t * hs, row + 2 * C, sizeof(float) * hs);
+                avz_copy_row(q + off + (size_t)t * hs, row, hs);
+                avz_copy_row(k + off + (size_t)t * hs, row + C, hs);
+                avz_copy_row(v + off + (size_t)t * hs, row + 2 * C, hs);
             }
             if (rope) {
                 posenc_rope_apply_table(q + off, T, hs, cs, +1);

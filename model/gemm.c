@@ -70,6 +70,49 @@
         }                                                                            \
     }
 
+/* The same block with the sum over k split in KU interleaved partial sums (step k adds
+ * into acc[k % KU]), added together at the end. A narrow block has few accumulators
+ * (6 for 6 x 16): each one waits for its previous fused multiply-add (4 cycles), so with
+ * a long K the kernel runs at the latency of one chain, not at the CPU's throughput.
+ * KU chains per element keep KU times as many multiply-adds in flight. For attention's
+ * P . V (K = keys, only hs columns). Another order of the sum: other rounding than the
+ * plain kernel, within float accuracy. */
+#define GEMM_TILE_BODY_SPLITK(MR, NB, KU)                                            \
+    float acc[KU][MR][NB];                                                           \
+    for (int u = 0; u < KU; u++)                                                     \
+        for (int r = 0; r < MR; r++)                                                 \
+            for (int n = 0; n < NB; n++) acc[u][r][n] = u == 0 && bias ? bias[n] : 0.0f; \
+    int k = 0;                                                                       \
+    for (; k + KU <= K; k += KU)                                                     \
+        for (int u = 0; u < KU; u++) {                                               \
+            const float *b = B + (size_t)(k + u) * ldb;                              \
+            for (int r = 0; r < MR; r++) {                                           \
+                float a = A[(size_t)r * lda + k + u];                                \
+                _Pragma("omp simd")                                                  \
+                for (int n = 0; n < NB; n++) acc[u][r][n] += a * b[n];               \
+            }                                                                        \
+        }                                                                            \
+    for (; k < K; k++) {                     /* the last K % KU steps: chain 0 */    \
+        const float *b = B + (size_t)k * ldb;                                        \
+        for (int r = 0; r < MR; r++) {                                               \
+            float a = A[(size_t)r * lda + k];                                        \
+            _Pragma("omp simd")                                                      \
+            for (int n = 0; n < NB; n++) acc[0][r][n] += a * b[n];                   \
+        }                                                                            \
+    }                                                                                \
+    for (int u = 1; u < KU; u++)                                                     \
+        for (int r = 0; r < MR; r++)                                                 \
+            for (int n = 0; n < NB; n++) acc[0][r][n] += acc[u][r][n];               \
+    for (int r = 0; r < MR; r++) {                                                   \
+        float *c = C + (size_t)r * ldc;                                              \
+        if (cscale) {                                                                \
+            float s = cscale[r];                                                     \
+            for (int n = 0; n < NB; n++) c[n] = c[n] * s + acc[0][r][n];             \
+        } else {                                                                     \
+            for (int n = 0; n < NB; n++) c[n] = acc[0][r][n];                        \
+        }                                                                            \
+    }
+
 #define GEMM_TILE_ARGS                                                                 \
     int K, const float *restrict A, int lda, const float *restrict B, int ldb,         \
         float *restrict C, int ldc, const float *restrict cscale, const float *restrict bias
@@ -77,30 +120,51 @@
 /* On x86-64 with GCC, the AVX-512 and AVX2 variants are compiled for those
  * instruction sets (target attribute) whatever the flags of the rest of the build;
  * they only run on a CPU that has them. */
+/* A text's row count is rarely a multiple of GEMM_MR: the last 1 to 5 rows of C go
+ * through kernels of exactly that many rows (rows[m - 1] computes m rows), so that no
+ * row is padded, copied or computed for nothing. Each element is the same sum in the
+ * same order whichever kernel computes it: the same bits. */
+#define GEMM_ROW_KERNELS(ATTR, NAME, NB)                                               \
+    ATTR static void NAME##_1(GEMM_TILE_ARGS) { GEMM_TILE_BODY(1, NB) }               \
+    ATTR static void NAME##_2(GEMM_TILE_ARGS) { GEMM_TILE_BODY(2, NB) }               \
+    ATTR static void NAME##_3(GEMM_TILE_ARGS) { GEMM_TILE_BODY(3, NB) }               \
+    ATTR static void NAME##_4(GEMM_TILE_ARGS) { GEMM_TILE_BODY(4, NB) }               \
+    ATTR static void NAME##_5(GEMM_TILE_ARGS) { GEMM_TILE_BODY(5, NB) }               \
+    ATTR static void NAME##_6(GEMM_TILE_ARGS) { GEMM_TILE_BODY(GEMM_MR, NB) }         \
+    static const GemmTileFn NAME##_rows[GEMM_MR] = {NAME##_1, NAME##_2, NAME##_3,     \
+                                                     NAME##_4, NAME##_5, NAME##_6};
+
+/* On x86-64 with GCC, the AVX-512 and AVX2 variants are compiled for those
+ * instruction sets (target attribute) whatever the flags of the rest of the build;
+ * they only run on a CPU that has them. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(AVZ_NO_CLONES)
 #define GEMM_HAVE_X86 1
-__attribute__((target("arch=x86-64-v4"))) static void tile_avx512_6x64(GEMM_TILE_ARGS) {
-    GEMM_TILE_BODY(GEMM_MR, 64)
+#define AVX512 __attribute__((target("arch=x86-64-v4")))
+#define AVX2 __attribute__((target("arch=x86-64-v3")))
+GEMM_ROW_KERNELS(AVX512, tile_avx512_x64, 64)
+GEMM_ROW_KERNELS(AVX512, tile_avx512_x16, 16)
+GEMM_ROW_KERNELS(AVX2, tile_avx2_x16, 16)
+GEMM_ROW_KERNELS(AVX2, tile_avx2_x8, 8)
+AVX512 static void tile_avx512_6x16_k4(GEMM_TILE_ARGS) {
+    GEMM_TILE_BODY_SPLITK(GEMM_MR, 16, 4)    /* 24 accumulators of 32 registers */
 }
-__attribute__((target("arch=x86-64-v4"))) static void tile_avx512_6x16(GEMM_TILE_ARGS) {
-    GEMM_TILE_BODY(GEMM_MR, 16)
-}
-__attribute__((target("arch=x86-64-v3"))) static void tile_avx2_6x16(GEMM_TILE_ARGS) {
-    GEMM_TILE_BODY(GEMM_MR, 16)
-}
-__attribute__((target("arch=x86-64-v3"))) static void tile_avx2_6x8(GEMM_TILE_ARGS) {
-    GEMM_TILE_BODY(GEMM_MR, 8)
+AVX2 static void tile_avx2_6x8_k2(GEMM_TILE_ARGS) {
+    GEMM_TILE_BODY_SPLITK(GEMM_MR, 8, 2)     /* 12 accumulators of 16 registers */
 }
 #endif
-static void tile_portable_6x8(GEMM_TILE_ARGS) { GEMM_TILE_BODY(GEMM_MR, 8) }
-static void tile_portable_6x4(GEMM_TILE_ARGS) { GEMM_TILE_BODY(GEMM_MR, 4) }
+GEMM_ROW_KERNELS(, tile_portable_x8, 8)
+GEMM_ROW_KERNELS(, tile_portable_x4, 4)
+static void tile_portable_6x4_k2(GEMM_TILE_ARGS) { GEMM_TILE_BODY_SPLITK(GEMM_MR, 4, 2) }
 
 static const GemmKernels KERNELS[] = {
 #ifdef GEMM_HAVE_X86
-    {"avx512", 64, 16, tile_avx512_6x64, tile_avx512_6x16},
-    {"avx2", 16, 8, tile_avx2_6x16, tile_avx2_6x8},
+    {"avx512", 64, 16, tile_avx512_x64_6, tile_avx512_x16_6, tile_avx512_6x16_k4,
+     tile_avx512_x64_rows, tile_avx512_x16_rows},
+    {"avx2", 16, 8, tile_avx2_x16_6, tile_avx2_x8_6, tile_avx2_6x8_k2, tile_avx2_x16_rows,
+     tile_avx2_x8_rows},
 #endif
-    {"portable", 8, 4, tile_portable_6x8, tile_portable_6x4},
+    {"portable", 8, 4, tile_portable_x8_6, tile_portable_x4_6, tile_portable_6x4_k2,
+     tile_portable_x8_rows, tile_portable_x4_rows},
 };
 #define N_KERNELS ((int)(sizeof KERNELS / sizeof KERNELS[0]))
 
@@ -146,6 +210,15 @@ void gemm_panel(const GemmKernels *k, int K, const float *A, int lda, const floa
     for (; n + k->nr_wide <= ncols; n += k->nr_wide)
         k->wide(K, A, lda, B + n, ldb, C + n, ldc, cscale, NULL);
     for (; n < ncols; n += k->nr_narrow) k->narrow(K, A, lda, B + n, ldb, C + n, ldc, cscale, NULL);
+}
+
+void gemm_panel_long_k(const GemmKernels *k, int K, const float *A, int lda, const float *B,
+                       int ldb, float *C, int ldc, const float *cscale, int ncols) {
+    int n = 0;
+    for (; n + k->nr_wide <= ncols; n += k->nr_wide)
+        k->wide(K, A, lda, B + n, ldb, C + n, ldc, cscale, NULL);
+    for (; n < ncols; n += k->nr_narrow)
+        k->narrow_long(K, A, lda, B + n, ldb, C + n, ldc, cscale, NULL);
 }
 
 /* ---- cache sizes ---------------------------------------------------------------------- */
@@ -231,9 +304,9 @@ static void pack_panel(float *dst, const float *B, int ldb, int bt, int K, int N
     }
 }
 
-/* A tile at the bottom or right edge (mrows < GEMM_MR or ncols < w): the kernel always
- * computes a whole tile, so it runs on zero-padded copies (of A's rows, of the bias)
- * and only the valid part of the result is copied back. */
+/* A tile at the right edge (ncols < w; maybe at the bottom too, mrows < GEMM_MR): the
+ * kernel always computes a whole tile, so it runs on zero-padded copies (of A's rows,
+ * of the bias) and only the valid part of the result is copied back. */
 static void tile_edge(GemmTileFn fn, int w, int K, const float *A, int lda, int mrows,
                       const float *B, int ldb, float *C, int ldc, int ncols, const float *cscale,
                       const float *bias) {
@@ -274,8 +347,8 @@ static void gemm_rows(int g0, int g1, int M, int N, int K, int kc, const float *
                 int r0 = gi * GEMM_MR, mrows = M - r0 < GEMM_MR ? M - r0 : GEMM_MR;
                 const float *a = A + (size_t)r0 * lda + k0;
                 float *c = C + (size_t)r0 * ldc + pn->n0;
-                if (mrows == GEMM_MR && ncols == pn->w)
-                    pn->fn(kl, a, lda, bp, pn->ldb, c, ldc, cscale, bb);
+                if (ncols == pn->w)   /* a whole panel wide: the kernel of mrows rows */
+                    pn->rows[mrows - 1](kl, a, lda, bp, pn->ldb, c, ldc, cscale, bb);
                 else
                     tile_edge(pn->fn, pn->w, kl, a, lda, mrows, bp, pn->ldb, c, ldc, ncols,
                               cscale, bb);
@@ -291,15 +364,24 @@ static int k_block(const GemmKernels *g) {
 }
 
 /* Cuts the N columns of B into panels: wide ones, then narrow ones for the rest.
+ * A rest of more than half a wide panel is one more wide panel instead, zero-padded
+ * (its last columns are computed and thrown away): the narrow kernel has too few
+ * accumulators to keep the CPU busy, so 60 columns (the LM head's 636 = 9 x 64 + 60)
+ * take longer in four narrow panels than in one padded wide one.
  * Returns how many; panels[] is filled when not NULL. Nothing is packed yet. */
 static int plan_panels(const GemmKernels *g, int N, GemmPanel *panels) {
     int nwide = N / g->nr_wide, rest = N - nwide * g->nr_wide;
+    if (2 * rest > g->nr_wide) {
+        nwide++;
+        rest = 0;
+    }
     int npanels = nwide + (rest + g->nr_narrow - 1) / g->nr_narrow;
     for (int p = 0; panels && p < npanels; p++) {
         GemmPanel *pn = &panels[p];
         pn->w = p < nwide ? g->nr_wide : g->nr_narrow;
         pn->n0 = p < nwide ? p * pn->w : nwide * g->nr_wide + (p - nwide) * pn->w;
         pn->fn = p < nwide ? g->wide : g->narrow;
+        pn->rows = p < nwide ? g->wide_rows : g->narrow_rows;
         pn->packed = 0;
         pn->b = NULL;
         pn->ldb = 0;

@@ -27,6 +27,8 @@ typedef struct {
     const char *isa;        /* "avx512", "avx2" or "portable" */
     int nr_wide, nr_narrow; /* columns of C per call of each kernel */
     GemmTileFn wide, narrow;
+    GemmTileFn narrow_long; /* narrow, its sum over k split in partial sums (for long K) */
+    const GemmTileFn *wide_rows, *narrow_rows; /* [m - 1]: the same for m <= GEMM_MR rows */
 } GemmKernels;
 
 /* The best kernels this CPU can run, chosen once (AVX-512, else AVX2 + FMA, else
@@ -45,6 +47,12 @@ int gemm_select(const char *isa);
  * multiple of k->nr_narrow): wide kernels first, narrow ones for the rest. */
 void gemm_panel(const GemmKernels *k, int K, const float *A, int lda, const float *B, int ldb,
                 float *C, int ldc, const float *cscale, int ncols);
+
+/* The same, with narrow_long for the columns that no wide kernel covers: for a product
+ * with a long K and few columns (attention's P . V: K = keys, ncols = head size), where
+ * the narrow kernel's few accumulators would wait on one another. Rounds otherwise. */
+void gemm_panel_long_k(const GemmKernels *k, int K, const float *A, int lda, const float *B,
+                       int ldb, float *C, int ldc, const float *cscale, int ncols);
 
 /* Data cache sizes of this CPU (of one core), in bytes. */
 typedef struct {
@@ -73,6 +81,7 @@ typedef struct {
     int ldb, n0, w;
     int packed;         /* b points into a packed copy (else into B itself) */
     GemmTileFn fn;
+    const GemmTileFn *rows; /* fn for 1 to GEMM_MR rows: rows[m - 1] */
 } GemmPanel;
 
 typedef struct {
