@@ -314,22 +314,39 @@ void attn_capture_rows_fast(const AttnShape *s, const float *q, const float *k,
 size_t attn_keep_ld(int T) { return (size_t)round_up(T, AVZ_LANES); }
 size_t attn_keep_rows(int T) { return (size_t)round_up(T, GEMM_MR); }
 
-/* Row i of P from its scores x (the first `visible` keys count, ld floats in all):
- * softmax in place, zeros for the masked keys. Returns the row's log-sum-exp. The row
- * is walked in whole vectors of AVZ_LANES floats (ld is a multiple of it), so no loop
- * has a tail. */
-static AVZ_HOT float keep_row(float *x, int visible, int ld, int i, float scale, float slope) {
-    int n = (visible + AVZ_LANES - 1) / AVZ_LANES * AVZ_LANES;   /* whole vectors */
-    x = __builtin_assume_aligned(x, 64);   /* P's rows start on cache lines: no peeling */
-    /* one flat loop (omp simd: masked vector code; as 16 unrolled lanes GCC would not
-     * vectorise the condition) */
+/* Rows i0 .. i0 + GEMM_MR - 1 of P from their scores (row r at P + r * ld; row i sees
+ * its first visible(i) keys): softmax in place, zeros for the masked keys; lse[r] gets
+ * each row's log-sum-exp. Rows are walked in whole vectors of AVZ_LANES floats (ld is
+ * a multiple of it), so no loop has a tail.
+ * The work goes in phases across the 6 rows (all logits, then all maxima, then all
+ * sums...), not row after row: a row of a small model is a few vectors, and its steps
+ * wait on each other (a maximum folds its lanes in 4 dependent steps, then exp, then
+ * the sum folds again, then a division). Side by side in the instruction stream, six
+ * rows' independent steps overlap in the CPU instead of waiting in turn. */
+static AVZ_HOT void keep_panel(float *P, int ld, int i0, int T, int causal, float scale,
+                               float slope, float lse[GEMM_MR]) {
+    int n[GEMM_MR];
+    float m[GEMM_MR], total[GEMM_MR];
+    P = __builtin_assume_aligned(P, 64);   /* P's rows start on cache lines: no peeling */
+    for (int r = 0; r < GEMM_MR; r++) {
+        int i = i0 + r, visible = causal && i + 1 < T ? i + 1 : T;
+        float *x = P + (size_t)r * ld;
+        n[r] = (visible + AVZ_LANES - 1) / AVZ_LANES * AVZ_LANES;   /* whole vectors */
+        /* one flat loop (omp simd: masked vector code; as 16 unrolled lanes GCC would
+         * not vectorise the condition) */
 #pragma omp simd
-    for (int j = 0; j < n; j++) x[j] = j < visible ? logit(x[j], scale, slope, i, j) : -INFINITY;
-    float m = avz_row_max(x, n);
-    float total = avz_row_exp_sum(x, m, n), inv = 1.0f / total;   /* masked: exp(-inf) = 0 */
-    for (int j = 0; j < n; j++) x[j] *= inv;
-    for (int j = n; j < ld; j++) x[j] = 0.0f;
-    return m + logf(total);
+        for (int j = 0; j < n[r]; j++)
+            x[j] = j < visible ? logit(x[j], scale, slope, i, j) : -INFINITY;
+    }
+    for (int r = 0; r < GEMM_MR; r++) m[r] = avz_row_max(P + (size_t)r * ld, n[r]);
+    for (int r = 0; r < GEMM_MR; r++)   /* masked: exp(-inf) = 0 */
+        total[r] = avz_row_exp_sum(P + (size_t)r * ld, m[r], n[r]);
+    for (int r = 0; r < GEMM_MR; r++) {
+        float *x = P + (size_t)r * ld, inv = 1.0f / total[r];
+        for (int j = 0; j < n[r]; j++) x[j] *= inv;
+        for (int j = n[r]; j < ld; j++) x[j] = 0.0f;
+        lse[r] = m[r] + logf(total[r]);
+    }
 }
 
 void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const float *v,
@@ -363,11 +380,9 @@ void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const fl
         float *Pp = P + (size_t)r0 * ld;
         /* S (6 x ncols) = Q_panel . Kt, then each row's softmax in place */
         gemm_panel(p.g, hs, Qp, hs, Kt, ld, Pp, ld, NULL, ncols);
-        for (int r = 0; r < GEMM_MR; r++) {
-            int i = r0 + r, visible = s->causal && i + 1 < T ? i + 1 : T;
-            float l = keep_row(Pp + (size_t)r * ld, visible, ld, i, s->scale, s->slope);
-            if (r < nr) lse[i] = l;
-        }
+        float l[GEMM_MR];
+        keep_panel(Pp, ld, r0, T, s->causal, s->scale, s->slope, l);
+        for (int r = 0; r < nr; r++) lse[r0 + r] = l[r];
         /* O_panel (6 x hsp) = P_panel (6 x ncols) . V (ncols x hsp) */
         gemm_panel_long_k(p.g, ncols, Pp, ld, V, hsp, O, hsp, NULL, hsp);
         for (int r = 0; r < nr; r++) avz_copy_row(out + (size_t)(r0 + r) * s->ostride, O + r * hsp, hs);
