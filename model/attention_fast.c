@@ -331,23 +331,35 @@ static AVZ_HOT void keep_panel(float *P, int ld, int i0, int T, int causal, floa
     for (int r = 0; r < GEMM_MR; r++) {
         int i = i0 + r, visible = causal && i + 1 < T ? i + 1 : T;
         float *x = P + (size_t)r * ld;
-        n[r] = (visible + AVZ_LANES - 1) / AVZ_LANES * AVZ_LANES;   /* whole vectors */
-        /* one flat loop (omp simd: masked vector code; as 16 unrolled lanes GCC would
-         * not vectorise the condition) */
+        int nv = (visible + AVZ_LANES - 1) / AVZ_LANES;   /* whole vectors */
+        n[r] = nv * AVZ_LANES;
+        /* every logit of the whole vectors (a loop of whole vectors, so that the compiler
+         * emits neither a condition nor a tail), then -inf over the masked keys (fewer
+         * than one vector) */
+        for (int v = 0; v < nv; v++)
 #pragma omp simd
-        for (int j = 0; j < n[r]; j++)
-            x[j] = j < visible ? logit(x[j], scale, slope, i, j) : -INFINITY;
+            for (int l = 0; l < AVZ_LANES; l++) {
+                int j = v * AVZ_LANES + l;
+                x[j] = logit(x[j], scale, slope, i, j);
+            }
+        for (int j = visible; j < n[r]; j++) x[j] = -INFINITY;
     }
     for (int r = 0; r < GEMM_MR; r++) m[r] = avz_row_max(P + (size_t)r * ld, n[r]);
     for (int r = 0; r < GEMM_MR; r++)   /* masked: exp(-inf) = 0 */
         total[r] = avz_row_exp_sum(P + (size_t)r * ld, m[r], n[r]);
     for (int r = 0; r < GEMM_MR; r++) {
         float *x = P + (size_t)r * ld, inv = 1.0f / total[r];
-        for (int j = 0; j < n[r]; j++) x[j] *= inv;
-        for (int j = n[r]; j < ld; j++) x[j] = 0.0f;
+        for (int v = 0; v < ld / AVZ_LANES; v++)   /* whole vectors again; past n: 0 */
+#pragma omp simd
+            for (int l = 0; l < AVZ_LANES; l++) {
+                int j = v * AVZ_LANES + l;
+                x[j] = j < n[r] ? x[j] * inv : 0.0f;
+            }
         lse[r] = m[r] + logf(total[r]);
     }
 }
+
+#define KEEP_STACK_FLOATS 4096   /* 16 KiB: T = 64 with hs = 16 needs 2240 floats */
 
 void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const float *v,
                     float *out, float *lse, float *P) {
@@ -356,7 +368,10 @@ void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const fl
     int npanels = (T + GEMM_MR - 1) / GEMM_MR;
     /* Kt (hs x ld) and V (ld x hsp), padded with zeros; a padded Q panel; an O panel */
     size_t nbuf = align16((size_t)hs * ld + (size_t)ld * hsp + GEMM_MR * hsp + GEMM_MR * hs);
-    float *buf = aligned_alloc(64, sizeof(float) * nbuf);   /* a whole number of 64 bytes */
+    /* a short text's buffers fit on the stack (a malloc and free per head and layer were
+     * a visible part of a small model's pass); longer ones on the heap */
+    _Alignas(64) float stack_buf[KEEP_STACK_FLOATS];
+    float *buf = nbuf <= KEEP_STACK_FLOATS ? stack_buf : aligned_alloc(64, sizeof(float) * nbuf);
     AVZ_ASSERT(buf);
     float *Kt = buf, *V = Kt + (size_t)hs * ld, *O = V + (size_t)ld * hsp;
     float *Qpad = O + GEMM_MR * hsp;
@@ -387,5 +402,5 @@ void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const fl
         gemm_panel_long_k(p.g, ncols, Pp, ld, V, hsp, O, hsp, NULL, hsp);
         for (int r = 0; r < nr; r++) avz_copy_row(out + (size_t)(r0 + r) * s->ostride, O + r * hsp, hs);
     }
-    free(buf);
+    if (buf != stack_buf) free(buf);
 }

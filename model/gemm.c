@@ -255,6 +255,9 @@ static size_t sysfs_cache(int level) {
 static CpuCaches g_caches;
 
 const CpuCaches *cpu_caches(void) {
+    /* measured once; after that every caller (one per attention head and pass) returns
+     * here without entering the critical section */
+    if (__atomic_load_n(&g_caches.source, __ATOMIC_ACQUIRE)) return &g_caches;
 #pragma omp critical(avz_cpu_caches)
     if (!g_caches.source) {
         CpuCaches c = {0, 0, "sysconf"};
@@ -273,7 +276,9 @@ const CpuCaches *cpu_caches(void) {
             c.l2 = 256u << 10;
             c.source = "fallback";
         }
-        g_caches = c;
+        g_caches.l1d = c.l1d;
+        g_caches.l2 = c.l2;
+        __atomic_store_n(&g_caches.source, c.source, __ATOMIC_RELEASE);   /* last: ready */
     }
     return &g_caches;
 }
