@@ -178,7 +178,7 @@ void model_backward(Model *m, const int *tokens, const int *targets, float *grad
     for (int l = L - 1; l >= 0; l--) {
         const float *x = l ? a->residual3 + (l - 1) * BT * C : a->encoded;   /* block input */
         const float *ln1 = a->ln1 + l * BT * C, *res2 = a->residual2 + l * BT * C;
-        const float *ln2 = a->ln2 + l * BT * C, *zin = a->zin + l * BT * C;
+        const float *ln2 = a->ln2 + l * BT * C, *zin = (m->ablated ? a->zin : a->z) + l * BT * C;
         const float *fch = a->fch + l * BT * 4 * C, *fchg = a->fch_gelu + l * BT * 4 * C;
         /* MLP sub-block, res3 = res2 + fcproj(gelu(fc(ln2(res2)))): dres (= d res3)
          * flows into the branch, and the branch's gradient is added back to it */

@@ -45,27 +45,20 @@ static const float *rope_table(Model *m, int T) {
     return m->rope_table;
 }
 
-/* Splits qkv (B, T, 3C) into per-head q, k, v (B, NH, T, hs); RoPE rotates q and k. */
-static void split_heads(Model *m, const float *qkv, float *q, float *k, float *v, int B, int T,
-                        int use_position) {
-    int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
-    int rope = use_position && m->cfg.pe == PE_ROPE;
-    const float *cs = rope ? rope_table(m, T) : NULL;
-#pragma omp parallel for collapse(2) schedule(static) if ((size_t)B * T * C > (1u << 16))
-    for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
-            size_t off = ((size_t)b * NH + h) * T * hs;
-            for (int t = 0; t < T; t++) {
-                const float *row = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
-                avz_copy_row(q + off + (size_t)t * hs, row, hs);
-                avz_copy_row(k + off + (size_t)t * hs, row + C, hs);
-                avz_copy_row(v + off + (size_t)t * hs, row + 2 * C, hs);
-            }
-            if (rope) {
-                posenc_rope_apply_table(q + off, T, hs, cs, +1);
-                posenc_rope_apply_table(k + off, T, hs, cs, +1);
-            }
-        }
+/* Head h of batch row b: its columns of qkv (T rows of 3C) into qh, kh, vh (T, hs)
+ * each; RoPE (cs: rope_table, or NULL for none) rotates q and k. Done per head right
+ * before the head's attention, so that what attention reads is still in the L1 cache. */
+static void split_head(const float *qkv, int b, int h, int T, int C, int hs, const float *cs,
+                       float *qh, float *kh, float *vh) {
+    for (int t = 0; t < T; t++) {
+        const float *row = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
+        avz_copy_row(qh + (size_t)t * hs, row, hs);
+        avz_copy_row(kh + (size_t)t * hs, row + C, hs);
+        avz_copy_row(vh + (size_t)t * hs, row + 2 * C, hs);
+    }
+    if (cs) {
+        posenc_rope_apply_table(qh, T, hs, cs, +1);
+        posenc_rope_apply_table(kh, T, hs, cs, +1);
     }
 }
 
@@ -79,7 +72,8 @@ static int keeps_probs(const Model *m, AttnKind kind, int B, int T) {
     return kind == ATTN_FLASH && T <= KEEP_MAX_T && n * sizeof(float) <= KEEP_MAX_BYTES;
 }
 
-/* The attention of one layer: every (b, h) independently, writing its head's slice
+/* The attention of one layer: every (b, h) independently, from its columns of qkv
+ * (split into q, k, v per head first, split_head), writing its head's slice
  * of z (B, T, C) and its row log-sum-exps. Flash runs the fast kernel (one thread per
  * head); attn_flash in attention.c is its readable reference. A short text keeps P
  * (m->p_kept) instead: the same result, and capture needs no recomputation. */
@@ -90,6 +84,8 @@ static void attention_layer(Model *m, int l, int B, int T, AttnKind kind, int us
     float *z = m->acts.z + l * BT * C, *lse = m->acts.lse + l * NH * BT;
     float *att = kind == ATTN_NAIVE ? m->att + (size_t)l * B * NH * T * T : NULL;
     float *pk = m->kept ? m->p_kept + (size_t)l * B * NH * kept : NULL;
+    const float *qkv = m->acts.qkv + l * BT * 3 * C;
+    const float *cs = use_position && m->cfg.pe == PE_ROPE ? rope_table(m, T) : NULL;
     /* threads only when the work pays for waking them (about 4 MFLOP) */
     int par = (double)B * NH * T * T * hs > 1e6;
 #pragma omp parallel for collapse(2) schedule(dynamic) if (par)
@@ -98,7 +94,8 @@ static void attention_layer(Model *m, int l, int B, int T, AttnKind kind, int us
             AttnShape s = {T, hs, 1.0f / sqrtf((float)hs),
                            use_position ? m->alibi_slopes[h] : 0.0f, 1, C};
             size_t bh = (size_t)b * NH + h;
-            const float *qh = q + bh * T * hs, *kh = k + bh * T * hs, *vh = v + bh * T * hs;
+            float *qh = q + bh * T * hs, *kh = k + bh * T * hs, *vh = v + bh * T * hs;
+            split_head(qkv, b, h, T, C, hs, cs, qh, kh, vh);
             float *out = z + (size_t)b * T * C + h * hs;
             if (att) attn_naive(&s, qh, kh, vh, att + bh * T * T, out, lse + bh * T);
             else if (pk) attn_fast_keep(&s, qh, kh, vh, out, lse + bh * T, pk + bh * kept);
@@ -107,17 +104,25 @@ static void attention_layer(Model *m, int l, int B, int T, AttnKind kind, int us
     }
 }
 
+/* Does this pass switch off any head? */
+static int any_ablated(const Model *m, const ForwardOpts *o) {
+    for (int i = 0; o->ablate && i < m->cfg.n_layer * m->cfg.n_head; i++)
+        if (o->ablate[i]) return 1;
+    return 0;
+}
+
 /* Head ablation: zin = z, except that a switched-off head's slice is zeroed
  * ("zero") or replaced by its mean over the text's positions ("mean"). This acts on
  * the head's own output before c_proj mixes the heads, so it removes exactly that
- * head and leaves every bias alone. */
-static void ablate_heads(Model *m, int l, int B, int T, const ForwardOpts *o) {
+ * head and leaves every bias alone. Returns what c_proj reads: zin, or z itself when
+ * no head is switched off (then zin is not written: a copy for nothing). */
+static const float *ablate_heads(Model *m, int l, int B, int T, const ForwardOpts *o) {
     int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
     size_t BT = (size_t)B * T;
     const float *z = m->acts.z + l * BT * C;
     float *zin = m->acts.zin + l * BT * C;
+    if (!m->ablated) return z;
     memcpy(zin, z, sizeof(float) * BT * C);
-    if (!o || !o->ablate) return;
     for (int h = 0; h < NH; h++) {
         if (!o->ablate[l * NH + h]) continue;
         for (int b = 0; b < B; b++) {
@@ -131,6 +136,7 @@ static void ablate_heads(Model *m, int l, int B, int T, const ForwardOpts *o) {
                 memcpy(zin + ((size_t)b * T + t) * C + h * hs, mean, sizeof(float) * hs);
         }
     }
+    return zin;
 }
 
 /* out (N, OC) = x (N, C) @ w + b, by the packed copy of w when the weight cache has one
@@ -185,6 +191,7 @@ AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, in
     }
     ParamTensors *p = &m->params;
     ActTensors *a = &m->acts;
+    m->ablated = any_ablated(m, o);
     const ModelWeightCache *wc = model_weight_cache(m);   /* NULL: multiply unpacked */
 
     embed(m, tokens, B, T, use_pos);
@@ -200,11 +207,9 @@ AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, in
                       p->ln1w + l * C, p->ln1b + l * C, BT, C, c->layer_norm_epsilon);
         linear(qkv, ln1, p->qkvw + (size_t)l * C * 3 * C, wc ? &wc->qkv[l] : NULL,
                p->qkvb + l * 3 * C, BT, C, 3 * C);
-        split_heads(m, qkv, a->q + l * BT * C, a->k + l * BT * C, a->v + l * BT * C, B, T,
-                    use_pos);
         attention_layer(m, l, B, T, o->attn, use_pos);
-        ablate_heads(m, l, B, T, o);
-        linear(attproj, a->zin + l * BT * C, p->attprojw + (size_t)l * C * C,
+        const float *zin = ablate_heads(m, l, B, T, o);
+        linear(attproj, zin, p->attprojw + (size_t)l * C * C,
                wc ? &wc->attproj[l] : NULL, p->attprojb + l * C, BT, C, C);
         ops_add(res2, x, attproj, BT * C);
         /* MLP sub-block: x + c_proj(gelu(c_fc(LN(x)))) */

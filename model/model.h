@@ -59,7 +59,8 @@ typedef struct {
     float *v;          /* (L, B, NH, T, hs) values per head */
     float *lse;        /* (L, B, NH, T) log-sum-exp of each attention row: all that flash keeps of P */
     float *z;          /* (L, B, T, C) attention output of every head, concatenated */
-    float *zin;        /* (L, B, T, C) what enters c_proj: z with ablated heads zeroed or averaged */
+    float *zin;        /* (L, B, T, C) what enters c_proj: z with ablated heads zeroed or averaged;
+                          written only when a head is ablated (Model.ablated), else c_proj reads z */
     float *attproj;    /* (L, B, T, C) */
     float *residual2;  /* (L, B, T, C) x after attention */
     float *ln2;        /* (L, B, T, C) */
@@ -138,6 +139,8 @@ typedef struct {
     AttnKind last_attn;
     float mean_loss;              /* mean loss over targets of the last pass, or -1 without targets */
     int no_position;              /* the last pass ran without position information */
+    int ablated;                  /* the last pass switched heads off: acts.zin holds c_proj's
+                                     input (else it is acts.z, and zin is stale) */
     float *losses;                /* (B, T) per-position cross-entropy of the last pass with targets */
     int has_losses;
     float *probs;                 /* (B, T, V) softmax of logits, computed on demand by model_probs */
