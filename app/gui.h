@@ -285,6 +285,12 @@ static inline unsigned long gui_version(const struct App *a, int slot, int idx) 
     return ((a->gen * 64ul + (unsigned long)slot) << 20) | (unsigned long)(idx + 1);
 }
 
+/* The content version of teaching-view texture slot (a->teach.tex[slot]): new
+ * whenever a teaching result is recomputed (a->teach.ver). */
+static inline unsigned long teach_version(const struct App *a, int slot) {
+    return (a->teach.ver << 6) + (unsigned long)slot + 1;
+}
+
 /* ---- gui.c ---- */
 void app_status(App *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void app_error(App *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

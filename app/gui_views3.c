@@ -16,10 +16,6 @@
 static float minf(float a, float b) { return a < b ? a : b; }
 static float maxf(float a, float b) { return a > b ? a : b; }
 
-/* A version for texture slot of the teaching views' current results. */
-static unsigned long teach_version(const App *a, int slot) {
-    return (a->teach.ver << 6) + (unsigned long)slot + 1;
-}
 
 /* A symmetric diverging scale (0 = white) over n values. */
 static HeatmapScale signed_scale(const float *v, size_t n) {

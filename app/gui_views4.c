@@ -18,8 +18,17 @@
 static float minf(float a, float b) { return a < b ? a : b; }
 static float maxf(float a, float b) { return a > b ? a : b; }
 
-static unsigned long teach_version(const App *a, int slot) {
-    return (a->teach.ver << 6) + (unsigned long)slot + 1;
+
+/* The selected head's map of the current text in texture slot of the teaching
+ * views, token labels left (and below); returns the cell size, the map in *m. */
+static float head_figure(App *a, Rect area, int slot, const char *name, int below, Rect *m) {
+    int T = app_T(a);
+    const float *P = app_map(a, a->layer, a->head);
+    HeatmapScale hs;
+    ui_map_scale(a, P, T, &hs);
+    MapFigure f = {P, &a->teach.tex[slot], gui_version(a, slot, a->layer * app_NH(a) + a->head),
+                   &hs, name, a->layer, a->head, 1, below, 0, 0, T, NULL};
+    return ui_map_figure(a, area, &f, m);
 }
 
 /* ---- Lengths view ---- */
@@ -73,13 +82,8 @@ static void lengths_map(App *a, Rect r) {
     render_text(a->r, s, r.x, r.y, FONT_UI, T > ctx ? TH_ACCENT : TH_INK);
     if (ui_button(a, (Rect){r.x, r.y + 26, 200, 32}, "double the text (X)", 0))
         app_extend_text(a, 2 * T);
-    const float *P = app_map(a, a->layer, a->head);
-    HeatmapScale hs;
-    ui_map_scale(a, P, T, &hs);
-    MapFigure f = {P, &a->teach.tex[17], gui_version(a, 17, a->layer * app_NH(a) + a->head), &hs,
-                   "lengths_head", a->layer, a->head, 1, 1, 0, 0, T, NULL};
     Rect m;
-    float cell = ui_map_figure(a, (Rect){r.x, r.y + 66, r.w, r.h - 66}, &f, &m);
+    float cell = head_figure(a, (Rect){r.x, r.y + 66, r.w, r.h - 66}, 17, "lengths_head", 1, &m);
     if (T > ctx) { /* the training context: a dashed line after position ctx - 1 */
         float x = m.x + ctx * cell, y = m.y + ctx * cell;
         for (float k = 0; k < m.h; k += 8) {
@@ -140,13 +144,8 @@ static void flash_tiles(App *a, Rect r) {
     const Teach *t = &a->teach;
     const FlashTrace *ft = &t->ft;
     int T = app_T(a);
-    const float *P = app_map(a, a->layer, a->head);
-    HeatmapScale hs;
-    ui_map_scale(a, P, T, &hs);
-    MapFigure f = {P, &a->teach.tex[18], gui_version(a, 18, a->layer * app_NH(a) + a->head), &hs,
-                   "flash_map", a->layer, a->head, 1, 0, 0, 0, T, NULL};
     Rect m;
-    float cell = ui_map_figure(a, r, &f, &m);
+    float cell = head_figure(a, r, 18, "flash_map", 0, &m);
     for (int qb = 0; qb < ft->nqb; qb++)
         for (int kb = 0; kb < ft->nkb; kb++) {
             int s = ft->step_of[qb * ft->nkb + kb];
