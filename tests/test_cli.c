@@ -267,4 +267,6 @@ Test(cli, permute_shows_that_attention_alone_ignores_order) {
     cJSON_Delete(j);
     cr_assert_eq(run("permute"), 2);
     cr_assert(strstr(err_buf, "--text is required"), "%s", err_buf);
+    cr_assert_eq(run("permute --text \"she\" --seed -1"), 2);
+    cr_assert(strstr(err_buf, "--seed must be >= 0"), "%s", err_buf);
 }

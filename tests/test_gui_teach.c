@@ -332,4 +332,16 @@ Test(gui_teach, a_malformed_lesson_names_the_line, .timeout = 300) {
     skip_without_gl(rc);
     cr_assert_eq(rc, 2, "exit %d: %s", rc, gui_err_buf);
     cr_assert(strstr(gui_err_buf, "bad.txt:5:"), "%s", gui_err_buf);
+    /* the teaching commands' own errors, in a plain script */
+    write_file(dir, "s2.avz", "step \"one\"\n");
+    cr_assert_eq(run_app(dir, "", XVFB, "gui --script s2.avz"), 2, "%s", gui_err_buf);
+    cr_assert(strstr(gui_err_buf, "s2.avz:1: step belongs in lesson files"), "%s", gui_err_buf);
+    write_file(dir, "s3.avz", "text \"she\"\nextend 5000\n");
+    cr_assert_eq(run_app(dir, "", XVFB, "gui --script s3.avz"), 2, "%s", gui_err_buf);
+    cr_assert(strstr(gui_err_buf, "s3.avz:2: extend: 5000 tokens is outside 1-1024"), "%s",
+              gui_err_buf);
+    write_file(dir, "s4.avz", "lesson nosuch\n");
+    cr_assert_eq(run_app(dir, "", XVFB, "gui --script s4.avz"), 2, "%s", gui_err_buf);
+    cr_assert(strstr(gui_err_buf, "s4.avz:1:") && strstr(gui_err_buf, "nosuch"), "%s",
+              gui_err_buf);
 }
