@@ -35,6 +35,7 @@
 #include "fastmath.h"
 #include "gemm.h"
 #include "ops.h"
+#include "simd.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -114,18 +115,23 @@ static float *scratch_alloc(const FastPlan *p) {
  * values into V (nk x hsp), padding with zeros up to the narrow kernel width, so that a
  * kernel may run over whole widths: a zero key gives a score that the mask then hides,
  * a zero value row adds nothing. */
-static void pack_kv(const FastPlan *p, const float *k, const float *v, int k0, int nk,
-                    float *Kt, float *V) {
+static AVZ_HOT void pack_kv(const FastPlan *p, const float *k, const float *v, int k0, int nk,
+                            float *Kt, float *V) {
     int hs = p->hs, hsp = p->hsp, bk = p->bk, nkp = round_up(nk, p->g->nr_narrow);
+    /* AVX-512: Kt by 16 x 16 blocks transposed in registers, with the zero keys (simd.h) */
+    int simd_kt = hs % 16 == 0 && nkp % 16 == 0 && simd_avx512_active();
+    if (simd_kt) simd_transpose_keys_avx512(k + (size_t)k0 * hs, nk, hs, Kt, bk);
     for (int j = 0; j < nk; j++) {
         const float *kj = k + (size_t)(k0 + j) * hs;
-        for (int d = 0; d < hs; d++) Kt[(size_t)d * bk + j] = kj[d];
+        if (!simd_kt)
+            for (int d = 0; d < hs; d++) Kt[(size_t)d * bk + j] = kj[d];
         if (!v) continue;
         avz_copy_row(V + (size_t)j * hsp, v + (size_t)(k0 + j) * hs, hs);
         for (int d = hs; d < hsp; d++) V[(size_t)j * hsp + d] = 0.0f;
     }
     for (int j = nk; j < nkp; j++) {
-        for (int d = 0; d < hs; d++) Kt[(size_t)d * bk + j] = 0.0f;
+        if (!simd_kt)
+            for (int d = 0; d < hs; d++) Kt[(size_t)d * bk + j] = 0.0f;
         if (v) memset(V + (size_t)j * hsp, 0, sizeof(float) * hsp);
     }
 }
@@ -365,7 +371,7 @@ void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const fl
                     float *out, float *lse, float *P) {
     FastPlan p = fast_plan(s->T, s->hs);
     int T = s->T, hs = s->hs, hsp = p.hsp, ld = (int)attn_keep_ld(T);
-    int npanels = (T + GEMM_MR - 1) / GEMM_MR;
+    int npanels = (T + GEMM_MR - 1) / GEMM_MR, simd = simd_avx512_active();   /* simd.h */
     /* Kt (hs x ld) and V (ld x hsp), padded with zeros; a padded Q panel; an O panel */
     size_t nbuf = align16((size_t)hs * ld + (size_t)ld * hsp + GEMM_MR * hsp + GEMM_MR * hs);
     /* a short text's buffers fit on the stack (a malloc and free per head and layer were
@@ -396,7 +402,8 @@ void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const fl
         /* S (6 x ncols) = Q_panel . Kt, then each row's softmax in place */
         gemm_panel(p.g, hs, Qp, hs, Kt, ld, Pp, ld, NULL, ncols);
         float l[GEMM_MR];
-        keep_panel(Pp, ld, r0, T, s->causal, s->scale, s->slope, l);
+        if (simd) simd_keep_panel_avx512(Pp, ld, r0, T, s->causal, s->scale, s->slope, l);
+        else keep_panel(Pp, ld, r0, T, s->causal, s->scale, s->slope, l);
         for (int r = 0; r < nr; r++) lse[r0 + r] = l[r];
         /* O_panel (6 x hsp) = P_panel (6 x ncols) . V (ncols x hsp) */
         gemm_panel_long_k(p.g, ncols, Pp, ld, V, hsp, O, hsp, NULL, hsp);

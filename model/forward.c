@@ -48,7 +48,7 @@ static const float *rope_table(Model *m, int T) {
 /* Head h of batch row b: its columns of qkv (T rows of 3C) into qh, kh, vh (T, hs)
  * each; RoPE (cs: rope_table, or NULL for none) rotates q and k. Done per head right
  * before the head's attention, so that what attention reads is still in the L1 cache. */
-static void split_head(const float *qkv, int b, int h, int T, int C, int hs, const float *cs,
+static AVZ_HOT void split_head(const float *qkv, int b, int h, int T, int C, int hs, const float *cs,
                        float *qh, float *kh, float *vh) {
     for (int t = 0; t < T; t++) {
         const float *row = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
@@ -211,10 +211,10 @@ AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, in
         const float *zin = ablate_heads(m, l, B, T, o);
         linear(attproj, zin, p->attprojw + (size_t)l * C * C,
                wc ? &wc->attproj[l] : NULL, p->attprojb + l * C, BT, C, C);
-        ops_add(res2, x, attproj, BT * C);
-        /* MLP sub-block: x + c_proj(gelu(c_fc(LN(x)))) */
-        ops_layernorm(ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, res2,
-                      p->ln2w + l * C, p->ln2b + l * C, BT, C, c->layer_norm_epsilon);
+        /* MLP sub-block: x + c_proj(gelu(c_fc(LN(x)))), its x = res2 = x + attproj
+         * (the residual add and the LayerNorm in one pass over the rows) */
+        ops_add_layernorm(res2, ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, x, attproj,
+                          p->ln2w + l * C, p->ln2b + l * C, BT, C, c->layer_norm_epsilon);
         linear(fch, ln2, p->fcw + (size_t)l * C * 4 * C, wc ? &wc->fc[l] : NULL,
                p->fcb + l * 4 * C, BT, C, 4 * C);
         ops_gelu(fchg, fch, BT * 4 * C);

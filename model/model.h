@@ -121,7 +121,7 @@ typedef struct {
     /* derived tables, computed once from the config */
     float *alibi_slopes;          /* (NH) ALiBi slope per head (all 0 for other encodings) */
     float *sin_table;             /* (max_len, C) sinusoidal vectors, NULL unless sinusoidal */
-    float *rope_table;            /* (rope_T, hs/2, 2) RoPE cos, sin per position: grown on demand */
+    float *rope_table;            /* (rope_T, hs) RoPE cos, then sin, per position; grown */
     int rope_T;                   /* positions in rope_table */
 
     /* activations of the last forward pass */

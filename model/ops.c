@@ -6,6 +6,7 @@
 #include "common.h"
 #include "fastmath.h"
 #include "gemm.h"
+#include "simd.h"
 
 #include <math.h>
 #include <string.h>
@@ -22,14 +23,41 @@ static AVZ_HOT AVZ_CONTRACT void layernorm_row(float *on, float *mean, float *rs
     if (rstd) *rstd = r;
 }
 
+/* Rows [n0, n1) of ops_add_layernorm (add may be NULL: LayerNorm of x alone). */
+static void add_layernorm_rows(float *sum, float *out, float *mean, float *rstd, const float *x,
+                               const float *add, const float *w, const float *b, int n0, int n1,
+                               int C, float eps, int simd) {
+    size_t o = (size_t)n0 * C;
+    if (simd) {   /* simd_avx512.c: the same maths, the row held in registers */
+        simd_add_layernorm_avx512(add ? sum + o : NULL, out + o, mean ? mean + n0 : NULL,
+                                  rstd ? rstd + n0 : NULL, x + o, add ? add + o : NULL, w, b,
+                                  n1 - n0, C, eps);
+        return;
+    }
+    if (add) ops_add(sum + o, x + o, add + o, (size_t)(n1 - n0) * C);
+    const float *src = add ? sum : x;
+    for (int n = n0; n < n1; n++)
+        layernorm_row(out + (size_t)n * C, mean ? mean + n : NULL, rstd ? rstd + n : NULL,
+                      src + (size_t)n * C, w, b, C, eps);
+}
+
+void ops_add_layernorm(float *sum, float *out, float *mean, float *rstd, const float *x,
+                       const float *add, const float *w, const float *b, int N, int C,
+                       float eps) {
+    int simd = C % 16 == 0 && simd_avx512_active();
+    /* threads only when there is enough work: waking one costs microseconds, and far
+     * more when the machine is busy with something else. Blocks of 16 rows. */
+    int nblocks = (N + 15) / 16;
+#pragma omp parallel for schedule(static) if ((size_t)N * C > (1u << 16))
+    for (int blk = 0; blk < nblocks; blk++) {
+        int n0 = blk * 16, n1 = n0 + 16 < N ? n0 + 16 : N;
+        add_layernorm_rows(sum, out, mean, rstd, x, add, w, b, n0, n1, C, eps, simd);
+    }
+}
+
 void ops_layernorm(float *out, float *mean, float *rstd, const float *x, const float *w,
                    const float *b, int N, int C, float eps) {
-    /* threads only when there is enough work: waking one costs microseconds, and far
-     * more when the machine is busy with something else */
-#pragma omp parallel for schedule(static) if ((size_t)N * C > (1u << 16))
-    for (int n = 0; n < N; n++)
-        layernorm_row(out + (size_t)n * C, mean ? mean + n : NULL, rstd ? rstd + n : NULL,
-                      x + (size_t)n * C, w, b, C, eps);
+    ops_add_layernorm(NULL, out, mean, rstd, x, NULL, w, b, N, C, eps);
 }
 
 /* Rows [n0, n1) of out = x @ w + b. Four rows at a time share each row of w, so it
@@ -116,7 +144,10 @@ static AVZ_HOT AVZ_CONTRACT void gelu_fast(float *out, const float *x, size_t n)
     for (size_t i = 0; i < n; i++) out[i] = avz_fast_gelu(x[i]);
 }
 
-void ops_gelu(float *out, const float *x, size_t n) { gelu_fast(out, x, n); }
+void ops_gelu(float *out, const float *x, size_t n) {
+    if (simd_avx512_active()) simd_gelu_avx512(out, x, n);   /* simd_avx512.c */
+    else gelu_fast(out, x, n);
+}
 
 void ops_add(float *out, const float *a, const float *b, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];

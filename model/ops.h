@@ -15,6 +15,12 @@
 void ops_layernorm(float *out, float *mean, float *rstd, const float *x, const float *w,
                    const float *b, int N, int C, float eps);
 
+/* The residual add and the LayerNorm after it, in one pass: sum = x + add, then
+ * out = LayerNorm(sum) as above. sum (N, C) may not alias x or add. */
+void ops_add_layernorm(float *sum, float *out, float *mean, float *rstd, const float *x,
+                       const float *add, const float *w, const float *b, int N, int C,
+                       float eps);
+
 /* Linear layer in GPT-2's Conv1D layout: out (N, OC) = x (N, C) @ w (C, OC) + b (OC).
  * b may be NULL. Runs on the fast kernels of gemm.c. */
 void ops_matmul(float *out, const float *x, const float *w, const float *b, int N, int C,
@@ -33,8 +39,8 @@ void ops_matmul_ref(float *out, const float *x, const float *w, const float *b, 
 void ops_matmul_wt(float *out, const float *x, const float *wte, int N, int C, int V);
 
 /* GELU, tanh approximation (as GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
- * ops_gelu computes tanh with the vectorisable one of fastmath.h; ops_gelu_ref with
- * libm's tanhf, the reference it is tested against. */
+ * ops_gelu computes tanh with the vectorisable one of fastmath.h (or simd_avx512.c's);
+ * ops_gelu_ref with libm's tanhf, the reference it is tested against. */
 void ops_gelu(float *out, const float *x, size_t n);
 void ops_gelu_ref(float *out, const float *x, size_t n);
 

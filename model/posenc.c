@@ -3,6 +3,9 @@
  * out plainly so that it can be read beside the paper. */
 #include "posenc.h"
 
+#include "common.h"
+#include "simd.h"
+
 #include <math.h>
 #include <stddef.h>
 
@@ -65,19 +68,25 @@ void posenc_rope_table(float *cs, int T, int hs, float base, int pos0) {
         double theta = pow((double)base, -2.0 * i / (double)hs);
         for (int t = 0; t < T; t++) {
             double a = (double)(pos0 + t) * theta;
-            cs[((size_t)t * half + i) * 2] = (float)cos(a);
-            cs[((size_t)t * half + i) * 2 + 1] = (float)sin(a);
+            cs[(size_t)t * 2 * half + i] = (float)cos(a);
+            cs[(size_t)t * 2 * half + half + i] = (float)sin(a);
         }
     }
 }
 
+/* Row t's cosines and sines lie side by side in the table, each in the order of the
+ * pairs, so that a loop over pairs reads contiguous runs. */
 void posenc_rope_apply_table(float *x, int T, int hs, const float *cs, int sign) {
+    if ((hs == 16 || hs % 32 == 0) && simd_avx512_active()) {   /* the same, 16 lanes at a time (simd.h) */
+        simd_rope_avx512(x, T, hs, cs, sign);
+        return;
+    }
     int half = hs / 2;
     for (int t = 0; t < T; t++) {
         float *row = x + (size_t)t * hs;
-        const float *ct = cs + (size_t)t * half * 2;
+        const float *ct = cs + (size_t)t * 2 * half, *st = ct + half;
         for (int i = 0; i < half; i++) {
-            float c = ct[2 * i], s = sign * ct[2 * i + 1];
+            float c = ct[i], s = sign * st[i];
             float x1 = row[i], x2 = row[i + half];
             row[i] = x1 * c - x2 * s;
             row[i + half] = x1 * s + x2 * c;

@@ -32,7 +32,8 @@ double posenc_rope_angle(int p, int i, int hs, float base);
 void posenc_rope_apply(float *x, int T, int hs, float base, int pos0, int sign);
 
 /* The same rotation with the angles' cosines and sines computed once, for every head
- * and layer of a pass: cs is (T, hs/2, 2), cos then sin of each (position, pair).
+ * and layer of a pass: cs is (T, hs), row t = the hs/2 cosines of position pos0 + t's
+ * pairs, then their hs/2 sines.
  * posenc_rope_apply_table(x, ..., table of pos0) gives exactly (bit for bit) what
  * posenc_rope_apply(x, ..., pos0) gives. */
 void posenc_rope_table(float *cs, int T, int hs, float base, int pos0);
