@@ -56,31 +56,51 @@ SIMD_AVX512 static inline __m512 exp16(__m512 t, __mmask16 keep) {
 }
 
 /* ---- GELU ----------------------------------------------------------------------------
- * As avz_fast_gelu (fastmath.h): x * sigmoid(z), z = 2 sqrt(2/pi) (x + 0.044715 x^3),
- * with a = e^-|z| in [0, 1] so that nothing overflows: sigmoid(z) = 1 / (1 + a) for
- * z >= 0, a / (1 + a) below. 1 / (1 + a) is vrcp14ps's 14-bit estimate y, refined by
- * one Newton step y (2 - d y) to about 28 bits. */
+ * As avz_fast_gelu (fastmath.h): x * sigmoid(z), z = 2 sqrt(2/pi) (x + 0.044715 x^3), here
+ * as x / (1 + e^-z) with e^-z from the polynomial of exp16 (t = -z held to [-87, 87], so
+ * that e^t never overflows). 1 / (1 + e^-z) is vrcp14ps's 14-bit estimate y, refined by one Newton step
+ * y (2 - d y) to about 28 bits (a division costs as much as all the rest). */
 SIMD_AVX512 static inline __m512 gelu16(__m512 x) {
     const __m512 c1 = _mm512_set1_ps(1.5957691216057308f);               /* 2 sqrt(2/pi) */
     const __m512 c3 = _mm512_set1_ps(1.5957691216057308f * 0.044715f);
+    const __m512 magic = _mm512_set1_ps(12582912.0f), one = _mm512_set1_ps(1.0f);
     __m512 z = _mm512_mul_ps(x, _mm512_fmadd_ps(_mm512_mul_ps(x, x), c3, c1));
-    __m512 nz = _mm512_or_ps(z, _mm512_set1_ps(-0.0f));                 /* -|z|: sign bit on */
-    __m512 a = exp16(nz, 0xFFFF);
-    __m512 d = _mm512_add_ps(a, _mm512_set1_ps(1.0f));
+    /* below z = -87 the sigmoid is under 2e-38: GELU is 0 there (-inf included); the
+     * unordered test keeps NaN lanes, so that NaN stays NaN */
+    __mmask16 live = _mm512_cmp_ps_mask(z, _mm512_set1_ps(-87.0f), _CMP_NLE_UQ);
+    z = _mm512_min_ps(_mm512_max_ps(z, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(87.0f));
+    /* t = -z:  n = round(t / ln 2),  r = t - n ln 2 = n c_lo - (z + n c_hi) */
+    __m512 n = _mm512_sub_ps(_mm512_fnmadd_ps(z, _mm512_set1_ps(1.44269504f), magic), magic);
+    __m512 r = _mm512_fmsub_ps(n, _mm512_set1_ps(2.12194440e-4f),
+                               _mm512_fmadd_ps(n, _mm512_set1_ps(0.693359375f), z));
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, one);
+    p = _mm512_fmadd_ps(p, r, one);
+    __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, n), one);               /* 1 + e^-z */
     __m512 y = _mm512_rcp14_ps(d);
     y = _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
-    __mmask16 neg = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_LT_OQ);
-    __m512 s = _mm512_mask_mul_ps(y, neg, a, y);                          /* a y where z < 0 */
-    return _mm512_mul_ps(x, s);
+    return _mm512_maskz_mul_ps(live, x, y);
 }
 
-SIMD_AVX512 void simd_gelu_avx512(float *out, const float *x, size_t n) {
+SIMD_AVX512 static inline void gelu_n(float *out, const float *x, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, gelu16(_mm512_loadu_ps(x + i)));
     if (i < n) {   /* the last 1 to 15: masked loads and stores */
         __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
         _mm512_mask_storeu_ps(out + i, k, gelu16(_mm512_maskz_loadu_ps(k, x + i)));
     }
+}
+
+SIMD_AVX512 void simd_gelu_avx512(float *out, const float *x, size_t n) { gelu_n(out, x, n); }
+
+SIMD_AVX512 void simd_gelu_rows_avx512(float *out, int ldo, const float *in, int ldi, int rows,
+                                       int cols) {
+    for (int r = 0; r < rows; r++) gelu_n(out + (size_t)r * ldo, in + (size_t)r * ldi, cols);
 }
 
 /* ---- LayerNorm, with the residual add before it -----------------------------------------
@@ -287,6 +307,11 @@ SIMD_AVX512 void simd_transpose_keys_avx512(const float *k, int nk, int hs, floa
 void simd_gelu_avx512(float *out, const float *x, size_t n) {
     (void)out, (void)x, (void)n;
     AVZ_ASSERT(!"simd_gelu_avx512 without AVX-512");
+}
+
+void simd_gelu_rows_avx512(float *out, int ldo, const float *in, int ldi, int rows, int cols) {
+    (void)out, (void)ldo, (void)in, (void)ldi, (void)rows, (void)cols;
+    AVZ_ASSERT(!"simd_gelu_rows_avx512 without AVX-512");
 }
 
 void simd_add_layernorm_avx512(float *sum, float *out, float *mean, float *rstd, const float *x,
