@@ -195,21 +195,16 @@ AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, in
     const ModelWeightCache *wc = model_weight_cache(m);   /* NULL: multiply unpacked */
 
     embed(m, tokens, B, T, use_pos);
-    /* The residual stream (B, T, C) is x + add: a block's output is added to it by the
-     * next LayerNorm, in the same pass over the rows (ops_add_layernorm), which also
-     * writes the sum to `stream` (kept for the backward pass). No add before layer 0. */
-    const float *x = a->encoded, *add = NULL;
-    float *stream = NULL;
+    const float *x = a->encoded;                           /* (B, T, C) residual stream */
     for (int l = 0; l < L; l++) {
         float *ln1 = a->ln1 + l * BT * C, *qkv = a->qkv + l * BT * 3 * C;
         float *res2 = a->residual2 + l * BT * C, *ln2 = a->ln2 + l * BT * C;
         float *fch = a->fch + l * BT * 4 * C, *fchg = a->fch_gelu + l * BT * 4 * C;
         float *attproj = a->attproj + l * BT * C, *fcproj = a->fcproj + l * BT * C;
         float *res3 = a->residual3 + l * BT * C;
-        /* attention sub-block: x + c_proj(attn(LN(x))), its x = the last layer's res3 */
-        ops_add_layernorm(stream, ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, x, add,
-                          p->ln1w + l * C, p->ln1b + l * C, BT, C, c->layer_norm_epsilon);
-        if (add) x = stream;
+        /* attention sub-block: x + c_proj(attn(LN(x))) */
+        ops_layernorm(ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, x,
+                      p->ln1w + l * C, p->ln1b + l * C, BT, C, c->layer_norm_epsilon);
         linear(qkv, ln1, p->qkvw + (size_t)l * C * 3 * C, wc ? &wc->qkv[l] : NULL,
                p->qkvb + l * 3 * C, BT, C, 3 * C);
         attention_layer(m, l, B, T, o->attn, use_pos);
@@ -220,21 +215,16 @@ AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, in
          * (the residual add and the LayerNorm in one pass over the rows) */
         ops_add_layernorm(res2, ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, x, attproj,
                           p->ln2w + l * C, p->ln2b + l * C, BT, C, c->layer_norm_epsilon);
-        if (wc) {   /* the same two steps, GELU applied to each tile as it is done */
-            ops_matmul_packed_gelu(fch, fchg, ln2, &wc->fc[l], p->fcb + l * 4 * C, BT);
-        } else {
-            linear(fch, ln2, p->fcw + (size_t)l * C * 4 * C, NULL, p->fcb + l * 4 * C, BT, C,
-                   4 * C);
-            ops_gelu(fchg, fch, BT * 4 * C);
-        }
+        linear(fch, ln2, p->fcw + (size_t)l * C * 4 * C, wc ? &wc->fc[l] : NULL,
+               p->fcb + l * 4 * C, BT, C, 4 * C);
+        ops_gelu(fchg, fch, BT * 4 * C);
         linear(fcproj, fchg, p->fcprojw + (size_t)l * 4 * C * C, wc ? &wc->fcproj[l] : NULL,
                p->fcprojb + l * C, BT, 4 * C, C);
-        x = res2;            /* res3 = res2 + fcproj: added by the next LayerNorm */
-        add = fcproj;
-        stream = res3;
+        ops_add(res3, res2, fcproj, BT * C);
+        x = res3;
     }
-    ops_add_layernorm(stream, a->lnf, a->lnf_mean, a->lnf_rstd, x, add, p->lnfw, p->lnfb, BT, C,
-                      c->layer_norm_epsilon);
+    ops_layernorm(a->lnf, a->lnf_mean, a->lnf_rstd, x, p->lnfw, p->lnfb, BT, C,
+                  c->layer_norm_epsilon);
     if (wc) ops_matmul_packed(a->logits, a->lnf, &wc->lm_head, NULL, BT);   /* tied LM head */
     else ops_matmul_wt(a->logits, a->lnf, p->wte, BT, C, V);
 

@@ -338,8 +338,7 @@ static void tile_edge(GemmTileFn fn, int w, int K, const float *A, int lda, int 
 /* Rows [g0, g1) * GEMM_MR of C against every panel of B. The first k block starts from
  * the bias; the next ones add to what is there. */
 static void gemm_rows(int g0, int g1, int M, int N, int K, int kc, const float *A, int lda,
-                      const GemmPanel *panels, int npanels, float *C, int ldc, const float *bias,
-                      GemmRowsFn then, float *E) {
+                      const GemmPanel *panels, int npanels, float *C, int ldc, const float *bias) {
     static const float ones[GEMM_MR] = {1, 1, 1, 1, 1, 1};
     for (int k0 = 0; k0 < K; k0 += kc) {
         int kl = K - k0 < kc ? K - k0 : kc;
@@ -358,8 +357,6 @@ static void gemm_rows(int g0, int g1, int M, int N, int K, int kc, const float *
                 else
                     tile_edge(pn->fn, pn->w, kl, a, lda, mrows, bp, pn->ldb, c, ldc, ncols,
                               cscale, bb);
-                if (then && k0 + kl == K)   /* the tile is final, and still in L1 */
-                    then(E + (size_t)r0 * ldc + pn->n0, ldc, c, ldc, mrows, ncols);
             }
         }
     }
@@ -401,7 +398,7 @@ static int plan_panels(const GemmKernels *g, int N, GemmPanel *panels) {
  * groups that OpenMP shares out when the product is big enough to pay for threads. */
 static void run_panels(int M, int N, int K, int kc, const float *A, int lda,
                        const GemmPanel *panels, int npanels, float *C, int ldc,
-                       const float *bias, GemmRowsFn then, float *E) {
+                       const float *bias) {
     const CpuCaches *cc = cpu_caches();
     int groups = (M + GEMM_MR - 1) / GEMM_MR;
     /* waking a thread costs microseconds on an idle machine, and up to a scheduler time
@@ -418,13 +415,13 @@ static void run_panels(int M, int N, int K, int kc, const float *A, int lda,
     if (!par) {   /* one thread: no OpenMP region at all (entering one costs too) */
         for (int g0 = 0; g0 < groups; g0 += per_task)
             gemm_rows(g0, g0 + per_task < groups ? g0 + per_task : groups, M, N, K, kc, A, lda,
-                      panels, npanels, C, ldc, bias, then, E);
+                      panels, npanels, C, ldc, bias);
         return;
     }
 #pragma omp parallel for schedule(dynamic)
     for (int t = 0; t < ntasks; t++) {
         int g0 = t * per_task, g1 = g0 + per_task < groups ? g0 + per_task : groups;
-        gemm_rows(g0, g1, M, N, K, kc, A, lda, panels, npanels, C, ldc, bias, then, E);
+        gemm_rows(g0, g1, M, N, K, kc, A, lda, panels, npanels, C, ldc, bias);
     }
 }
 
@@ -471,7 +468,7 @@ void gemm_sgemm(int M, int N, int K, const float *A, int lda, const float *B, in
         if (panels[p].packed)
             pack_panel(Bp + (panels[p].b - Bp), B, ldb, b_transposed, K, N, panels[p].n0,
                        panels[p].w);
-    run_panels(M, N, K, kc, A, lda, panels, npanels, C, ldc, bias, NULL, NULL);
+    run_panels(M, N, K, kc, A, lda, panels, npanels, C, ldc, bias);
     free(Bp);
     free(panels);
 }
@@ -508,20 +505,13 @@ void gemm_packed_free(GemmPackedB *p) {
     memset(p, 0, sizeof *p);
 }
 
-void gemm_sgemm_packed_then(int M, const GemmPackedB *p, const float *A, int lda, float *C,
-                            int ldc, const float *bias, GemmRowsFn then, float *E) {
+void gemm_sgemm_packed(int M, const GemmPackedB *p, const float *A, int lda, float *C, int ldc,
+                       const float *bias) {
     AVZ_ASSERT(p->k == gemm_kernels());   /* packed for the kernels that will read it */
     if (M <= 0 || p->N <= 0) return;
     if (p->K <= 0) {
         fill_bias(M, p->N, C, ldc, bias);
-        if (then) then(E, ldc, C, ldc, M, p->N);
         return;
     }
-    run_panels(M, p->N, p->K, k_block(p->k), A, lda, p->panels, p->npanels, C, ldc, bias, then,
-               E);
-}
-
-void gemm_sgemm_packed(int M, const GemmPackedB *p, const float *A, int lda, float *C, int ldc,
-                       const float *bias) {
-    gemm_sgemm_packed_then(M, p, A, lda, C, ldc, bias, NULL, NULL);
+    run_panels(M, p->N, p->K, k_block(p->k), A, lda, p->panels, p->npanels, C, ldc, bias);
 }

@@ -102,11 +102,4 @@ void gemm_packed_free(GemmPackedB *p);
 void gemm_sgemm_packed(int M, const GemmPackedB *p, const float *A, int lda, float *C, int ldc,
                        const float *bias);
 
-/* The same product, then E = then(C) tile by tile: each (up to GEMM_MR x nr) tile of C,
- * once final, goes through then() while it is still in the L1 cache (the MLP's GELU:
- * no second pass over C from L2). E has C's shape and row stride ldc. */
-typedef void (*GemmRowsFn)(float *out, int ldo, const float *in, int ldi, int rows, int cols);
-void gemm_sgemm_packed_then(int M, const GemmPackedB *p, const float *A, int lda, float *C,
-                            int ldc, const float *bias, GemmRowsFn then, float *E);
-
 #endif

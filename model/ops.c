@@ -144,17 +144,6 @@ static AVZ_HOT AVZ_CONTRACT void gelu_fast(float *out, const float *x, size_t n)
     for (size_t i = 0; i < n; i++) out[i] = avz_fast_gelu(x[i]);
 }
 
-static void gelu_rows(float *out, int ldo, const float *in, int ldi, int rows, int cols) {
-    for (int r = 0; r < rows; r++) gelu_fast(out + (size_t)r * ldo, in + (size_t)r * ldi, cols);
-}
-
-void ops_matmul_packed_gelu(float *out, float *g, const float *x, const GemmPackedB *w,
-                            const float *b, int N) {
-    /* GELU on each tile of the product as soon as it is done (gemm.h) */
-    GemmRowsFn gelu = simd_avx512_active() ? simd_gelu_rows_avx512 : gelu_rows;
-    gemm_sgemm_packed_then(N, w, x, w->K, out, w->N, b, gelu, g);
-}
-
 void ops_gelu(float *out, const float *x, size_t n) {
     if (simd_avx512_active()) simd_gelu_avx512(out, x, n);   /* simd_avx512.c */
     else gelu_fast(out, x, n);

@@ -30,11 +30,6 @@ void ops_matmul(float *out, const float *x, const float *w, const float *b, int 
  * same bits as ops_matmul, without packing w on every call. out (N, w->N). */
 void ops_matmul_packed(float *out, const float *x, const GemmPackedB *w, const float *b, int N);
 
-/* The MLP's first half: out = x @ w + b, and g = GELU(out), each tile of out turned
- * into g while it is still in cache (gemm_sgemm_packed_then). g, out: (N, w->N). */
-void ops_matmul_packed_gelu(float *out, float *g, const float *x, const GemmPackedB *w,
-                            const float *b, int N);
-
 /* The same product as plain loops over rows (4 at a time): the readable reference
  * the fast one is tested against. */
 void ops_matmul_ref(float *out, const float *x, const float *w, const float *b, int N, int C,

@@ -25,10 +25,6 @@ int simd_avx512_active(void);
 /* out[i] = GELU(x[i]) (tanh form, as avz_fast_gelu), i < n. */
 void simd_gelu_avx512(float *out, const float *x, size_t n);
 
-/* The same over rows rows of cols floats: out row r at out + r * ldo, in row r at
- * in + r * ldi (a GemmRowsFn, gemm.h). */
-void simd_gelu_rows_avx512(float *out, int ldo, const float *in, int ldi, int rows, int cols);
-
 /* LayerNorm of N rows of C floats (C a multiple of 16), as ops_layernorm. When add is
  * not NULL the rows normalised are sum = x + add, written to sum first (the residual
  * stream and a sub-block's output, in one pass). mean and rstd may be NULL. */

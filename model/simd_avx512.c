@@ -58,8 +58,9 @@ SIMD_AVX512 static inline __m512 exp16(__m512 t, __mmask16 keep) {
 /* ---- GELU ----------------------------------------------------------------------------
  * As avz_fast_gelu (fastmath.h): x * sigmoid(z), z = 2 sqrt(2/pi) (x + 0.044715 x^3), here
  * as x / (1 + e^-z) with e^-z from the polynomial of exp16 (t = -z held to [-87, 87], so
- * that e^t never overflows). 1 / (1 + e^-z) is vrcp14ps's 14-bit estimate y, refined by one Newton step
- * y (2 - d y) to about 28 bits (a division costs as much as all the rest). */
+ * that e^t never overflows). The division is vdivps itself: measured on this code, it
+ * beats vrcp14ps and a Newton step (the usual trick), which adds three more steps to
+ * the chain each vector waits on. */
 SIMD_AVX512 static inline __m512 gelu16(__m512 x) {
     const __m512 c1 = _mm512_set1_ps(1.5957691216057308f);               /* 2 sqrt(2/pi) */
     const __m512 c3 = _mm512_set1_ps(1.5957691216057308f * 0.044715f);
@@ -87,20 +88,13 @@ SIMD_AVX512 static inline __m512 gelu16(__m512 x) {
     return _mm512_maskz_mul_ps(live, x, y);
 }
 
-SIMD_AVX512 static inline void gelu_n(float *out, const float *x, size_t n) {
+SIMD_AVX512 void simd_gelu_avx512(float *out, const float *x, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, gelu16(_mm512_loadu_ps(x + i)));
     if (i < n) {   /* the last 1 to 15: masked loads and stores */
         __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
         _mm512_mask_storeu_ps(out + i, k, gelu16(_mm512_maskz_loadu_ps(k, x + i)));
     }
-}
-
-SIMD_AVX512 void simd_gelu_avx512(float *out, const float *x, size_t n) { gelu_n(out, x, n); }
-
-SIMD_AVX512 void simd_gelu_rows_avx512(float *out, int ldo, const float *in, int ldi, int rows,
-                                       int cols) {
-    for (int r = 0; r < rows; r++) gelu_n(out + (size_t)r * ldo, in + (size_t)r * ldi, cols);
 }
 
 /* ---- LayerNorm, with the residual add before it -----------------------------------------
@@ -307,11 +301,6 @@ SIMD_AVX512 void simd_transpose_keys_avx512(const float *k, int nk, int hs, floa
 void simd_gelu_avx512(float *out, const float *x, size_t n) {
     (void)out, (void)x, (void)n;
     AVZ_ASSERT(!"simd_gelu_avx512 without AVX-512");
-}
-
-void simd_gelu_rows_avx512(float *out, int ldo, const float *in, int ldi, int rows, int cols) {
-    (void)out, (void)ldo, (void)in, (void)ldi, (void)rows, (void)cols;
-    AVZ_ASSERT(!"simd_gelu_rows_avx512 without AVX-512");
 }
 
 void simd_add_layernorm_avx512(float *sum, float *out, float *mean, float *rstd, const float *x,

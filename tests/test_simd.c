@@ -55,32 +55,6 @@ Test(simd, gelu_matches_libm_reference_at_every_length_and_edge_value) {
     }
 }
 
-/* The MLP's product with GELU fused on each tile: the same bits as the product, then
- * ops_gelu over the whole of it, on both paths. */
-Test(simd, matmul_with_fused_gelu_equals_the_two_steps) {
-    need_avx512();
-    const char *isas[] = {"avx512", "portable"};
-    for (int ii = 0; ii < 2; ii++) {
-        cr_assert(gemm_select(isas[ii]));
-        int M = 45, K = 64, N = 256;
-        float *x = malloc(4 * M * K), *w = malloc(4 * K * N), *b = malloc(4 * N);
-        float *o1 = malloc(4 * M * N), *g1 = malloc(4 * M * N), *o2 = malloc(4 * M * N);
-        float *g2 = malloc(4 * M * N);
-        fill(x, (size_t)M * K, 1.0f, 60);
-        fill(w, (size_t)K * N, 0.3f, 61);
-        fill(b, N, 1.0f, 62);
-        GemmPackedB pk = {0};
-        gemm_pack_b(&pk, N, K, w, N, 0);
-        ops_matmul_packed(o1, x, &pk, b, M);
-        ops_gelu(g1, o1, (size_t)M * N);
-        ops_matmul_packed_gelu(o2, g2, x, &pk, b, M);
-        cr_expect(memcmp(o1, o2, 4 * M * N) == 0, "%s: the product differs", isas[ii]);
-        cr_expect(memcmp(g1, g2, 4 * M * N) == 0, "%s: GELU on tiles differs", isas[ii]);
-        gemm_packed_free(&pk);
-        free(x); free(w); free(b); free(o1); free(g1); free(o2); free(g2);
-    }
-}
-
 /* ops_add_layernorm on the AVX-512 path against the portable one; C = 272 streams the
  * row instead of holding it in registers. */
 Test(simd, add_layernorm_matches_portable) {
