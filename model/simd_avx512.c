@@ -83,9 +83,7 @@ SIMD_AVX512 static inline __m512 gelu16(__m512 x) {
     p = _mm512_fmadd_ps(p, r, one);
     p = _mm512_fmadd_ps(p, r, one);
     __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, n), one);               /* 1 + e^-z */
-    __m512 y = _mm512_rcp14_ps(d);
-    y = _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
-    return _mm512_maskz_mul_ps(live, x, y);
+    return _mm512_maskz_div_ps(live, x, d);
 }
 
 SIMD_AVX512 void simd_gelu_avx512(float *out, const float *x, size_t n) {
