@@ -38,6 +38,14 @@ void simd_add_layernorm_avx512(float *sum, float *out, float *mean, float *rstd,
 void simd_keep_panel_avx512(float *P, int ld, int i0, int T, int causal, float scale,
                             float slope, float lse[6]);
 
+/* attn_fast_keep (attention.h) for one head of 16 dimensions and T <= 64 tokens, each
+ * panel of 6 query rows kept in registers from its scores to its output: q, k, v
+ * (T, 16); out row t at out + t * ostride; lse (T); P rows ld floats apart (ld a
+ * multiple of 16, 64-byte aligned), attn_keep_rows(T) of them, zeros where masked. */
+void simd_attn_small_avx512(const float *q, const float *k, const float *v, int T, int causal,
+                            float scale, float slope, float *out, int ostride, float *lse,
+                            float *P, int ld);
+
 /* posenc_rope_apply_table (posenc.h) for hs = 16 or a multiple of 32, bit for bit: the
  * same products and sums, 16 lanes at a time. */
 void simd_rope_avx512(float *x, int T, int hs, const float *cs, int sign);

@@ -26,6 +26,20 @@ int simd_avx512_active(void) {
 
 #define SIMD_AVX512 __attribute__((target("arch=x86-64-v4")))
 
+/* e^r for |r| <= 0.347: 1 + r + r^2/2! + ... + r^7/7!, by Horner's rule
+ * ((r/7! + 1/6!) r + 1/5!) r ... + 1 */
+SIMD_AVX512 static inline __m512 exp_taylor(__m512 r) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, one);
+    return _mm512_fmadd_ps(p, r, one);
+}
+
 /* ---- e^t for 16 lanes ----------------------------------------------------------------
  *   e^t = 2^n e^r,  n = round(t / ln 2),  r = t - n ln 2  in [-0.347, 0.347]
  * (the method of avz_exp_core in fastmath.h).
@@ -43,16 +57,7 @@ SIMD_AVX512 static inline __m512 exp16(__m512 t, __mmask16 keep) {
     __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(t, log2e, magic), magic);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), t);
     r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    /* Horner's rule: ((c7 r + c6) r + c5) r ... + 1 */
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_maskz_scalef_ps(k, p, n);
+    return _mm512_maskz_scalef_ps(k, exp_taylor(r), n);
 }
 
 /* ---- GELU ----------------------------------------------------------------------------
@@ -74,15 +79,7 @@ SIMD_AVX512 static inline __m512 gelu16(__m512 x) {
     __m512 n = _mm512_sub_ps(_mm512_fnmadd_ps(z, _mm512_set1_ps(1.44269504f), magic), magic);
     __m512 r = _mm512_fmsub_ps(n, _mm512_set1_ps(2.12194440e-4f),
                                _mm512_fmadd_ps(n, _mm512_set1_ps(0.693359375f), z));
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, one);
-    p = _mm512_fmadd_ps(p, r, one);
-    __m512 d = _mm512_add_ps(_mm512_scalef_ps(p, n), one);               /* 1 + e^-z */
+    __m512 d = _mm512_add_ps(_mm512_scalef_ps(exp_taylor(r), n), one);   /* 1 + e^-z */
     return _mm512_maskz_div_ps(live, x, d);
 }
 
@@ -247,6 +244,120 @@ SIMD_AVX512 void simd_rope_avx512(float *x, int T, int hs, const float *cs, int 
     }
 }
 
+/* ---- a whole head of a short text, in registers ----------------------------------------------
+ * For a head of 16 dimensions and a text of at most 64 tokens, six rows of scores are
+ * 6 x 4 registers. So each panel of 6 query rows runs start to end without its scores
+ * leaving the registers: S = Q K^T by 16 rank-one updates (one dimension of the 6
+ * queries, broadcast, times that dimension of every key: Kt's row), the softmax of
+ * each row (scale, ALiBi bias, mask, max, exp, sum, normalise), P stored once (it is
+ * kept for the visualizer), then O = P V, each key's value row (one register) times
+ * the 6 rows' probabilities of it. The general path (attention_fast.c) instead calls a
+ * tile kernel per product and passes S through memory between the steps; for heads
+ * this small, those calls and passes cost more than the arithmetic. */
+#define SMALL_MR 6
+#define SMALL_NV 4   /* 64 keys = 4 registers of 16 */
+
+/* Rows [i0, i0 + 6) of which the first nr are real (the others, past T, repeat row T - 1
+ * and are dropped); NV registers of keys (a constant in each call: see below) cover the
+ * ncols keys they see. Each step runs for all 6 rows before the next, so that the rows'
+ * chains of dependent steps overlap in the CPU. */
+SIMD_AVX512 static inline void small_panel(const float *q, const float *Kt, const float *v,
+                                           int T, int i0, int nr, int ncols, int NV, int causal,
+                                           float scale, float slope, float *out, int ostride,
+                                           float *lse, float *P, int ld) {
+    __m512 S[SMALL_MR][SMALL_NV];
+    float m[SMALL_MR], total[SMALL_MR];
+    int visible[SMALL_MR];
+    for (int r = 0; r < SMALL_MR; r++) {
+        int i = i0 + r;
+        visible[r] = causal && i + 1 < T ? i + 1 : T;
+        for (int c = 0; c < NV; c++) S[r][c] = _mm512_setzero_ps();
+    }
+    const float *qr[SMALL_MR];
+    for (int r = 0; r < SMALL_MR; r++) qr[r] = q + (size_t)(i0 + r < T ? i0 + r : T - 1) * 16;
+    for (int d = 0; d < 16; d++) {   /* S = Q Kt, one dimension at a time */
+        __m512 kt[SMALL_NV];
+        for (int c = 0; c < NV; c++) kt[c] = _mm512_load_ps(Kt + d * 64 + 16 * c);
+        for (int r = 0; r < SMALL_MR; r++) {
+            __m512 qb = _mm512_set1_ps(qr[r][d]);
+            for (int c = 0; c < NV; c++) S[r][c] = _mm512_fmadd_ps(qb, kt[c], S[r][c]);
+        }
+    }
+    const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512 sc = _mm512_set1_ps(scale), nslope = _mm512_set1_ps(-slope);
+    for (int r = 0; r < SMALL_MR; r++) {   /* logits and each row's max */
+        __m512 mx = _mm512_set1_ps(-INFINITY);
+        for (int c = 0; c < NV; c++) {
+            __m512 bias = _mm512_setzero_ps();
+            if (slope != 0.0f) {
+                __m512 dist = _mm512_sub_ps(_mm512_set1_ps((float)(i0 + r - 16 * c)), iota);
+                bias = _mm512_mul_ps(nslope, _mm512_abs_ps(dist));
+            }
+            S[r][c] = _mm512_fmadd_ps(S[r][c], sc, bias);
+            mx = _mm512_mask_max_ps(mx, lanes_below(visible[r] - 16 * c), mx, S[r][c]);
+        }
+        m[r] = _mm512_reduce_max_ps(mx);
+    }
+    for (int r = 0; r < SMALL_MR; r++) {   /* e^(l - max), and their sums */
+        __m512 mv = _mm512_set1_ps(m[r]), acc = _mm512_setzero_ps();
+        for (int c = 0; c < NV; c++) {
+            S[r][c] = exp16(_mm512_sub_ps(S[r][c], mv), lanes_below(visible[r] - 16 * c));
+            acc = _mm512_add_ps(acc, S[r][c]);
+        }
+        total[r] = _mm512_reduce_add_ps(acc);
+    }
+    for (int r = 0; r < SMALL_MR; r++) {   /* P, normalised, stored once; zeros up to ld */
+        __m512 inv = _mm512_set1_ps(1.0f / total[r]);
+        float *Pr = P + (size_t)(i0 + r) * ld;
+        for (int c = 0; c < NV; c++) _mm512_store_ps(Pr + 16 * c, _mm512_mul_ps(S[r][c], inv));
+        for (int c = NV; 16 * c < ld; c++) _mm512_store_ps(Pr + 16 * c, _mm512_setzero_ps());
+        if (r < nr) lse[i0 + r] = m[r] + logf(total[r]);
+    }
+    /* O = P V: key j's value row times each row's P_ij, in two sums per row (even and
+     * odd keys) so that 12 chains of additions run side by side */
+    __m512 o[2][SMALL_MR];
+    for (int h = 0; h < 2; h++)
+        for (int r = 0; r < SMALL_MR; r++) o[h][r] = _mm512_setzero_ps();
+    const float *Pp = P + (size_t)i0 * ld;
+    int j = 0;
+    for (; j + 2 <= ncols; j += 2)
+        for (int h = 0; h < 2; h++) {
+            __m512 vj = _mm512_loadu_ps(v + (size_t)(j + h) * 16);
+            for (int r = 0; r < SMALL_MR; r++)
+                o[h][r] = _mm512_fmadd_ps(_mm512_set1_ps(Pp[(size_t)r * ld + j + h]), vj, o[h][r]);
+        }
+    if (j < ncols) {
+        __m512 vj = _mm512_loadu_ps(v + (size_t)j * 16);
+        for (int r = 0; r < SMALL_MR; r++)
+            o[0][r] = _mm512_fmadd_ps(_mm512_set1_ps(Pp[(size_t)r * ld + j]), vj, o[0][r]);
+    }
+    for (int r = 0; r < nr; r++)
+        _mm512_storeu_ps(out + (size_t)(i0 + r) * ostride, _mm512_add_ps(o[0][r], o[1][r]));
+}
+
+SIMD_AVX512 void simd_attn_small_avx512(const float *q, const float *k, const float *v, int T,
+                                        int causal, float scale, float slope, float *out,
+                                        int ostride, float *lse, float *P, int ld) {
+    AVZ_ASSERT(T >= 1 && T <= 64 && ld % 16 == 0);
+    _Alignas(64) float Kt[16 * 64];
+    simd_transpose_keys_avx512(k, T, 16, Kt, 64);
+    for (int i0 = 0; i0 < T; i0 += SMALL_MR) {
+        int nr = T - i0 < SMALL_MR ? T - i0 : SMALL_MR;
+        int ncols = causal ? (i0 + nr < T ? i0 + nr : T) : T;   /* keys the last row sees */
+        /* one copy of small_panel per count of key registers, each with it a constant, so
+         * that the compiler unrolls every loop over them and S stays in registers */
+        switch ((ncols + 15) / 16) {
+        case 1: small_panel(q, Kt, v, T, i0, nr, ncols, 1, causal, scale, slope, out, ostride, lse, P, ld); break;
+        case 2: small_panel(q, Kt, v, T, i0, nr, ncols, 2, causal, scale, slope, out, ostride, lse, P, ld); break;
+        case 3: small_panel(q, Kt, v, T, i0, nr, ncols, 3, causal, scale, slope, out, ostride, lse, P, ld); break;
+        default: small_panel(q, Kt, v, T, i0, nr, ncols, 4, causal, scale, slope, out, ostride, lse, P, ld);
+        }
+    }
+    /* the rows of P past T (up to attn_keep_rows(T)) were the dropped rows: zero them */
+    for (int i = T; i < (T + SMALL_MR - 1) / SMALL_MR * SMALL_MR; i++)
+        memset(P + (size_t)i * ld, 0, sizeof(float) * ld);
+}
+
 /* ---- the keys, transposed ------------------------------------------------------------------
  * Scores S = Q K^T run on the matrix kernels with K^T as their B: one row per dimension,
  * the keys along it. A block of 16 keys x 16 dimensions is 16 registers; four rounds of
@@ -318,6 +429,14 @@ void simd_keep_panel_avx512(float *P, int ld, int i0, int T, int causal, float s
 void simd_rope_avx512(float *x, int T, int hs, const float *cs, int sign) {
     (void)x, (void)T, (void)hs, (void)cs, (void)sign;
     AVZ_ASSERT(!"simd_rope_avx512 without AVX-512");
+}
+
+void simd_attn_small_avx512(const float *q, const float *k, const float *v, int T, int causal,
+                            float scale, float slope, float *out, int ostride, float *lse,
+                            float *P, int ld) {
+    (void)q, (void)k, (void)v, (void)T, (void)causal, (void)scale, (void)slope, (void)out;
+    (void)ostride, (void)lse, (void)P, (void)ld;
+    AVZ_ASSERT(!"simd_attn_small_avx512 without AVX-512");
 }
 
 void simd_transpose_keys_avx512(const float *k, int nk, int hs, float *Kt, int ldk) {

@@ -65,7 +65,8 @@ Test(simd, add_layernorm_matches_portable) {
             int N = 7, C = Cs[ci];
             size_t n = (size_t)N * C;
             float *x = malloc(4 * n), *ad = malloc(4 * n), *w = malloc(4 * C), *b = malloc(4 * C);
-            float *s1 = malloc(4 * n), *s2 = malloc(4 * n), *o1 = malloc(4 * n), *o2 = malloc(4 * n);
+            float *s1 = malloc(4 * n), *s2 = malloc(4 * n);
+            float *o1 = malloc(4 * n), *o2 = malloc(4 * n);
             float m1[7], m2[7], r1[7], r2[7];
             fill(x, n, 3.0f, 1 + ci);
             fill(ad, n, 1.0f, 2 + ci);
@@ -124,8 +125,9 @@ Test(simd, keys_transposed_with_zero_padding) {
         }
 }
 
-/* attn_fast_keep (whose softmax runs on simd_keep_panel_avx512 with AVX-512) against the
- * naive attention, on both kernel sets: every probability, masked ones exactly 0. */
+/* attn_fast_keep (with AVX-512: simd_attn_small_avx512 for short heads of 16, else
+ * simd_keep_panel_avx512) against the naive attention, on both kernel sets: every
+ * probability, masked ones exactly 0, and nothing past the rows written. */
 static void keep_vs_naive(const char *isa, int T, int hs, int causal, float slope) {
     size_t n = (size_t)T * hs, ld = attn_keep_ld(T), rows = attn_keep_rows(T);
     float *q = malloc(4 * n), *k = malloc(4 * n), *v = malloc(4 * n), *on = malloc(4 * n);
@@ -156,11 +158,12 @@ static void keep_vs_naive(const char *isa, int T, int hs, int causal, float slop
 
 Test(simd, kept_softmax_matches_naive_on_both_paths) {
     need_avx512();
-    static const int Ts[] = {1, 5, 16, 17, 64, 100};
+    /* T <= 64 with hs = 16 runs in registers (simd_attn_small_avx512): every panel count */
+    static const int Ts[] = {1, 5, 6, 7, 12, 16, 17, 48, 63, 64, 65, 100};
     static const int HS[] = {8, 16, 32};
     const char *isas[] = {"avx512", "portable"};
     for (int ii = 0; ii < 2; ii++)
-        for (int ti = 0; ti < 6; ti++)
+        for (int ti = 0; ti < 12; ti++)
             for (int hi = 0; hi < 3; hi++)
                 for (int causal = 0; causal < 2; causal++) {
                     keep_vs_naive(isas[ii], Ts[ti], HS[hi], causal, 0.0f);
@@ -180,7 +183,8 @@ Test(simd, forward_pass_matches_portable_for_every_encoding) {
         helper_tokens(ids, T, V, 9);
         char err[AVZ_ERR_LEN];
         size_t nl = (size_t)T * V, nm = (size_t)2 * 4 * T * T;
-        float *l1 = malloc(4 * nl), *l2 = malloc(4 * nl), *p1 = malloc(4 * nm), *p2 = malloc(4 * nm);
+        float *l1 = malloc(4 * nl), *l2 = malloc(4 * nl);
+        float *p1 = malloc(4 * nm), *p2 = malloc(4 * nm);
         const char *isas[] = {"avx512", "portable"};
         for (int ii = 0; ii < 2; ii++) {
             cr_assert(gemm_select(isas[ii]));
