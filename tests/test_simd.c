@@ -132,7 +132,8 @@ static void keep_vs_naive(const char *isa, int T, int hs, int causal, float slop
     size_t n = (size_t)T * hs, ld = attn_keep_ld(T), rows = attn_keep_rows(T);
     float *q = malloc(4 * n), *k = malloc(4 * n), *v = malloc(4 * n), *on = malloc(4 * n);
     float *of = malloc(4 * n), *ln = malloc(4 * T), *lf = malloc(4 * T);
-    float *Pn = malloc(4 * (size_t)T * T), *Pk = aligned_alloc(64, 4 * rows * ld);
+    float *Pn = malloc(4 * (size_t)T * T), *Pk = aligned_alloc(64, 4 * (rows * ld + 16));
+    for (int i = 0; i < 16; i++) Pk[rows * ld + i] = -7.0f;   /* a sentinel past P's rows */
     fill(q, n, 1.5f, 40 + T);
     fill(k, n, 1.5f, 41 + T);
     fill(v, n, 1.0f, 42 + T);
@@ -140,6 +141,8 @@ static void keep_vs_naive(const char *isa, int T, int hs, int causal, float slop
     attn_naive(&s, q, k, v, Pn, on, ln);
     cr_assert(gemm_select(isa));
     attn_fast_keep(&s, q, k, v, of, lf, Pk);
+    for (int i = 0; i < 16; i++)
+        cr_assert_eq(Pk[rows * ld + i], -7.0f, "%s T=%d hs=%d: wrote past P", isa, T, hs);
     double worst = 0;
     for (int i = 0; i < T; i++)
         for (int j = 0; j < (int)ld; j++) {
