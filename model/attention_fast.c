@@ -369,14 +369,14 @@ static AVZ_HOT void keep_panel(float *P, int ld, int i0, int T, int causal, floa
 
 void attn_fast_keep(const AttnShape *s, const float *q, const float *k, const float *v,
                     float *out, float *lse, float *P) {
-    FastPlan p = fast_plan(s->T, s->hs);
-    int T = s->T, hs = s->hs, hsp = p.hsp, ld = (int)attn_keep_ld(T);
-    int npanels = (T + GEMM_MR - 1) / GEMM_MR, simd = simd_avx512_active();   /* simd.h */
+    int T = s->T, hs = s->hs, ld = (int)attn_keep_ld(T), simd = simd_avx512_active();
     if (simd && hs == 16 && T <= 64) {   /* the whole head in registers, panel by panel */
         simd_attn_small_avx512(q, k, v, T, s->causal, s->scale, s->slope, out, s->ostride, lse,
-                               P, ld);
+                               P, ld);   /* simd.h */
         return;
     }
+    FastPlan p = fast_plan(T, hs);
+    int hsp = p.hsp, npanels = (T + GEMM_MR - 1) / GEMM_MR;
     /* Kt (hs x ld) and V (ld x hsp), padded with zeros; a padded Q panel; an O panel */
     size_t nbuf = align16((size_t)hs * ld + (size_t)ld * hsp + GEMM_MR * hsp + GEMM_MR * hs);
     /* a short text's buffers fit on the stack (a malloc and free per head and layer were

@@ -48,8 +48,8 @@ static const float *rope_table(Model *m, int T) {
 /* Head h of batch row b: its columns of qkv (T rows of 3C) into qh, kh, vh (T, hs)
  * each; RoPE (cs: rope_table, or NULL for none) rotates q and k. Done per head right
  * before the head's attention, so that what attention reads is still in the L1 cache. */
-static AVZ_HOT void split_head(const float *qkv, int b, int h, int T, int C, int hs, const float *cs,
-                       float *qh, float *kh, float *vh) {
+static AVZ_HOT void split_head(const float *qkv, int b, int h, int T, int C, int hs,
+                               const float *cs, float *qh, float *kh, float *vh) {
     for (int t = 0; t < T; t++) {
         const float *row = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
         avz_copy_row(qh + (size_t)t * hs, row, hs);

@@ -77,7 +77,7 @@ void posenc_rope_table(float *cs, int T, int hs, float base, int pos0) {
 /* Row t's cosines and sines lie side by side in the table, each in the order of the
  * pairs, so that a loop over pairs reads contiguous runs. */
 void posenc_rope_apply_table(float *x, int T, int hs, const float *cs, int sign) {
-    if ((hs == 16 || hs % 32 == 0) && simd_avx512_active()) {   /* the same, 16 lanes at a time (simd.h) */
+    if ((hs == 16 || hs % 32 == 0) && simd_avx512_active()) {   /* 16 lanes at a time: simd.h */
         simd_rope_avx512(x, T, hs, cs, sign);
         return;
     }

@@ -154,9 +154,9 @@ static inline __mmask16 lanes_below(int n) {   /* the first n lanes, 0 <= n <= 1
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n > 0 ? n : 0)) - 1);
 }
 
-SIMD_AVX512 static inline __m512 logits16(const float *x, int i, int j0, __m512 scale,
-                                          float slope) {
-    __m512 s = _mm512_load_ps(x + j0);
+/* The logits of query i against keys j0 .. j0 + 15 from their scores s: s * scale, minus
+ * slope |i - j| under ALiBi. */
+SIMD_AVX512 static inline __m512 logits16(__m512 s, int i, int j0, __m512 scale, float slope) {
     if (slope == 0.0f) return _mm512_mul_ps(s, scale);
     const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     __m512 dist = _mm512_sub_ps(_mm512_set1_ps((float)(i - j0)), iota);   /* i - j */
@@ -176,7 +176,7 @@ SIMD_AVX512 void simd_keep_panel_avx512(float *P, int ld, int i0, int T, int cau
         float *x = P + (size_t)r * ld;
         __m512 mx = _mm512_set1_ps(-INFINITY);
         for (int j0 = 0; j0 < visible[r]; j0 += 16) {
-            __m512 l = logits16(x, i, j0, sc, slope);
+            __m512 l = logits16(_mm512_load_ps(x + j0), i, j0, sc, slope);
             _mm512_store_ps(x + j0, l);
             mx = _mm512_mask_max_ps(mx, lanes_below(visible[r] - j0), mx, l);
         }
@@ -283,17 +283,11 @@ SIMD_AVX512 static inline void small_panel(const float *q, const float *Kt, cons
             for (int c = 0; c < NV; c++) S[r][c] = _mm512_fmadd_ps(qb, kt[c], S[r][c]);
         }
     }
-    const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512 sc = _mm512_set1_ps(scale), nslope = _mm512_set1_ps(-slope);
+    const __m512 sc = _mm512_set1_ps(scale);
     for (int r = 0; r < SMALL_MR; r++) {   /* logits and each row's max */
         __m512 mx = _mm512_set1_ps(-INFINITY);
         for (int c = 0; c < NV; c++) {
-            __m512 bias = _mm512_setzero_ps();
-            if (slope != 0.0f) {
-                __m512 dist = _mm512_sub_ps(_mm512_set1_ps((float)(i0 + r - 16 * c)), iota);
-                bias = _mm512_mul_ps(nslope, _mm512_abs_ps(dist));
-            }
-            S[r][c] = _mm512_fmadd_ps(S[r][c], sc, bias);
+            S[r][c] = logits16(S[r][c], i0 + r, 16 * c, sc, slope);
             mx = _mm512_mask_max_ps(mx, lanes_below(visible[r] - 16 * c), mx, S[r][c]);
         }
         m[r] = _mm512_reduce_max_ps(mx);
@@ -346,12 +340,15 @@ SIMD_AVX512 void simd_attn_small_avx512(const float *q, const float *k, const fl
         int ncols = causal ? (i0 + nr < T ? i0 + nr : T) : T;   /* keys the last row sees */
         /* one copy of small_panel per count of key registers, each with it a constant, so
          * that the compiler unrolls every loop over them and S stays in registers */
+#define SMALL_PANEL(NV) small_panel(q, Kt, v, T, i0, nr, ncols, NV, causal, scale, slope, out, \
+                                   ostride, lse, P, ld)
         switch ((ncols + 15) / 16) {
-        case 1: small_panel(q, Kt, v, T, i0, nr, ncols, 1, causal, scale, slope, out, ostride, lse, P, ld); break;
-        case 2: small_panel(q, Kt, v, T, i0, nr, ncols, 2, causal, scale, slope, out, ostride, lse, P, ld); break;
-        case 3: small_panel(q, Kt, v, T, i0, nr, ncols, 3, causal, scale, slope, out, ostride, lse, P, ld); break;
-        default: small_panel(q, Kt, v, T, i0, nr, ncols, 4, causal, scale, slope, out, ostride, lse, P, ld);
+        case 1: SMALL_PANEL(1); break;
+        case 2: SMALL_PANEL(2); break;
+        case 3: SMALL_PANEL(3); break;
+        default: SMALL_PANEL(4);
         }
+#undef SMALL_PANEL
     }
     /* the rows of P past T (up to attn_keep_rows(T)) were the dropped rows: zero them */
     for (int i = T; i < (T + SMALL_MR - 1) / SMALL_MR * SMALL_MR; i++)
