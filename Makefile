@@ -16,7 +16,7 @@ PKGS    := sdl2 SDL2_ttf libcjson epoxy libpcre2-8
 DEBS    := build-essential pkg-config libsdl2-dev libsdl2-ttf-dev libstb-dev libcjson-dev \
            libepoxy-dev libcriterion-dev libpcre2-dev xvfb xauth libgl1-mesa-dri python3-numpy
 OPT     ?= -O3
-CFLAGS  += -std=c11 -Wall -Wextra $(OPT) -g -fopenmp -Imodel -Iapp -Itests \
+CFLAGS  += -std=c11 -Wall -Wextra $(OPT) -g -fopenmp -Imodel -Igpu -Iapp -Itests \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp -pthread
 

@@ -26,7 +26,7 @@
 #include "cli.h"
 #include "commands.h"
 #ifdef AVZ_CUDA
-#include "../gpu/gpu_backend.h"
+#include "gpu_backend.h"
 #endif
 #include "gemm.h"
 #include "model.h"

@@ -44,14 +44,14 @@ static AvzCode check_selection(const ExportArgs *a, const CliCommand *cmd, const
 /* Captures the selected maps into a new (n, T, T) array; n_rows x n_cols layout. */
 static float *capture_selection(Session *s, const ExportArgs *a, int has_head, int *n_rows,
                                 int *n_cols) {
-    const ModelConfig *c = &s->model.cfg;
+    const ModelConfig *c = &s->eng.model.cfg;
     int T = s->tok.n, L = c->n_layer, NH = c->n_head;
     int l0 = a->all ? 0 : a->layer, nl = a->all ? L : 1;
     int h0 = has_head ? a->head : 0, nh = has_head ? 1 : NH;
     float *maps = avz_xmalloc(sizeof(float) * (size_t)nl * nh * T * T);
     for (int l = 0; l < nl; l++)
         for (int h = 0; h < nh; h++)
-            s->be->capture(s->be, &s->model, l0 + l, h0 + h, 0,
+            s->eng.be->capture(s->eng.be, &s->eng.model, l0 + l, h0 + h, 0,
                            maps + ((size_t)l * nh + h) * T * T);
     *n_rows = nl;
     *n_cols = nh;
@@ -80,7 +80,7 @@ static AvzCode write_png(Session *s, const ExportArgs *a, const float *maps, int
     char font[4096];
     assets_find(EXPORT_DEFAULT_FONT, font, sizeof font);
     st.font_path = font;
-    const char *pe = pe_name(s->model.cfg.pe);
+    const char *pe = pe_name(s->eng.model.cfg.pe);
     const char *const *labels = (const char *const *)s->tok.text;
     char title[256];
     int T = s->tok.n;
@@ -140,7 +140,7 @@ int cmd_export(int argc, char **argv) {
     if ((rc = session_open(&s, a.model, a.device, a.attention, a.text, err)))
         return cmd_error(rc, err);
     session_print_notes(&s);
-    rc = check_selection(&a, &cmd, &s.model.cfg, err);
+    rc = check_selection(&a, &cmd, &s.eng.model.cfg, err);
     if (!rc) rc = session_forward(&s, err);
     if (!rc) {
         int nr, nc, single = cli_seen(&cmd, "--head");
@@ -149,7 +149,7 @@ int cmd_export(int argc, char **argv) {
                  : write_png(&s, &a, maps, nr, nc, single, err);
         free(maps);
         if (!rc) printf("wrote %s (%d map%s, %d tokens, computed on %s)\n", a.out, nr * nc,
-                        nr * nc == 1 ? "" : "s", s.tok.n, s.be->device);
+                        nr * nc == 1 ? "" : "s", s.tok.n, s.eng.be->device);
     }
     session_close(&s);
     return rc ? cmd_error(rc, err) : 0;

@@ -9,6 +9,7 @@
 #include "chart.h"
 #include "cli.h"
 #include "commands.h"
+#include "device.h"
 #include "lengths.h"
 
 static const char *PE_DIRS[PE_COUNT] = {"none", "sinusoidal", "learned", "rope", "alibi"};
@@ -82,14 +83,15 @@ static AvzCode write_chart(const char *out, const LengthRun *runs, int n, int ma
 }
 
 int cmd_lengths(int argc, char **argv) {
-    const char *models = NULL, *out = NULL;
+    const char *models = NULL, *out = NULL, *device = "auto";
     int max_T = 256, seqs = 64, bucket = 16;
     CliOpt opts[] = {
         {"--models", OPT_STR, &models, "DIR", "folder holding none/ sinusoidal/ learned/ rope/ alibi/ (default assets/models)", 0},
         {"--max", OPT_INT, &max_T, "T", "longest position to measure (default 256)", 0},
         {"--seqs", OPT_INT, &seqs, "N", "held-out sequences (default 64)", 0},
         {"--bucket", OPT_INT, &bucket, "N", "positions per table row (default 16)", 0},
-        {"--out", OPT_STR, &out, "FILE.png", "also write a line chart", 0}};
+        {"--out", OPT_STR, &out, "FILE.png", "also write a line chart", 0},
+        {"--device", OPT_STR, &device, "auto|cpu|cuda", "where the passes run (default auto)", 0}};
     CliCommand cmd = {"lengths", "[--models DIR] [--max T] [--out FILE.png]",
                       "Mean loss by token position for each shipped model, up to past the "
                       "training context.", opts, sizeof opts / sizeof opts[0]};
@@ -108,14 +110,16 @@ int cmd_lengths(int argc, char **argv) {
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/%s", base, PE_DIRS[p]);
         if (!is_dir(dir)) continue;
-        Model m;
-        if ((rc = model_load(&m, dir, err))) break;
+        Engine e;
+        char note[AVZ_ERR_LEN];
+        if ((rc = engine_open(&e, dir, device, note, err))) break;
+        if (note[0]) fprintf(stderr, "note: %s\n", note);
         runs[n].loss = avz_xmalloc(sizeof(float) * max_T);
         snprintf(runs[n].name, sizeof runs[n].name, "%s", PE_DIRS[p]);
-        runs[n].n_positions = ctx = m.cfg.n_positions;
+        runs[n].n_positions = ctx = e.model.cfg.n_positions;
         fprintf(stderr, "measuring %s ...\n", dir);
-        rc = lengths_measure(&m, max_T, seqs, LENGTHS_SEED, runs[n].loss, err);
-        model_free(&m);
+        rc = lengths_measure(&e.be, &e.model, max_T, seqs, LENGTHS_SEED, runs[n].loss, err);
+        engine_close(&e);
         n++;
     }
     if (!rc && n == 0)

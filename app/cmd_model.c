@@ -59,8 +59,8 @@ static cJSON *json_tokens(const Session *s) {
 static cJSON *json_header(const Session *s) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "model", s->model_dir);
-    cJSON_AddStringToObject(j, "position_encoding", pe_name(s->model.cfg.pe));
-    cJSON_AddStringToObject(j, "device", s->be->device);
+    cJSON_AddStringToObject(j, "position_encoding", pe_name(s->eng.model.cfg.pe));
+    cJSON_AddStringToObject(j, "device", s->eng.be->device);
     cJSON_AddItemToObject(j, "tokens", json_tokens(s));
     return j;
 }
@@ -104,20 +104,20 @@ int cmd_predict(int argc, char **argv) {
         return cmd_error(2, err);
     }
     if ((rc = session_forward(&s, err))) { session_close(&s); return cmd_error(rc, err); }
-    int V = s.model.cfg.vocab_size, T = s.tok.n, ids[ABLATE_MAX_TOPK];
+    int V = s.eng.model.cfg.vocab_size, T = s.tok.n, ids[ABLATE_MAX_TOPK];
     float p[ABLATE_MAX_TOPK];
-    ablate_topk(model_probs(&s.model) + (size_t)(T - 1) * V, V, top, ids, p);
+    ablate_topk(model_probs(&s.eng.model) + (size_t)(T - 1) * V, V, top, ids, p);
     if (a.json) {
         cJSON *j = json_header(&s);
-        cJSON_AddItemToObject(j, "next", json_topk(&s.model.vocab, ids, p, top));
+        cJSON_AddItemToObject(j, "next", json_topk(&s.eng.model.vocab, ids, p, top));
         json_print(j);
     } else {
         char desc[256];
         session_describe(&s, desc, sizeof desc);
-        printf("model: %s (%s) on %s\n", s.model_dir, desc, s.be->device);
+        printf("model: %s (%s) on %s\n", s.model_dir, desc, s.eng.be->device);
         printf("next token after \"%s\":\n", s.tok.text[T - 1]);
         for (int i = 0; i < top; i++)
-            printf("  %2d. %-16s %.4f\n", i + 1, s.model.vocab.words[ids[i]], p[i]);
+            printf("  %2d. %-16s %.4f\n", i + 1, s.eng.model.vocab.words[ids[i]], p[i]);
     }
     session_close(&s);
     return 0;
@@ -158,7 +158,7 @@ static AvzCode parse_mode(const char *mode, AblateMode *out, char *err) {
 }
 
 static void print_ablation(const Session *s, const AblationResult *r, const char *heads) {
-    const Vocab *v = &s->model.vocab;
+    const Vocab *v = &s->eng.model.vocab;
     printf("ablated heads: %s\n", heads);
     printf("loss on the text: %.4f -> %.4f (%+.4f)\n", r->loss_base, r->loss_ablated,
            r->loss_ablated - r->loss_base);
@@ -178,10 +178,10 @@ static void json_ablation(const Session *s, const AblationResult *r, const char 
     cJSON_AddNumberToObject(j, "loss_ablated", r->loss_ablated);
     cJSON_AddNumberToObject(j, "kl_mean", r->kl_mean);
     cJSON_AddItemToObject(j, "kl", cJSON_CreateFloatArray(r->kl, r->T));
-    cJSON_AddItemToObject(j, "top_base", json_topk(&s->model.vocab, r->top_base, r->ptop_base,
+    cJSON_AddItemToObject(j, "top_base", json_topk(&s->eng.model.vocab, r->top_base, r->ptop_base,
                                                    r->topk));
     cJSON_AddItemToObject(j, "top_ablated",
-                          json_topk(&s->model.vocab, r->top_ablated, r->ptop_ablated, r->topk));
+                          json_topk(&s->eng.model.vocab, r->top_ablated, r->ptop_ablated, r->topk));
     json_print(j);
 }
 
@@ -204,18 +204,18 @@ int cmd_ablate(int argc, char **argv) {
     rc = 0;
     AvzErr err;
     AblateMode am = ABLATE_ZERO;
-    unsigned char *mask = avz_xcalloc(s.model.cfg.n_layer * s.model.cfg.n_head, 1);
+    unsigned char *mask = avz_xcalloc(s.eng.model.cfg.n_layer * s.eng.model.cfg.n_head, 1);
     AblationResult r = {0};
     if (!heads) rc = avz_fail(err, AVZ_ERR_INPUT, "attnviz ablate: --heads is required");
-    if (!rc) rc = parse_heads(heads, &s.model.cfg, mask, err);
+    if (!rc) rc = parse_heads(heads, &s.eng.model.cfg, mask, err);
     if (!rc) rc = parse_mode(mode, &am, err);
     if (!rc && probe) {
-        rc = roles_ablation(&s.model, mask, am, n_probes, a.json);
+        rc = roles_ablation(&s.eng.be, &s.eng.model, mask, am, n_probes, a.json);
         free(mask);
         session_close(&s);
         return rc;
     }
-    if (!rc) rc = ablate_run(&s.be, &s.model, s.tok.ids, s.tok.n, mask, am, top, &r, s.note, err);
+    if (!rc) rc = ablate_run(&s.eng.be, &s.eng.model, s.tok.ids, s.tok.n, mask, am, top, &r, s.note, err);
     if (!rc) {
         if (a.json) json_ablation(&s, &r, heads);
         else print_ablation(&s, &r, heads);
@@ -229,7 +229,7 @@ int cmd_ablate(int argc, char **argv) {
 /* ---- heads: the importance sweep ------------------------------------------------ */
 
 static void print_sweep(const Session *s, const float *imp, float base) {
-    const ModelConfig *c = &s->model.cfg;
+    const ModelConfig *c = &s->eng.model.cfg;
     printf("loss on the text: %.4f; loss increase when each head is ablated alone:\n", base);
     printf("        ");
     for (int h = 0; h < c->n_head; h++) printf("  head %-3d", h);
@@ -263,25 +263,25 @@ int cmd_heads(int argc, char **argv) {
         AvzErr err;
         if (n_probes < 1) rc = cmd_error(2, "attnviz heads: --probes must be positive");
         else if ((rc = parse_mode(mode, &am, err))) rc = cmd_error(rc, err);
-        else if (roles) rc = roles_report(&s.model, n_probes, a.json);
-        else rc = roles_behaviour_sweep(&s.model, am, n_probes, a.json);
+        else if (roles) rc = roles_report(&s.eng.be, &s.eng.model, n_probes, a.json);
+        else rc = roles_behaviour_sweep(&s.eng.be, &s.eng.model, am, n_probes, a.json);
         session_close(&s);
         return rc;
     }
     AvzErr err;
     AblateMode am = ABLATE_ZERO;
-    int n = s.model.cfg.n_layer * s.model.cfg.n_head;
+    int n = s.eng.model.cfg.n_layer * s.eng.model.cfg.n_head;
     float *imp = avz_xcalloc(n, sizeof(float)), base = 0;
     rc = parse_mode(mode, &am, err);
-    if (!rc) rc = ablate_sweep(&s.be, &s.model, s.tok.ids, s.tok.n, am, imp, &base, NULL, NULL,
+    if (!rc) rc = ablate_sweep(&s.eng.be, &s.eng.model, s.tok.ids, s.tok.n, am, imp, &base, NULL, NULL,
                                s.note, err);
     if (!rc && a.json) {
         cJSON *j = json_header(&s);
         cJSON_AddNumberToObject(j, "loss_base", base);
         cJSON *rows = cJSON_CreateArray();
-        for (int l = 0; l < s.model.cfg.n_layer; l++)
-            cJSON_AddItemToArray(rows, cJSON_CreateFloatArray(imp + l * s.model.cfg.n_head,
-                                                              s.model.cfg.n_head));
+        for (int l = 0; l < s.eng.model.cfg.n_layer; l++)
+            cJSON_AddItemToArray(rows, cJSON_CreateFloatArray(imp + l * s.eng.model.cfg.n_head,
+                                                              s.eng.model.cfg.n_head));
         cJSON_AddItemToObject(j, "importance", rows);
         json_print(j);
     } else if (!rc) {

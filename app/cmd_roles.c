@@ -51,10 +51,10 @@ static cJSON *json_roles(const ProbeReport *r) {
     return j;
 }
 
-int roles_report(Model *m, int n_probes, int json) {
+int roles_report(Backend **bep, Model *m, int n_probes, int json) {
     ProbeReport r;
     AvzErr err;
-    AvzCode rc = probes_run(m, PROBES_SEED, n_probes, NULL, &r, err);
+    AvzCode rc = probes_run(bep, m, PROBES_SEED, n_probes, NULL, &r, err);
     if (rc) return cmd_error(rc, err);
     if (json) {
         cJSON *j = json_roles(&r);
@@ -69,13 +69,13 @@ int roles_report(Model *m, int n_probes, int json) {
     return 0;
 }
 
-int roles_ablation(Model *m, const unsigned char *mask, AblateMode mode, int n_probes, int json) {
+int roles_ablation(Backend **bep, Model *m, const unsigned char *mask, AblateMode mode, int n_probes, int json) {
     ProbeReport base, abl;
     AvzErr err;
     ForwardOpts o = {.ablate = mask, .ablate_mode = mode};
-    AvzCode rc = probes_run(m, PROBES_SEED, n_probes, NULL, &base, err);
+    AvzCode rc = probes_run(bep, m, PROBES_SEED, n_probes, NULL, &base, err);
     if (rc) return cmd_error(rc, err);
-    rc = probes_run(m, PROBES_SEED, n_probes, &o, &abl, err);
+    rc = probes_run(bep, m, PROBES_SEED, n_probes, &o, &abl, err);
     if (rc) { probe_report_free(&base); return cmd_error(rc, err); }
     cJSON *j = json ? cJSON_CreateObject() : NULL;
     if (!json) printf("%-10s %9s %9s %8s\n", "behaviour", "before", "after", "change");
@@ -102,11 +102,11 @@ int roles_ablation(Model *m, const unsigned char *mask, AblateMode mode, int n_p
     return 0;
 }
 
-int roles_behaviour_sweep(Model *m, AblateMode mode, int n_probes, int json) {
+int roles_behaviour_sweep(Backend **bep, Model *m, AblateMode mode, int n_probes, int json) {
     int n = m->cfg.n_layer * m->cfg.n_head;
     ProbeReport base;
     AvzErr err;
-    AvzCode rc = probes_run(m, PROBES_SEED, n_probes, NULL, &base, err);
+    AvzCode rc = probes_run(bep, m, PROBES_SEED, n_probes, NULL, &base, err);
     if (rc) return cmd_error(rc, err);
     unsigned char *mask = avz_xcalloc(n, 1);
     float *acc = avz_xmalloc(sizeof(float) * n * BEH_COUNT);   /* (heads, behaviours) */
@@ -114,7 +114,7 @@ int roles_behaviour_sweep(Model *m, AblateMode mode, int n_probes, int json) {
     for (int hd = 0; !rc && hd < n; hd++) {
         ProbeReport r;
         mask[hd] = 1;
-        rc = probes_run(m, PROBES_SEED, n_probes, &o, &r, err);
+        rc = probes_run(bep, m, PROBES_SEED, n_probes, &o, &r, err);
         mask[hd] = 0;
         if (rc) break;
         for (int b = 0; b < BEH_COUNT; b++) acc[hd * BEH_COUNT + b] = r.acc[b];

@@ -32,12 +32,12 @@ static int permute_one(const char *dir, const char *text, int seed, int json_fir
         session_close(&s);
         return cmd_error(2, "attnviz permute: --text needs at least one word");
     }
-    rc = teach_permutation_init(&p, &s.model, s.tok.ids, s.tok.n, (uint64_t)seed, err);
+    rc = teach_permutation_init(&p, &s.eng.model, s.tok.ids, s.tok.n, (uint64_t)seed, err);
     if (rc) {
         session_close(&s);
         return cmd_error(rc, err);
     }
-    const char *pe = pe_name(s.model.cfg.pe);
+    const char *pe = pe_name(s.eng.model.cfg.pe);
     if (json)
         printf("%s{\"model\": \"%s\", \"position_encoding\": \"%s\", \"tokens\": %d, "
                "\"diff_without_position\": %.9g, \"diff_with_position\": %.9g}",

@@ -30,7 +30,7 @@
 
 #include "ablate.h"
 #include "chart.h"
-#include "backend.h"
+#include "device.h"
 #include "heatmap.h"
 #include "lesson.h"
 #include "probes.h"
@@ -51,13 +51,6 @@ typedef enum {
 } ViewId;
 
 typedef enum { MENU_NONE = 0, MENU_EXAMPLES, MENU_MODELS, MENU_COLORMAP, MENU_LESSONS } MenuId;
-
-/* A model loaded from a folder and the device that runs it. */
-typedef struct {
-    Model model;
-    Backend *be;
-    int loaded;
-} Engine;
 
 typedef struct {
     char name[256];             /* "rope" */
@@ -132,6 +125,7 @@ typedef struct {
     char name[GUI_CMP_MAX][64];
     char dir[GUI_CMP_MAX][4400];
     int ctx[GUI_CMP_MAX];                   /* training context (n_positions) */
+    char device[16];                        /* the app's --device */
     float *loss[GUI_CMP_MAX];               /* (GUI_LEN_MAX_T) mean loss per position */
     AvzCode rc;
     char err[AVZ_ERR_LEN];

@@ -30,29 +30,6 @@ int app_n_ablated(const App *a) {
     return n;
 }
 
-/* ---- engines ---- */
-
-static AvzCode engine_open(Engine *e, const char *dir, const char *device, char *note,
-                           char *err) {
-    memset(e, 0, sizeof *e);
-    AvzCode rc = model_load(&e->model, dir, err);
-    if (rc) return rc;
-    e->be = backend_open(device, note, err);
-    if (!e->be) {
-        model_free(&e->model);
-        return AVZ_ERR_INPUT;
-    }
-    e->loaded = 1;
-    return AVZ_OK;
-}
-
-static void engine_close(Engine *e) {
-    if (!e->loaded) return;
-    backend_close(e->be);
-    model_free(&e->model);
-    memset(e, 0, sizeof *e);
-}
-
 /* ---- caches ---- */
 
 static void free_maps(float **maps, int n) {
@@ -377,7 +354,7 @@ static void *worker_main(void *p) {
         snprintf(w->eng_dir, sizeof w->eng_dir, "%s", rc ? "" : w->model_dir);
     }
     if (!rc && w->kind == JOB_ROLES) {
-        rc = probes_run(&w->eng.model, PROBES_SEED, 30, NULL, &w->roles, w->err);
+        rc = probes_run(&w->eng.be, &w->eng.model, PROBES_SEED, 30, NULL, &w->roles, w->err);
     } else if (!rc && w->kind == JOB_SWEEP) {
         int n = w->eng.model.cfg.n_layer * w->eng.model.cfg.n_head;
         w->importance = avz_xmalloc(sizeof(float) * n);

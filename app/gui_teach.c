@@ -102,7 +102,7 @@ static void compare_load(App *a) {
         char err[AVZ_ERR_LEN], note[AVZ_ERR_LEN];
         memset(e, 0, sizeof *e);
         if (model_load(&e->model, a->models[i].dir, err)) continue;
-        e->be = backend_open("cpu", note, err);
+        e->be = device_open("cpu", note, err);
         if (!e->be) { model_free(&e->model); continue; }
         e->loaded = 1;
         snprintf(t->cmp_name[t->n_cmp++], sizeof t->cmp_name[0], "%s", a->models[i].name);
@@ -219,16 +219,17 @@ static void *lengths_main(void *p) {
     LengthsJob *j = p;
     AvzCode rc = AVZ_OK;
     for (int i = 0; i < j->n && !rc; i++) {
-        Model m;
+        Engine e;
         pthread_mutex_lock(&j->mu);
         int cancel = j->cancel;
         pthread_mutex_unlock(&j->mu);
         if (cancel) break;
-        rc = model_load(&m, j->dir[i], j->err);
+        rc = engine_open(&e, j->dir[i], j->device, NULL, j->err);
         if (rc) break;
-        j->ctx[i] = m.cfg.n_positions;
-        rc = lengths_measure(&m, GUI_LEN_MAX_T, GUI_LEN_SEQS, LENGTHS_SEED, j->loss[i], j->err);
-        model_free(&m);
+        j->ctx[i] = e.model.cfg.n_positions;
+        rc = lengths_measure(&e.be, &e.model, GUI_LEN_MAX_T, GUI_LEN_SEQS, LENGTHS_SEED,
+                             j->loss[i], j->err);
+        engine_close(&e);
         pthread_mutex_lock(&j->mu);
         j->done = i + 1;
         pthread_mutex_unlock(&j->mu);
@@ -253,6 +254,7 @@ void app_start_lengths(App *a) {
         j->n++;
     }
     j->done = j->finished = j->cancel = 0;
+    snprintf(j->device, sizeof j->device, "%s", a->device);
     j->rc = AVZ_OK;
     if (j->n == 0 || pthread_create(&j->thread, NULL, lengths_main, j) != 0) {
         t->len_state = 3;

@@ -19,11 +19,9 @@ AvzCode session_open(Session *s, const char *model_dir, const char *device,
     else if (attention && strcmp(attention, "flash") != 0)
         return avz_fail(err, AVZ_ERR_INPUT, "--attention: unknown kind '%s' (use flash or "
                         "naive)", attention);
-    AvzCode rc = model_load(&s->model, s->model_dir, err);
+    AvzCode rc = engine_open(&s->eng, s->model_dir, device, s->note, err);
     if (rc) return rc;
-    s->be = backend_open(device ? device : "auto", s->note, err);
-    if (!s->be) { model_free(&s->model); return AVZ_ERR_INPUT; }
-    rc = tokenize(&s->model.vocab, text ? text : "", config_max_len(&s->model.cfg), &s->tok, err);
+    rc = tokenize(&s->eng.model.vocab, text ? text : "", config_max_len(&s->eng.model.cfg), &s->tok, err);
     if (rc) { session_close(s); return rc; }
     return AVZ_OK;
 }
@@ -32,7 +30,7 @@ AvzCode session_forward(Session *s, char *err) {
     int T = s->tok.n;
     int *tg = avz_xmalloc(sizeof(int) * T);
     for (int t = 0; t < T; t++) tg[t] = t + 1 < T ? s->tok.ids[t + 1] : -1;
-    AvzCode rc = backend_forward(&s->be, &s->model, s->tok.ids, tg, 1, T, &s->opts, s->note,
+    AvzCode rc = backend_forward(&s->eng.be, &s->eng.model, s->tok.ids, tg, 1, T, &s->opts, s->note,
                                  err);
     free(tg);
     return rc;
@@ -40,8 +38,7 @@ AvzCode session_forward(Session *s, char *err) {
 
 void session_close(Session *s) {
     tokens_free(&s->tok);
-    backend_close(s->be);
-    model_free(&s->model);
+    engine_close(&s->eng);
     memset(s, 0, sizeof *s);
 }
 
@@ -56,8 +53,8 @@ void session_print_notes(const Session *s) {
 }
 
 void session_describe(const Session *s, char *buf, size_t len) {
-    const ModelConfig *c = &s->model.cfg;
+    const ModelConfig *c = &s->eng.model.cfg;
     snprintf(buf, len, "%s, %d layer%s x %d heads, C=%d, %.2fM parameters", pe_name(c->pe),
              c->n_layer, c->n_layer == 1 ? "" : "s", c->n_head, c->n_embd,
-             s->model.num_parameters / 1e6);
+             s->eng.model.num_parameters / 1e6);
 }

@@ -3,15 +3,13 @@
 #ifndef AVZ_SESSION_H
 #define AVZ_SESSION_H
 
-#include "backend.h"
-#include "model.h"
+#include "device.h"
 #include "tokenizer.h"
 
 #define AVZ_DEFAULT_MODEL "assets/models/rope"
 
 typedef struct {
-    Model model;
-    Backend *be;
+    Engine eng;                 /* the model and the backend that runs it */
     Tokens tok;
     ForwardOpts opts;
     char model_dir[4096];

@@ -30,9 +30,9 @@
 #include "gpu_common.cuh"
 
 extern "C" {
-#include "../model/config.h"
-#include "../model/model.h"
-#include "../model/ops.h"
+#include "config.h"
+#include "model.h"
+#include "ops.h"
 }
 
 /* ---- state ----------------------------------------------------------------------------- */
@@ -403,24 +403,11 @@ static AvzCode run_graph(GpuCtx *g, const Model *m, const GraphKey *key, char *e
     return AVZ_OK;
 }
 
-/* model_forward's check_input, word for word, so that both backends refuse alike */
-static AvzCode check_input(const Model *m, const int *tokens, int B, int T, char *err) {
-    int max = config_max_len(&m->cfg);
-    if (B < 1 || T < 1) return avz_fail(err, AVZ_ERR_INPUT, "empty input (B=%d, T=%d)", B, T);
-    if (T > max)
-        return avz_fail(err, AVZ_ERR_INPUT, "text is %d tokens long; this %s model accepts at "
-                        "most %d", T, pe_name(m->cfg.pe), max);
-    for (int i = 0; i < B * T; i++)
-        if (tokens[i] < 0 || tokens[i] >= m->cfg.vocab_size)
-            return avz_fail(err, AVZ_ERR_INPUT, "token id %d at position %d is outside the "
-                            "vocabulary (0..%d)", tokens[i], i, m->cfg.vocab_size - 1);
-    return AVZ_OK;
-}
 
 static AvzCode gpu_forward(Backend *be, Model *m, const int *tokens, const int *targets, int B,
                            int T, const ForwardOpts *opts, char *err) {
     GpuCtx *g = (GpuCtx *)be->ctx;
-    AVZ_TRY(check_input(m, tokens, B, T, err));
+    AVZ_TRY(model_check_input(m, tokens, B, T, err));
     const ForwardOpts defaults = {};
     const ForwardOpts *o = opts ? opts : &defaults;
     const ModelConfig *c = &m->cfg;

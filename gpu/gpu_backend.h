@@ -14,7 +14,7 @@
 #ifndef AVZ_GPU_BACKEND_H
 #define AVZ_GPU_BACKEND_H
 
-#include "../model/backend.h"
+#include "backend.h"
 
 #ifdef __cplusplus
 extern "C" {

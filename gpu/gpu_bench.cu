@@ -24,9 +24,9 @@
 #include "gpu_common.cuh"
 
 extern "C" {
-#include "../model/attention.h"
-#include "../model/model.h"
-#include "../model/tokenizer.h"
+#include "attention.h"
+#include "model.h"
+#include "tokenizer.h"
 }
 
 #define BENCH_TRY(call)                                                                  \

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 extern "C" {
-#include "../model/common.h"
+#include "common.h"
 #include "gpu_backend.h"
 }
 

@@ -1,14 +1,12 @@
-/* backend.c: the backend registry. This is the only file that knows whether the
- * CUDA backend was compiled in (AVZ_CUDA); everything else speaks to a Backend. */
+/* backend.c: the CPU backend (the reference: model_forward + model_capture) and the
+ * fall back from a failing backend to it. Which backends exist and which one opens is
+ * decided above model/, in app/device.c (the only file that knows whether CUDA was
+ * compiled in); model/ code only ever speaks to a Backend. */
 #include "backend.h"
 
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
-#endif
-
-#ifdef AVZ_CUDA
-#include "../gpu/gpu_backend.h"
 #endif
 
 static AvzCode cpu_forward(Backend *be, Model *m, const int *tokens, const int *targets, int B,
@@ -36,32 +34,6 @@ Backend *backend_cpu_create(void) {
     be->capture = cpu_capture;
     be->destroy = cpu_destroy;
     return be;
-}
-
-Backend *backend_open(const char *name, char *note, char *err) {
-    if (note) note[0] = '\0';
-    int want_cuda = strcmp(name, "cuda") == 0, is_auto = strcmp(name, "auto") == 0;
-    if (!want_cuda && !is_auto && strcmp(name, "cpu") != 0) {
-        avz_fail(err, AVZ_ERR_INPUT, "--device: unknown device '%s' (use auto, cpu or cuda)",
-                 name);
-        return NULL;
-    }
-    if (want_cuda || is_auto) {
-#ifdef AVZ_CUDA
-        char why[AVZ_ERR_LEN] = "";
-        Backend *g = gpu_backend_create(why);
-        if (g) return g;
-        /* "auto" on a machine without a driver or a GPU is the normal CPU case: say
-         * nothing. Asked for by name, or a GPU that is there but fails, is news. */
-        if (note && (want_cuda || gpu_device_count() > 0))
-            snprintf(note, AVZ_ERR_LEN, "CUDA unavailable (%s); using the CPU", why);
-#else
-        if (note && want_cuda)
-            snprintf(note, AVZ_ERR_LEN, "CUDA unavailable (this build has no CUDA backend: "
-                     "nvcc was not found or NO_CUDA=1); using the CPU");
-#endif
-    }
-    return backend_cpu_create();
 }
 
 void backend_close(Backend *be) {

@@ -1,9 +1,9 @@
 /* backend.h: where the forward pass runs (a small table in the style of ggml).
  *
  * A Backend is a few function pointers. The CPU backend is always built and is the
- * reference; the CUDA backend (gpu/) is built when nvcc is found. backend_open
- * picks one at run time, and whenever CUDA is asked for but cannot be used it
- * falls back to the CPU and says why in a note that the CLI prints and the app
+ * reference; the CUDA backend (gpu/) is built when nvcc is found. device_open
+ * (app/device.h) picks one at run time, and whenever CUDA is asked for but cannot be
+ * used it falls back to the CPU and says why in a note that the CLI prints and the app
  * shows in its status bar. After a forward pass, whatever the backend, the model's
  * host activations hold the logits, and capture() returns any attention map. */
 #ifndef AVZ_BACKEND_H
@@ -25,11 +25,7 @@ struct Backend {
     void *ctx;
 };
 
-/* Opens "auto", "cpu" or "cuda". With "auto" or "cuda" and no usable GPU (not built,
- * no driver, no device, init failure) it returns the CPU backend and writes the
- * reason into note (note[0] = 0 when nothing to say). Returns NULL only for an
- * unknown name (AVZ_ERR_INPUT in err). The caller closes it with backend_close. */
-Backend *backend_open(const char *name, char *note, char *err);
+/* Closes any backend (NULL is fine). */
 void backend_close(Backend *be);
 
 /* Runs be->forward; if a CUDA backend fails with an internal error (out of memory,

@@ -147,7 +147,7 @@ static void linear(float *out, const float *x, const float *w, const GemmPackedB
     else ops_matmul(out, x, w, b, N, C, OC);
 }
 
-static AvzCode check_input(const Model *m, const int *tokens, int B, int T, char *err) {
+AvzCode model_check_input(const Model *m, const int *tokens, int B, int T, char *err) {
     int max = config_max_len(&m->cfg);
     if (B < 1 || T < 1) return avz_fail(err, AVZ_ERR_INPUT, "empty input (B=%d, T=%d)", B, T);
     if (T > max)
@@ -162,7 +162,7 @@ static AvzCode check_input(const Model *m, const int *tokens, int B, int T, char
 
 AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, int T,
                       const ForwardOpts *opts, char *err) {
-    AvzCode rc = check_input(m, tokens, B, T, err);
+    AvzCode rc = model_check_input(m, tokens, B, T, err);
     if (rc) return rc;
     ForwardOpts defaults = {0};
     const ForwardOpts *o = opts ? opts : &defaults;

@@ -6,7 +6,7 @@
 
 #include "train.h"
 
-AvzCode lengths_measure(Model *m, int max_T, int n_seq, uint64_t seed, float *loss, char *err) {
+AvzCode lengths_measure(Backend **bep, Model *m, int max_T, int n_seq, uint64_t seed, float *loss, char *err) {
     int T = max_T < config_max_len(&m->cfg) ? max_T : config_max_len(&m->cfg);
     if (T < 2 || n_seq < 1)
         return avz_fail(err, AVZ_ERR_INPUT, "lengths: need max_T >= 2 and n_seq >= 1");
@@ -20,7 +20,7 @@ AvzCode lengths_measure(Model *m, int max_T, int n_seq, uint64_t seed, float *lo
     for (int s = 0; !rc && s < n_seq; s++) {
         train_sample_row(m, &rng, &mix, row, T + 1);
         memcpy(tg, row + 1, sizeof(int) * T);
-        rc = model_forward(m, row, tg, 1, T, NULL, err);
+        rc = backend_forward(bep, m, row, tg, 1, T, NULL, NULL, err);
         const float *l = model_losses(m);
         for (int t = 0; !rc && t < T; t++) sum[t] += l[t];
     }

@@ -206,6 +206,11 @@ float model_embed_scale(const ModelConfig *cfg);
 /* Makes sure activations for (B, T) are allocated. */
 void model_ensure_acts(Model *m, int B, int T);
 
+/* Checks a batch before any pass (every backend calls it, so all refuse alike):
+ * B, T >= 1, T <= config_max_len, every id inside the vocabulary. AVZ_ERR_INPUT
+ * with a message giving the numbers, else AVZ_OK. */
+AvzCode model_check_input(const Model *m, const int *tokens, int B, int T, char *err);
+
 /* The CPU forward pass: tokens (B, T) -> m->acts (logits and every activation).
  * targets (B, T) may be NULL; with targets m->mean_loss is the mean next-token
  * cross-entropy and the per-position losses are in model_losses.

@@ -82,15 +82,17 @@ static void score_choice(Acc *a, Behaviour b, const Probe *p, const Model *m, co
     a->total[b]++;
 }
 
-static AvzCode run_probe(Model *m, const Probe *p, const ForwardOpts *opts, Acc *a, char *err) {
+static AvzCode run_probe(Backend **bep, Model *m, const Probe *p, const ForwardOpts *opts, Acc *a, char *err) {
     Tokens tok;
     AvzCode rc = tokenize(&m->vocab, p->text, config_max_len(&m->cfg), &tok, err);
     if (rc) return rc;
     int T = tok.n, V = m->cfg.vocab_size;
-    rc = model_forward(m, tok.ids, NULL, 1, T, opts, err);
+    rc = backend_forward(bep, m, tok.ids, NULL, 1, T, opts, NULL, err);
     if (rc) { tokens_free(&tok); return rc; }
     float *maps = avz_xmalloc(sizeof(float) * (size_t)a->nh * T * T);
-    model_capture_all(m, 0, maps);
+    for (int hd = 0; hd < a->nh; hd++)   /* (L, NH, T, T), head hd = l * NH + h */
+        (*bep)->capture(*bep, m, hd / m->cfg.n_head, hd % m->cfg.n_head, 0,
+                        maps + (size_t)hd * T * T);
     const float *probs = model_probs(m);
     score_generic(a, maps, tok.ids, T, p->kind == PROBE_INDUCT);
     int nt = 0, keys[4];
@@ -109,7 +111,7 @@ static AvzCode run_probe(Model *m, const Probe *p, const ForwardOpts *opts, Acc 
     return AVZ_OK;
 }
 
-AvzCode probes_run(Model *m, uint64_t seed, int n_per_kind, const ForwardOpts *opts,
+AvzCode probes_run(Backend **bep, Model *m, uint64_t seed, int n_per_kind, const ForwardOpts *opts,
                    ProbeReport *r, char *err) {
     memset(r, 0, sizeof *r);
     Acc a = {0};
@@ -123,7 +125,7 @@ AvzCode probes_run(Model *m, uint64_t seed, int n_per_kind, const ForwardOpts *o
         for (int i = 0; !rc && i < n_per_kind; i++) {
             Probe p;
             if (corpus_probe(&rng, kinds[k], &p) != 0) continue;
-            rc = run_probe(m, &p, opts, &a, err);
+            rc = run_probe(bep, m, &p, opts, &a, err);
         }
     }
     if (!rc) {

@@ -15,6 +15,7 @@
 #ifndef AVZ_PROBES_H
 #define AVZ_PROBES_H
 
+#include "backend.h"
 #include "corpus.h"
 #include "model.h"
 
@@ -36,10 +37,11 @@ const char *probes_role_name(HeadRole r);      /* "previous-token", ... */
 const char *probes_behaviour_name(Behaviour b);/* "pronoun", ... */
 
 /* Runs n_per_kind probes of each kind (generated from seed; use a seed the
- * training never used) through m with opts (ablation allowed; NULL for none) and
+ * training never used) through m on the backend *bep (which may fall back to the
+ * CPU, see backend_forward) with opts (ablation allowed; NULL for none) and
  * fills r (r->score allocated; free with probe_report_free). Words the vocabulary
  * lacks make a probe count as <unk>, which is fine for role scores. */
-AvzCode probes_run(Model *m, uint64_t seed, int n_per_kind, const ForwardOpts *opts,
+AvzCode probes_run(Backend **bep, Model *m, uint64_t seed, int n_per_kind, const ForwardOpts *opts,
                    ProbeReport *r, char *err);
 void probe_report_free(ProbeReport *r);
 

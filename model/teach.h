@@ -86,7 +86,11 @@ void teach_head_qk(const Model *m, int layer, int head, int qpos, int kpos, floa
  * computed for all i, j (ALiBi's bias is position information too, so it is included
  * unless no_position). Runs model_forward on ids (T), B = 1, with opts.no_position =
  * no_position: the model's last pass is replaced by this one. Returns its error
- * (AVZ_ERR_INPUT for a text too long or a bad id). */
+ * (AVZ_ERR_INPUT for a text too long or a bad id).
+ * It runs on the CPU reference on purpose, whatever device the app uses: the scores
+ * before the mask are an intermediate that only the CPU pass keeps on the host (a
+ * backend hands back logits and captured probabilities, never q and k); every other
+ * teaching and probing pass goes through the chosen backend. */
 AvzCode teach_layer0_scores(Model *m, const int *ids, int T, int no_position, float *S,
                             char *err);
 

@@ -199,7 +199,9 @@ static AvzCode evaluate(const TrainConfig *tc, Model *m, EvalResult *e, char *er
     if (rc) return rc;
     e->val_loss = (float)(s / tc->val_batches);
     ProbeReport pr;
-    rc = probes_run(m, PROBES_SEED, tc->probe_count, NULL, &pr, err);
+    Backend *cpu = backend_cpu_create();   /* training is CPU-only: its weights live here */
+    rc = probes_run(&cpu, m, PROBES_SEED, tc->probe_count, NULL, &pr, err);
+    backend_close(cpu);
     if (rc) return rc;
     e->prev = probes_best(&pr, ROLE_PREV, NULL);
     e->induct = probes_best(&pr, ROLE_INDUCT, NULL);
@@ -261,7 +263,11 @@ static AvzCode write_card(const TrainConfig *tc, Model *m, float train_loss, dou
     EvalResult e;
     ProbeReport pr;
     AvzCode rc = evaluate(tc, m, &e, err);
-    if (!rc) rc = probes_run(m, PROBES_SEED, 100, NULL, &pr, err);
+    if (!rc) {
+        Backend *cpu = backend_cpu_create();
+        rc = probes_run(&cpu, m, PROBES_SEED, 100, NULL, &pr, err);
+        backend_close(cpu);
+    }
     if (rc) return rc;
     char path[4200];
     snprintf(path, sizeof path, "%s/README.md", tc->out_dir);

@@ -16,12 +16,12 @@
 #include <sys/stat.h>
 
 #include "attention.h"
-#include "backend.h"
+#include "device.h"
 #include "helpers.h"
 #include "model.h"
 #include "posenc.h"
 #ifdef AVZ_CUDA
-#include "../gpu/gpu_backend.h"
+#include "gpu_backend.h"
 #endif
 
 /* Criterion lists skipped tests only with --verbose; make test runs it without, so each
@@ -493,8 +493,8 @@ Test(gpu, unsupported_model_falls_back_to_cpu_with_a_note) {
     need_gpu();
 #ifdef AVZ_CUDA
     char note[AVZ_ERR_LEN] = "", err[AVZ_ERR_LEN];
-    Backend *be = backend_open("cuda", note, err);
-    cr_assert(be && strcmp(be->name, "cuda") == 0, "backend_open(cuda): %s", note);
+    Backend *be = device_open("cuda", note, err);
+    cr_assert(be && strcmp(be->name, "cuda") == 0, "device_open(cuda): %s", note);
     Model m;
     helper_model(&m, PE_NONE, 1, 2, 96, 32, 1);   /* head size 48: no GPU kernel for it */
     int ids[10];

@@ -7,6 +7,7 @@
 #include "backward.h"
 #include "helpers.h"
 #include "lengths.h"
+#include "backend.h"
 #include "train.h"
 
 static void tiny(TrainConfig *tc, const char *dir, int steps) {
@@ -126,7 +127,9 @@ Test(lengths, learned_stops_at_its_table_others_go_on) {
         cr_assert_eq(model_create(&m, &cfg, &v, err), AVZ_OK, "%s", err);
         model_init_random(&m, 3);
         float loss[40];
-        cr_assert_eq(lengths_measure(&m, 40, 2, 7, loss, err), AVZ_OK, "%s", err);
+        Backend *be = backend_cpu_create();
+        cr_assert_eq(lengths_measure(&be, &m, 40, 2, 7, loss, err), AVZ_OK, "%s", err);
+        backend_close(be);
         for (int t = 0; t < 40; t++) {
             if (pes[e] == PE_LEARNED && t >= 16) cr_assert(isnan(loss[t]));
             else cr_assert(isfinite(loss[t]) && loss[t] > 0, "position %d: %f", t, loss[t]);

@@ -1,0 +1,56 @@
+/* device.c: the backend registry. This is the only file that knows whether the CUDA
+ * backend was compiled in (AVZ_CUDA): it sits above both model/ (the CPU backend) and
+ * gpu/ (the CUDA one), so that dependencies point one way: app -> gpu -> model. */
+#include "device.h"
+
+#include <string.h>
+
+#ifdef AVZ_CUDA
+#include "gpu_backend.h"
+#endif
+
+Backend *device_open(const char *name, char *note, char *err) {
+    if (note) note[0] = '\0';
+    int want_cuda = strcmp(name, "cuda") == 0, is_auto = strcmp(name, "auto") == 0;
+    if (!want_cuda && !is_auto && strcmp(name, "cpu") != 0) {
+        avz_fail(err, AVZ_ERR_INPUT, "--device: unknown device '%s' (use auto, cpu or cuda)",
+                 name);
+        return NULL;
+    }
+    if (want_cuda || is_auto) {
+#ifdef AVZ_CUDA
+        char why[AVZ_ERR_LEN] = "";
+        Backend *g = gpu_backend_create(why);
+        if (g) return g;
+        /* "auto" on a machine without a driver or a GPU is the normal CPU case: say
+         * nothing. Asked for by name, or a GPU that is there but fails, is news. */
+        if (note && (want_cuda || gpu_device_count() > 0))
+            snprintf(note, AVZ_ERR_LEN, "CUDA unavailable (%s); using the CPU", why);
+#else
+        if (note && want_cuda)
+            snprintf(note, AVZ_ERR_LEN, "CUDA unavailable (this build has no CUDA backend: "
+                     "nvcc was not found or NO_CUDA=1); using the CPU");
+#endif
+    }
+    return backend_cpu_create();
+}
+
+AvzCode engine_open(Engine *e, const char *dir, const char *device, char *note, char *err) {
+    memset(e, 0, sizeof *e);
+    AvzCode rc = model_load(&e->model, dir, err);
+    if (rc) return rc;
+    e->be = device_open(device ? device : "auto", note, err);
+    if (!e->be) {
+        model_free(&e->model);
+        return AVZ_ERR_INPUT;
+    }
+    e->loaded = 1;
+    return AVZ_OK;
+}
+
+void engine_close(Engine *e) {
+    if (!e->loaded) return;
+    backend_close(e->be);
+    model_free(&e->model);
+    memset(e, 0, sizeof *e);
+}
