@@ -496,12 +496,6 @@ def cmd_make(o):
         F = o.intermediate or ((8 * C // 3 + 7) // 8) * 8
         if bos is None:
             bos, eos = 1 % o.vocab, 2 % o.vocab
-    os.makedirs(out, exist_ok=True)
-    # a previous folder's weights must not survive next to the new ones
-    for fn in os.listdir(out):
-        if fn.endswith(".safetensors") or fn == "model.safetensors.index.json":
-            os.remove(os.path.join(out, fn))
-
     if o.arch == "gpt2":
         values = gpt2_tensors(o, F)
         cfg = gpt2_config(o, F, bos, eos, dtype)
@@ -521,6 +515,19 @@ def cmd_make(o):
         full = ("transformer." + name) if (o.prefix and name != "lm_head.weight") else name
         items.append((full, tdt, tuple(v.shape), encode(v, tdt)))
 
+    if o.shards > len(items):
+        raise SystemExit("make: --shards %d but only %d tensors" % (o.shards, len(items)))
+    if o.tokenizer != "none":
+        for rel in TOKENIZERS[o.tokenizer][0].values():
+            sp = os.path.join(npm_dir(o), rel)
+            if not os.path.exists(sp):
+                raise SystemExit("make: %s not found (run `make deps`, or set --npm-dir / AVZ_NPM_DIR)" % sp)
+    os.makedirs(out, exist_ok=True)
+    # a previous folder's files must not survive next to the new ones
+    for fn in os.listdir(out):
+        if fn.endswith(".safetensors") or fn in ("model.safetensors.index.json", "vocab.json", "merges.txt",
+                                                 "tokenizer.json", "tokenizer_config.json"):
+            os.remove(os.path.join(out, fn))
     if o.shards == 1:
         write_safetensors(os.path.join(out, "model.safetensors"), items)
     else:
@@ -538,17 +545,9 @@ def cmd_make(o):
     write_json(os.path.join(out, "generation_config.json"),
                {"_from_model_config": True, "bos_token_id": bos, "eos_token_id": eos,
                 "transformers_version": TRANSFORMERS_VERSION})
-    for fn in ("vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json"):
-        p = os.path.join(out, fn)
-        if os.path.exists(p):
-            os.remove(p)
     if o.tokenizer != "none":
-        src = npm_dir(o)
         for dst, rel in TOKENIZERS[o.tokenizer][0].items():
-            sp = os.path.join(src, rel)
-            if not os.path.exists(sp):
-                raise SystemExit("make: %s not found (run `make deps`, or set --npm-dir / AVZ_NPM_DIR)" % sp)
-            shutil.copyfile(sp, os.path.join(out, dst))
+            shutil.copyfile(os.path.join(npm_dir(o), rel), os.path.join(out, dst))
     return 0
 
 
@@ -789,15 +788,19 @@ def write_reference(r, path, vocab_arrays=True):
     else:
         hdr = MAGIC + struct.pack("<9Q", 1, info["arch"], info["L"], info["NH"], info["NKV"],
                                   info["HD"], T, info["V"], FLAG_VOCAB_ARRAYS if vocab_arrays else 0)
-        parts = [hdr, r["ids"].astype("<i8").tobytes(), r["top1"].astype("<i8").tobytes(),
-                 r["top1_prob"].astype("<f8").tobytes()]
+        arrays = [(r["ids"], "<i8"), (r["top1"], "<i8"), (r["top1_prob"], "<f8")]
         if vocab_arrays:
-            parts += [r["logits"].astype("<f8").tobytes(), r["probs"].astype("<f8").tobytes()]
-        parts.append(np.ascontiguousarray(r["maps"], dtype="<f8").tobytes())
-        data = b"".join(parts)
+            arrays += [(r["logits"], "<f8"), (r["probs"], "<f8")]
+        arrays.append((r["maps"], "<f8"))
+        data = None
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
-        f.write(data)
+        if data is not None:
+            f.write(data)
+        else:
+            f.write(hdr)
+            for a, dt in arrays:
+                f.write(memoryview(np.ascontiguousarray(a, dtype=dt)).cast("B"))
     os.replace(tmp, path)
 
 
