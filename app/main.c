@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "assets.h"
-#include "commands.h"
+#include "cli/commands.h"
 
 typedef struct {
     const char *name;

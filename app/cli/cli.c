@@ -1,5 +1,5 @@
 /* cli.c: the option parser behind every attnviz subcommand (see cli.h). */
-#include "cli.h"
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <math.h>

@@ -4,11 +4,11 @@
 #include <string.h>
 
 #include "assets.h"
-#include "cli.h"
-#include "colormap.h"
-#include "commands.h"
-#include "export.h"
-#include "npy.h"
+#include "cli/cli.h"
+#include "figure/colormap.h"
+#include "cli/commands.h"
+#include "figure/export.h"
+#include "figure/npy.h"
 #include "session.h"
 
 typedef struct {

@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 
 #include "assets.h"
-#include "chart.h"
-#include "cli.h"
-#include "commands.h"
+#include "figure/chart.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
 #include "device.h"
 #include "lengths.h"
 

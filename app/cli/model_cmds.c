@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "ablate.h"
-#include "cli.h"
-#include "commands.h"
-#include "roles.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "cli/roles.h"
 #include "session.h"
 
 int cmd_error(int code, const char *err) {

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "assets.h"
-#include "cli.h"
-#include "commands.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
 #include "session.h"
 #include "teach.h"
 

@@ -3,9 +3,9 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 
-#include "commands.h"
+#include "cli/commands.h"
 #include "probes.h"
-#include "roles.h"
+#include "cli/roles.h"
 
 static void print_roles(const ProbeReport *r) {
     int n = r->L * r->NH;

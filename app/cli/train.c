@@ -2,8 +2,8 @@
  * `attnviz train` (train a model folder from scratch, or resume one). */
 #include <string.h>
 
-#include "cli.h"
-#include "commands.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
 #include "corpus.h"
 #include "train.h"
 

@@ -10,9 +10,9 @@
  * blended once in the series colour. SDL_ttf renders text only; no window,
  * no SDL_Init.
  */
-#include "chart.h"
+#include "figure/chart.h"
 
-#include "png.h"
+#include "figure/png.h"
 
 #include <SDL.h>
 #include <SDL_ttf.h>

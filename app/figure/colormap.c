@@ -8,7 +8,7 @@
  * anchors the table is a straight line in RGB. Every anchor set is sorted by
  * position and starts at 0 and ends at 1.
  */
-#include "colormap.h"
+#include "figure/colormap.h"
 
 #include <math.h>
 #include <string.h>

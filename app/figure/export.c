@@ -8,7 +8,7 @@
  * renamed into place. Map pixels come from heatmap_to_rgba, as on screen.
  * Only SDL surfaces and SDL_ttf are used: no window, no SDL_Init.
  */
-#include "export.h"
+#include "figure/export.h"
 
 #include <SDL.h>
 #include <SDL_ttf.h>
@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "heatmap.h"
-#include "png.h"
+#include "figure/heatmap.h"
+#include "figure/png.h"
 
 #define MIN_SIZE_PX 64
 #define MAX_SIZE_PX 8192

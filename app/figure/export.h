@@ -9,7 +9,7 @@
 #ifndef AVZ_EXPORT_H
 #define AVZ_EXPORT_H
 
-#include "colormap.h"
+#include "figure/colormap.h"
 #include "common.h"
 
 #define EXPORT_DEFAULT_FONT "assets/fonts/DejaVuSans.ttf"

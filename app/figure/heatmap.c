@@ -1,5 +1,5 @@
 /* heatmap.c: values -> colours for the attention heatmaps (screen and PNG). */
-#include "heatmap.h"
+#include "figure/heatmap.h"
 
 #include <math.h>
 #include <stddef.h>

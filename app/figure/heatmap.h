@@ -7,7 +7,7 @@
 #ifndef AVZ_HEATMAP_H
 #define AVZ_HEATMAP_H
 
-#include "colormap.h"
+#include "figure/colormap.h"
 
 typedef struct {
     float vmin, vmax;  /* the values drawn at the two ends of the colormap */

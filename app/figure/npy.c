@@ -7,7 +7,7 @@
  * 64 bytes, then the values in C order. Floats are written byte by byte, so
  * the file is little-endian whatever the host is.
  */
-#include "npy.h"
+#include "figure/npy.h"
 
 #include <errno.h>
 #include <stdlib.h>

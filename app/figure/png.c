@@ -1,6 +1,6 @@
 /* png.c: atomic PNG writing (see png.h). stb_image_write's implementation is
  * compiled once, in stb_impl.c. */
-#include "png.h"
+#include "figure/png.h"
 
 #include <stb/stb_image_write.h>
 

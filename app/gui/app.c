@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 
 #include "assets.h"
-#include "cli.h"
-#include "colormap.h"
-#include "commands.h"
-#include "export.h"
-#include "gui.h"
+#include "cli/cli.h"
+#include "figure/colormap.h"
+#include "cli/commands.h"
+#include "figure/export.h"
+#include "gui/gui.h"
 #include "session.h"
 
 #define DEFAULT_TEXT "marie curie met alan turing at the station . she gave him her camera ."

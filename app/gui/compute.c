@@ -18,7 +18,7 @@
 
 #include "aggregate.h"
 #include "assets.h"
-#include "gui.h"
+#include "gui/gui.h"
 #include "session.h"
 
 int app_T(const App *a) { return a->has_tokens ? a->tok.n : 0; }

@@ -29,15 +29,15 @@
 #include <pthread.h>
 
 #include "ablate.h"
-#include "chart.h"
+#include "figure/chart.h"
 #include "device.h"
-#include "heatmap.h"
-#include "lesson.h"
+#include "figure/heatmap.h"
+#include "gui/lesson.h"
 #include "probes.h"
-#include "render.h"
-#include "script.h"
+#include "render/render.h"
+#include "gui/script.h"
 #include "teach.h"
-#include "textedit.h"
+#include "gui/textedit.h"
 
 #define GUI_MAX_T 1024          /* the longest text the app shows, in tokens */
 #define GUI_MAX_REGIONS 96

@@ -1,5 +1,5 @@
 /* lesson.c: a lesson file = script commands grouped into steps (see lesson.h). */
-#include "lesson.h"
+#include "gui/lesson.h"
 
 #include <stdlib.h>
 #include <string.h>

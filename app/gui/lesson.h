@@ -20,7 +20,7 @@
 #ifndef AVZ_LESSON_H
 #define AVZ_LESSON_H
 
-#include "script.h"
+#include "gui/script.h"
 
 #define LESSON_MAX_STEPS 200
 

@@ -10,7 +10,7 @@
  *   f  a positive number
  *   ?  the rest of the arguments are optional (their ints default to 1)
  */
-#include "script.h"
+#include "gui/script.h"
 
 #include <ctype.h>
 #include <errno.h>

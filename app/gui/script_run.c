@@ -9,8 +9,8 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "colormap.h"
-#include "gui.h"
+#include "figure/colormap.h"
+#include "gui/gui.h"
 
 typedef struct { const char *name; int key; } KeyName;
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "assets.h"
-#include "gui.h"
+#include "gui/gui.h"
 #include "lengths.h"
 
 /* A cache key from a few numbers (0 is never a valid key). */

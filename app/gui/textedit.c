@@ -1,5 +1,5 @@
 /* textedit.c: caret, selection and editing of the app's text (see textedit.h). */
-#include "textedit.h"
+#include "gui/textedit.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gui.h"
+#include "gui/gui.h"
 
 const Rgba TH_BG = {243, 244, 247, 255};
 const Rgba TH_PANEL = {255, 255, 255, 255};

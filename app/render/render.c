@@ -5,7 +5,7 @@
  * appended to one vertex array (physical pixels, top-left origin) and drawn in
  * as few calls as possible: the batch is flushed only when a heatmap, a clip
  * change, a screenshot or the end of the frame needs it. */
-#include "render.h"
+#include "render/render.h"
 
 #include <SDL.h>
 #include <SDL_ttf.h>
@@ -15,7 +15,7 @@
 #include <stb/stb_image_write.h>
 
 #include "assets.h"
-#include "colormap.h"
+#include "figure/colormap.h"
 
 #define ATLAS 2048                 /* glyph atlas edge in pixels */
 #define GLYPH_SLOTS 8192           /* hash table size (power of two) */

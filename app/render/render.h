@@ -19,7 +19,7 @@
 #define AVZ_RENDER_H
 
 #include "common.h"
-#include "heatmap.h"
+#include "figure/heatmap.h"
 
 typedef struct { float x, y, w, h; } Rect;
 typedef struct { unsigned char r, g, b, a; } Rgba;

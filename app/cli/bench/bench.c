@@ -23,8 +23,8 @@
 #include "ablate.h"
 #include "assets.h"
 #include "attention.h"
-#include "cli.h"
-#include "commands.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
 #ifdef AVZ_CUDA
 #include "gpu_backend.h"
 #endif

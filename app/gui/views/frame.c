@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "gui.h"
+#include "gui/gui.h"
 
 #define TOP_H 52.0f
 #define FIELD_H 40.0f

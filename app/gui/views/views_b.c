@@ -9,8 +9,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "chart.h"
-#include "gui.h"
+#include "figure/chart.h"
+#include "gui/gui.h"
 
 static float minf(float a, float b) { return a < b ? a : b; }
 static float maxf(float a, float b) { return a > b ? a : b; }

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "gui.h"
+#include "gui/gui.h"
 
 static float minf(float a, float b) { return a < b ? a : b; }
 static float maxf(float a, float b) { return a > b ? a : b; }

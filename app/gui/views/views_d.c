@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "attention.h"
-#include "gui.h"
+#include "gui/gui.h"
 
 static float minf(float a, float b) { return a < b ? a : b; }
 static float maxf(float a, float b) { return a > b ? a : b; }
