@@ -22,7 +22,8 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp -pthread
 
 # ---- CUDA detection: gpu/ is compiled only when nvcc is found ----------------
 NVCC := $(shell command -v nvcc 2>/dev/null || (test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc))
-CU_SRC := $(wildcard gpu/*.cu)
+# the CUDA backend (gpu/) and the GPU half of `attnviz bench` (app/cli/bench/)
+CU_SRC := $(wildcard gpu/*.cu) $(wildcard app/cli/bench/*.cu)
 ifeq ($(NO_CUDA),1)
   CUDA_MSG := NO_CUDA=1: CPU only
   NVCC :=
@@ -50,14 +51,15 @@ else
             -Wl,-rpath,$(CUDA_LIB)
   # sm_80 and sm_90 machine code, and PTX that newer GPUs compile when they load it.
   # -lineinfo maps profiler and compute-sanitizer reports back to source lines.
-  NVFLAGS := -O3 -std=c++17 -Imodel -lineinfo -Xcompiler -Wall \
+  NVFLAGS := -O3 -std=c++17 -Imodel -Igpu -Iapp -lineinfo -Xcompiler -Wall \
              -gencode arch=compute_80,code=sm_80 \
              -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 endif
 endif
 
-MODEL_SRC := $(wildcard model/*.c)
-APP_SRC   := $(filter-out app/main.c,$(wildcard app/*.c))
+# Every .c under model/ and app/ (their folders: see README's "How it is built").
+MODEL_SRC := $(shell find model -name '*.c' | sort)
+APP_SRC   := $(filter-out app/main.c,$(shell find app -name '*.c' | sort))
 LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(MODEL_SRC) $(APP_SRC)) \
              $(patsubst %.cu,$(BUILD)/obj/%.o,$(if $(NVCC),$(CU_SRC)))
 TEST_SRC  := $(wildcard tests/test_*.c) tests/helpers.c tests/gui_helpers.c tests/fuzz/fuzz_targets.c
@@ -209,7 +211,7 @@ $(addprefix model-,$(PES)): model-%: $(BUILD)/attnviz
 FUZZ_TARGETS := safetensors config vocab tokenizer script
 FUZZ_SECONDS ?= 60
 FUZZ_SRC     := model/common.c model/config.c model/safetensors.c model/tokenizer.c \
-                app/script.c tests/fuzz/fuzz_targets.c
+                app/gui/script.c tests/fuzz/fuzz_targets.c
 .PHONY: fuzz
 fuzz: $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/fuzz

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "colormap.h"
+#include "figure/colormap.h"
 
 char gui_err_buf[65536];
 

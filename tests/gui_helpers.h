@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "heatmap.h"
+#include "figure/heatmap.h"
 
 #define XVFB "xvfb-run -a -s \"-screen 0 1280x800x24\""
 

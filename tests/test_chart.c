@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <stb/stb_image.h>
 
-#include "chart.h"
+#include "figure/chart.h"
 #include "common.h"
 #include "helpers.h"
 

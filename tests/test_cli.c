@@ -11,7 +11,7 @@
 
 #include "helpers.h"
 #include "model.h"
-#include "npy.h"
+#include "figure/npy.h"
 
 static char out_buf[65536], err_buf[65536];
 
@@ -200,9 +200,9 @@ Test(cli, init_errors) {
 /* The exported PNG shows, at chosen cells, the colormap colour of the value that
  * attention capture computed for that cell. */
 #include <stb/stb_image.h>
-#include "colormap.h"
-#include "export.h"
-#include "heatmap.h"
+#include "figure/colormap.h"
+#include "figure/export.h"
+#include "figure/heatmap.h"
 
 Test(cli, exported_png_cells_have_the_colours_of_captured_values) {
     Model m;

@@ -13,12 +13,12 @@
 #include <unistd.h>
 #include <stb/stb_image.h>
 
-#include "colormap.h"
+#include "figure/colormap.h"
 #include "common.h"
 #include "helpers.h"
-#include "export.h"
-#include "heatmap.h"
-#include "npy.h"
+#include "figure/export.h"
+#include "figure/heatmap.h"
+#include "figure/npy.h"
 
 static char tmpdir[64];
 

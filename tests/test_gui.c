@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "aggregate.h"
-#include "colormap.h"
-#include "heatmap.h"
+#include "figure/colormap.h"
+#include "figure/heatmap.h"
 #include "gui_helpers.h"
 #include "helpers.h"
 #include "model.h"

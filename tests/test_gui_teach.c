@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chart.h"
-#include "colormap.h"
+#include "figure/chart.h"
+#include "figure/colormap.h"
 #include "gui_helpers.h"
 #include "helpers.h"
-#include "lesson.h"
+#include "gui/lesson.h"
 #include "model.h"
 #include "teach.h"
 

@@ -4,9 +4,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "lesson.h"
-#include "script.h"
-#include "textedit.h"
+#include "gui/lesson.h"
+#include "gui/script.h"
+#include "gui/textedit.h"
 
 static Script parse_ok(const char *src) {
     Script s;

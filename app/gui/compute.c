@@ -24,6 +24,7 @@
 int app_T(const App *a) { return a->has_tokens ? a->tok.n : 0; }
 int app_L(const App *a) { return a->base.loaded ? a->base.model.cfg.n_layer : 0; }
 int app_NH(const App *a) { return a->base.loaded ? a->base.model.cfg.n_head : 0; }
+const char *app_pe_name(const App *a) { return pe_name(a->base.model.cfg.pe); }
 int app_n_ablated(const App *a) {
     int n = 0;
     for (int i = 0; i < app_L(a) * app_NH(a); i++) n += a->ablate[i];

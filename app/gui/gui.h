@@ -310,6 +310,8 @@ void app_toggle_ablation(App *a, int layer, int head);
 void app_clear_ablation(App *a);
 void app_set_ablate_mode(App *a, AblateMode m);
 int app_n_ablated(const App *a);
+/* The loaded model's position encoding, "rope", ... */
+const char *app_pe_name(const App *a);
 /* Base-pass / ablated-pass map of (layer, head), (T, T), captured on first use. */
 const float *app_map(App *a, int layer, int head);
 const float *app_abl_map(App *a, int layer, int head);
@@ -372,6 +374,14 @@ void ui_add_region(App *a, const char *name, Rect r, int row0, int col0, int row
 void ui_map_scale(App *a, const float *values, int T, HeatmapScale *hs);
 const char *ui_token(const App *a, int i);
 
+/* The selected head's map in area with its labels (labels below when below), into
+ * teaching texture slot; the map's rectangle into m; returns the cell size. */
+float ui_head_figure(App *a, Rect area, int slot, const char *name, int below, Rect *m);
+/* A scale symmetric around 0 for signed values (-max|v| .. +max|v|), diverging colours. */
+HeatmapScale ui_signed_scale(const float *v, size_t n);
+/* The display's scale (gamma, colormap) fitted to v; mask: grey the causal mask. */
+HeatmapScale ui_plain_scale(App *a, const float *v, size_t n, int mask);
+
 /* A matrix of any shape (rows, cols) filling area, with axis titles and a few
  * numbered ticks; hovering shows "ylabel i, xlabel j: value". Registers region name. */
 typedef struct {
@@ -395,10 +405,19 @@ void ui_line_chart(App *a, Rect r, const ChartSeries *s, int n, const UiChart *c
 /* Text wrapped to width w from (x, y); returns the height used. */
 float ui_text_wrap(App *a, const char *s, float x, float y, float w, float size, Rgba c);
 
-/* ---- gui_teach.c ---- */
+/* ---- views/cache.c: what the teaching views share ---- */
+/* A cache key from a few numbers (0 is never a valid key). */
+unsigned long view_cache_key(unsigned long a, unsigned long b, unsigned long c);
+/* Frees old and returns a new buffer of n floats (at least 1). */
+float *view_buffer(float *old, size_t n);
+
+/* ---- the teaching views' data (views/position.c, compare.c, permutation.c,
+ * flash.c, lengths.c), lessons (lessons.c), text actions (text_actions.c) ---- */
 /* The views' data, computed (or taken from the cache) for the current state;
  * NULL / 0 when the view cannot show it (the reason in teach.pos_note etc.). */
 void app_position_data(App *a);
+/* Frees the Position view's cached data (app_teach_free calls it). */
+void view_position_free(Teach *t);
 void app_compare_data(App *a);
 int app_permutation(App *a);
 int app_flash(App *a);

@@ -6,7 +6,7 @@
 
 #include "config.h"
 #include "safetensors.h"
-#include "script.h"
+#include "gui/script.h"
 #include "tokenizer.h"
 
 /* The bytes as a NUL-terminated string (JSON and text parsers expect one). */

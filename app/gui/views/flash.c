@@ -1,102 +1,50 @@
-/* gui_views4.c: the Lengths and Flash views, and the caption panel of lessons
- * (see gui.h).
- *
- * Lengths: each shipped model's mean loss at every position of held-out text, up
- * to four times the training context (measured on a thread when the view opens),
- * beside the selected head's map of the current text, which X doubles past the
- * context to watch what the maps do at positions the model never saw.
- * Flash: the tiled algorithm of flash attention replayed one tile at a time on
- * the selected head: which tile, each row's running max m and sum l, the rescale
- * of the partial output when the max moves, the output rows filling in, and at
- * the end the difference from the naive result; the memory of each method. */
+/* flash.c: the Flash view: flash attention replayed one tile at a time on the selected
+ * head (model/teach.c's trace): which tile, each row's running max m and sum l, the
+ * rescale of the partial output when the max moves, the output rows filling in, at
+ * the end the difference from the naive result; and the memory of each method. */
 #include <math.h>
 #include <string.h>
 
 #include "attention.h"
+#include "util.h"
 #include "gui/gui.h"
 
-static float minf(float a, float b) { return a < b ? a : b; }
-static float maxf(float a, float b) { return a > b ? a : b; }
 
+/* ---- Flash view ---- */
 
-/* The selected head's map of the current text in texture slot of the teaching
- * views, token labels left (and below); returns the cell size, the map in *m. */
-static float head_figure(App *a, Rect area, int slot, const char *name, int below, Rect *m) {
-    int T = app_T(a);
-    const float *P = app_map(a, a->layer, a->head);
-    HeatmapScale hs;
-    ui_map_scale(a, P, T, &hs);
-    MapFigure f = {P, &a->teach.tex[slot], gui_version(a, slot, a->layer * app_NH(a) + a->head),
-                   &hs, name, a->layer, a->head, 1, below, 0, 0, T, NULL};
-    return ui_map_figure(a, area, &f, m);
-}
-
-/* ---- Lengths view ---- */
-
-#define LEN_BUCKET 8
-
-static void lengths_chart(App *a, Rect r) {
+int app_flash(App *a) {
     Teach *t = &a->teach;
-    LengthsJob *j = &t->len;
-    if (t->len_state == 0) app_start_lengths(a);
-    if (t->len_state == 1) {
-        pthread_mutex_lock(&j->mu);
-        int done = j->done;
-        pthread_mutex_unlock(&j->mu);
-        char s[160];
-        snprintf(s, sizeof s, "measuring the loss at each position: %d of %d models...", done, j->n);
-        render_text(a->r, s, r.x, r.y + 30, FONT_UI, TH_MUTED);
-        return;
+    if (!a->has_tokens) return 0;
+    unsigned long key = view_cache_key(a->text_gen, (unsigned long)(a->layer * 64 + a->head), a->model_gen);
+    if (t->ft_key == key) return t->ft_valid;
+    if (t->ft_valid) flash_trace_free(&t->ft);
+    t->ft_valid = 0;
+    char err[AVZ_ERR_LEN];
+    /* Small tiles so that a short text still has several steps to walk through. */
+    int T = a->tok.n, b = T <= 16 ? 4 : T <= 64 ? 8 : T <= 256 ? 32 : 64;
+    if (flash_trace_init_model(&t->ft, &a->base.model, a->layer, a->head, b, b, err)) {
+        app_error(a, "flash view: %s", err);
+    } else {
+        t->ft_valid = 1;
+        t->ft_step = t->ft.n_steps - 1;
+        flash_trace_goto(&t->ft, t->ft_step);
+        teach_time_attention(t->ft.q, t->ft.k, t->ft.v, T, t->ft.hs, 1, &t->t_naive, &t->t_flash,
+                             &t->t_fast);
     }
-    if (t->len_state == 3) {
-        ui_text_wrap(a, j->err, r.x, r.y + 30, r.w, FONT_UI, TH_ERROR);
-        return;
-    }
-    /* positions averaged in buckets of 8: a few passages per model are noisy per position */
-    static float xs[GUI_LEN_MAX_T / LEN_BUCKET], ys[GUI_CMP_MAX][GUI_LEN_MAX_T / LEN_BUCKET];
-    ChartSeries s[GUI_CMP_MAX];
-    int nb = GUI_LEN_MAX_T / LEN_BUCKET;
-    for (int i = 0; i < j->n; i++) {
-        for (int b = 0; b < nb; b++) {
-            double sum = 0;
-            int cnt = 0;
-            for (int p = b * LEN_BUCKET; p < (b + 1) * LEN_BUCKET; p++)
-                if (isfinite(j->loss[i][p])) sum += j->loss[i][p], cnt++;
-            xs[b] = b * LEN_BUCKET + LEN_BUCKET / 2.0f;
-            ys[i][b] = cnt == LEN_BUCKET ? (float)(sum / cnt) : NAN;
-        }
-        s[i] = (ChartSeries){j->name[i], xs, ys[i], nb};
-    }
-    UiChart c = {"mean loss at each position of held-out text (lower is better)",
-                 "position in the text", "loss", (float)j->ctx[0], "training context",
-                 "lengths_chart"};
-    ui_line_chart(a, r, s, j->n, &c);
+    t->ft_key = key;
+    t->ver++;
+    return t->ft_valid;
 }
 
-/* The selected head's map of the current text, the training context marked. */
-static void lengths_map(App *a, Rect r) {
-    int T = app_T(a), ctx = a->base.model.cfg.n_positions;
-    char s[200];
-    snprintf(s, sizeof s, "%s, layer %d head %d: %d tokens%s", a->model_name, a->layer, a->head, T,
-             T > ctx ? " (past the training context)" : "");
-    render_text(a->r, s, r.x, r.y, FONT_UI, T > ctx ? TH_ACCENT : TH_INK);
-    if (ui_button(a, (Rect){r.x, r.y + 26, 200, 32}, "double the text (X)", 0))
-        app_extend_text(a, 2 * T);
-    Rect m;
-    float cell = head_figure(a, (Rect){r.x, r.y + 66, r.w, r.h - 66}, 17, "lengths_head", 1, &m);
-    if (T > ctx) { /* the training context: a dashed line after position ctx - 1 */
-        float x = m.x + ctx * cell, y = m.y + ctx * cell;
-        for (float k = 0; k < m.h; k += 8) {
-            render_rect(a->r, (Rect){x - 1, m.y + k, 2, minf(4, m.h - k)}, TH_ERROR);
-            render_rect(a->r, (Rect){m.x + k, y - 1, minf(4, m.w - k), 2}, TH_ERROR);
-        }
-    }
-}
-
-void view_lengths(App *a, Rect area) {
-    float w = area.w * 0.55f;
-    lengths_chart(a, (Rect){area.x, area.y, w - 20, minf(area.h, w * 0.7f)});
-    lengths_map(a, (Rect){area.x + w, area.y, area.w - w, area.h});
+void app_flash_goto(App *a, int step) {
+    Teach *t = &a->teach;
+    if (!app_flash(a)) return;
+    if (step < -1) step = -1;
+    if (step >= t->ft.n_steps) step = t->ft.n_steps - 1;
+    t->ft_step = step;
+    flash_trace_goto(&t->ft, step);
+    t->ver++;
+    a->redraw = 1;
 }
 
 /* ---- Flash view ---- */
@@ -145,7 +93,7 @@ static void flash_tiles(App *a, Rect r) {
     const FlashTrace *ft = &t->ft;
     int T = app_T(a);
     Rect m;
-    float cell = head_figure(a, r, 18, "flash_map", 0, &m);
+    float cell = ui_head_figure(a, r, 18, "flash_map", 0, &m);
     for (int qb = 0; qb < ft->nqb; qb++)
         for (int kb = 0; kb < ft->nkb; kb++) {
             int s = ft->step_of[qb * ft->nkb + kb];
@@ -208,13 +156,6 @@ static void flash_output(App *a, Rect r) {
     ui_matrix_figure(a, (Rect){r.x, r.y + 26, r.w, r.h - 26}, &f);
 }
 
-static void fmt_bytes(char *s, size_t n, double b) {
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int k = 0;
-    while (b >= 1024 && k < 4) b /= 1024, k++;
-    snprintf(s, n, k ? "%.1f %s" : "%.0f %s", b, u[k]);
-}
-
 /* Memory of each method at the current length, 4K and 32K tokens; measured times. */
 static void flash_memory(App *a, Rect r) {
     const Teach *t = &a->teach;
@@ -265,36 +206,4 @@ void view_flash(App *a, Rect area) {
     float ox = area.x + side + 40 + area.w * 0.3f;
     flash_output(a, (Rect){ox, y, area.x + area.w - ox, h - low});
     flash_memory(a, (Rect){area.x, y + h - low + 8, area.w, low - 8});
-}
-
-/* ---- the caption panel (lessons, and the caption command) ---- */
-
-static const char *lesson_base(const char *path) {
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
-float views_caption(App *a, float y, float W, int draw) {
-    const Teach *t = &a->teach;
-    if (!t->caption[0]) return 0;
-    float pad = 16, w = W - 2 * pad - 24;
-    char title[400] = "";
-    if (t->lesson_on)
-        snprintf(title, sizeof title, "%s, step %d of %d: %s   (Page Down / Right: next, Page Up / "
-                 "Left: back, Esc: leave)", lesson_base(t->lesson.name), t->lesson_step + 1,
-                 t->lesson.n_steps,
-                 lesson_title(&t->lesson, t->lesson_step));
-    float th = title[0] ? 24 : 0;
-    float body = ui_text_wrap(a, t->caption, 0, 0, w, FONT_UI + 1, (Rgba){0, 0, 0, 0});
-    float h = minf(th + body + 20, 260);
-    if (!draw) return h + 8;
-    Rect box = {pad, y, W - 2 * pad, h};
-    render_rect(a->r, box, TH_ACCENT_SOFT);
-    render_rect(a->r, (Rect){box.x, box.y, 4, box.h}, TH_ACCENT);
-    render_clip(a->r, &box);
-    if (title[0]) ui_text_fit(a, title, box.x + 14, box.y + 8, FONT_SMALL, w, TH_ACCENT);
-    ui_text_wrap(a, t->caption, box.x + 14, box.y + 10 + th, w, FONT_UI + 1, TH_INK);
-    render_clip(a->r, NULL);
-    ui_add_region(a, "caption", box, 0, 0, 1, 1, -1, -1);
-    return h + 8;
 }

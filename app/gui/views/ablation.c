@@ -1,135 +1,13 @@
-/* gui_views2.c: the Lines, Ablation and Aggregates views (see gui.h).
- *
- * Lines: BertViz's head view: the tokens in two columns, a line from each query
- * (left) to each key (right) with opacity = attention weight, one colour per head.
- * Ablation: switch heads off and compare a head's map before and after, the
- * next-token prediction, the KL divergence per position and the loss; a sweep
- * switches every head off in turn on the worker thread.
- * Aggregates: the mean of a layer's heads and attention rollout through it. */
+/* ablation.c: the Ablation view. Switch heads off (zero or mean) and compare a
+ * later head's map before and after (with their difference), the next-token top-5,
+ * the KL divergence of each position's prediction and the loss; the sweep switches
+ * every head off in turn on the worker thread and shows the loss increase of each. */
 #include <math.h>
 #include <string.h>
 
-#include "figure/chart.h"
+#include "util.h"
 #include "gui/gui.h"
 
-static float minf(float a, float b) { return a < b ? a : b; }
-static float maxf(float a, float b) { return a > b ? a : b; }
-
-/* ---- Lines view ---- */
-
-static Rgba head_colour(int h, unsigned char alpha) {
-    unsigned char rgb[3];
-    chart_series_color(h, rgb);
-    return (Rgba){rgb[0], rgb[1], rgb[2], alpha};
-}
-
-/* Head toggles for the layer shown; returns the row's bottom. */
-static float line_chips(App *a, Rect area) {
-    char t[64];
-    snprintf(t, sizeof t, "Layer %d, heads:", a->layer);
-    float x = area.x + render_text(a->r, t, area.x, area.y + 7, FONT_UI, TH_INK) + 14;
-    for (int h = 0; h < app_NH(a) && h < GUI_MAX_LINE_HEADS; h++) {
-        snprintf(t, sizeof t, "H%d", h);
-        Rect b = {x, area.y, 64, 32};
-        int on = (a->lines_heads >> h) & 1;
-        if (ui_button(a, b, "", 0)) a->lines_heads ^= 1u << h;
-        render_rect(a->r, (Rect){b.x + 10, b.y + 10, 12, 12}, on ? head_colour(h, 255) : TH_BORDER);
-        render_text(a->r, t, b.x + 28, b.y + 7, FONT_UI, on ? TH_INK : TH_MUTED);
-        x += 70;
-    }
-    ui_text_fit(a, "opacity = attention weight; hover a token to isolate its lines", x + 12,
-                area.y + 8, FONT_SMALL, area.x + area.w - x - 12, TH_MUTED);
-    return area.y + 44;
-}
-
-/* Lines from query i (left) to key j (right) of every shown head; with a hovered
- * token only its lines (side 0: a query, 1: a key). */
-static void line_draw(App *a, float xl, float xr, float y0, float rh, int r0, int n, int side,
-                      int tok) {
-    int T = app_T(a);
-    for (int h = 0; h < app_NH(a) && h < GUI_MAX_LINE_HEADS; h++) {
-        if (!((a->lines_heads >> h) & 1)) continue;
-        const float *P = app_map(a, a->layer, h);
-        for (int i = r0; i < r0 + n; i++) {
-            if (side == 0 && tok != i) continue;
-            for (int j = 0; j <= i; j++) {
-                if (side == 1 && tok != j) continue;
-                float w = P[(size_t)i * T + j];
-                if (w < 0.02f || j < r0 || j >= r0 + n) continue;
-                render_line(a->r, xl, y0 + (i - r0 + 0.5f) * rh, xr, y0 + (j - r0 + 0.5f) * rh,
-                            2.5f, head_colour(h, (unsigned char)(255 * fminf(1.0f, w))));
-            }
-        }
-    }
-}
-
-/* The weights of a hovered token's lines, in each head's colour, beside the
- * tokens at the other end (keys for a hovered query, queries for a hovered key). */
-static void line_values(App *a, float xl, float xr, float y0, float rh, int r0, int n, int side,
-                        int tok) {
-    int T = app_T(a), k = 0;
-    float lh = render_line_height(a->r, FONT_SMALL);
-    for (int h = 0; h < app_NH(a) && h < GUI_MAX_LINE_HEADS; h++) {
-        if (!((a->lines_heads >> h) & 1)) continue;
-        const float *P = app_map(a, a->layer, h);
-        for (int m = r0; m < r0 + n; m++) {
-            float w = side == 0 ? (m <= tok ? P[(size_t)tok * T + m] : 0.0f)
-                                : (m >= tok ? P[(size_t)m * T + tok] : 0.0f);
-            if (w < 0.02f) continue;
-            char t[16];
-            snprintf(t, sizeof t, "%.2f", w);
-            float x = side == 0 ? xr - 14 - 40 * (k + 1) : xl + 14 + 40 * k;
-            render_text(a->r, t, x, y0 + (m - r0 + 0.5f) * rh - lh / 2, FONT_SMALL,
-                        head_colour(h, 255));
-        }
-        k++;
-    }
-}
-
-void view_lines(App *a, Rect area) {
-    int T = app_T(a);
-    float y0 = line_chips(a, area) + 8, h = area.y + area.h - y0;
-    float rh = fmaxf(16.0f, fminf(30.0f, h / T));
-    int n = (int)fminf((float)T, floorf(h / rh));
-    int max0 = T - n;
-    Rect col = {area.x, y0, area.w, n * rh};
-    if (ui_hover(a, col) && a->ui.wheel != 0.0f) {
-        a->lines_scroll -= 3 * a->ui.wheel;
-        a->ui.wheel = 0;
-    }
-    a->lines_scroll = fmaxf(0.0f, fminf((float)max0, a->lines_scroll));
-    int r0 = (int)a->lines_scroll;
-    float font = fminf(FONT_UI + 2, rh * 0.7f), lh = render_line_height(a->r, font);
-    float xl = area.x + area.w * 0.32f, xr = area.x + area.w * 0.68f;
-    /* hover targets: the left half of a row is its query, the right half its key */
-    float x0 = xl - 220, mid = (xl + xr) / 2, x1 = xr + 220;
-    int side = -1, tok = -1;
-    for (int k = 0; k < n; k++) {
-        Rect lt = {x0, y0 + k * rh, mid - x0, rh}, rt = {mid, y0 + k * rh, x1 - mid, rh};
-        if (ui_hover(a, lt)) side = 0, tok = r0 + k;
-        if (ui_hover(a, rt)) side = 1, tok = r0 + k;
-    }
-    render_clip(a->r, &col);
-    line_draw(a, xl, xr, y0, rh, r0, n, side, tok);
-    if (tok >= 0) line_values(a, xl, xr, y0, rh, r0, n, side, tok);
-    for (int k = 0; k < n; k++) {
-        int i = r0 + k;
-        const char *s = ui_token(a, i);
-        float w = render_text_width(a->r, s, -1, font), y = y0 + (k + 0.5f) * rh - lh / 2;
-        Rgba cl = tok == i && side == 0 ? TH_ACCENT : a->tok.unknown[i] ? TH_ERROR : TH_INK;
-        Rgba cr = tok == i && side == 1 ? TH_ACCENT : a->tok.unknown[i] ? TH_ERROR : TH_INK;
-        render_text(a->r, s, xl - 10 - w, y, font, cl);
-        render_text(a->r, s, xr + 10, y, font, cr);
-    }
-    render_clip(a->r, NULL);
-    /* column 0: the queries (left), column 1: the keys (right) */
-    ui_add_region(a, "lines", (Rect){x0, y0, x1 - x0, n * rh}, r0, 0, n, 2, a->layer, a->head);
-    render_text(a->r, "query (looks)", xl - 120, area.y + area.h - 16, FONT_SMALL, TH_MUTED);
-    render_text(a->r, "key (is looked at)", xr + 10, area.y + area.h - 16, FONT_SMALL, TH_MUTED);
-    if (max0 > 0)
-        render_text(a->r, "wheel: scroll", area.x + area.w - 100, area.y + area.h - 16, FONT_SMALL,
-                    TH_MUTED);
-}
 
 /* ---- Ablation view ---- */
 
@@ -312,37 +190,4 @@ void view_ablation(App *a, Rect area) {
     float bottom = 196;
     float y2 = ablation_maps(a, (Rect){r.x, r.y, r.w, r.h - bottom - 10});
     ablation_effects(a, (Rect){r.x, fminf(y2 + 12, r.y + r.h - bottom), r.w, bottom});
-}
-
-/* ---- Aggregates view ---- */
-
-void view_aggregate(App *a, Rect area) {
-    int T = app_T(a);
-    const float *mean, *roll;
-    app_aggregates(a, &mean, &roll);
-    char t[2][200];
-    snprintf(t[0], sizeof t[0], "Mean of the %d heads of layer %d", app_NH(a), a->layer);
-    snprintf(t[1], sizeof t[1], "Attention rollout through layers 0-%d", a->layer);
-    const char *notes[2] = {
-        "what the layer as a whole attends to (up / down arrows: layer)",
-        "Abnar & Zuidema 2020: each layer 0.5 A + 0.5 I (the residual path), multiplied"};
-    const float *vals[2] = {mean, roll};
-    const char *names[2] = {"mean", "rollout"};
-    RenderMap *tex[2] = {&a->tex_mean, &a->tex_roll};
-    float w = (area.w - 60) / 2;
-    for (int k = 0; k < 2; k++) {
-        float x = area.x + k * (w + 60);
-        ui_text_fit(a, t[k], x, area.y, FONT_TITLE, w, TH_INK);
-        ui_text_fit(a, notes[k], x, area.y + 28, FONT_SMALL, w, TH_MUTED);
-        HeatmapScale hs;
-        ui_map_scale(a, vals[k], T, &hs);
-        if (k == 1) heatmap_scale_auto(&hs, vals[k], T * T); /* rollout: its own range */
-        MapFigure f = {vals[k], tex[k], gui_version(a, 6 + k, a->layer),
-                       &hs, names[k], a->layer, -1, 1, 1, 0, 0, T, NULL};
-        Rect m;
-        ui_map_figure(a, (Rect){x, area.y + 56, w - 60, area.h - 70}, &f, &m);
-        ui_colorbar(a, (Rect){m.x + m.w + 10, m.y, 14, m.h}, &hs);
-    }
-    if (a->readout[0])
-        render_text(a->r, a->readout, area.x, area.y + area.h - 18, FONT_UI, TH_INK);
 }
