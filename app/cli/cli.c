@@ -85,3 +85,16 @@ int cli_seen(const CliCommand *cmd, const char *name) {
         if (strcmp(cmd->opts[i].name, name) == 0) return cmd->opts[i].seen;
     return 0;
 }
+
+int cli_begin(CliCommand *cmd, int argc, char **argv) {
+    AvzErr err;
+    int rc = cli_parse(cmd, argc, argv, 2, err);
+    if (rc < 0) return 0;
+    if (rc) return cmd_error(2, err);
+    return -1;
+}
+
+int cmd_error(int code, const char *err) {
+    fprintf(stderr, "attnviz: %s\n", err);
+    return code;
+}

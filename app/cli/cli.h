@@ -31,6 +31,14 @@ typedef struct {
  * the option, or -1 when --help was given (help already printed to stdout). */
 int cli_parse(CliCommand *cmd, int argc, char **argv, int first, char *err);
 
+/* What every command does first: parses argv[2..argc) for cmd. Returns -1 when the
+ * command should go on, else the exit code to return at once: 0 after --help (the
+ * help printed), 2 after a bad option (the message printed by cmd_error). */
+int cli_begin(CliCommand *cmd, int argc, char **argv);
+
+/* Prints "attnviz: <err>" to stderr and returns code (for one-line error exits). */
+int cmd_error(int code, const char *err);
+
 /* Prints the command's help (usage, summary, options) to f. */
 void cli_print_help(const CliCommand *cmd, FILE *f);
 

@@ -17,7 +17,4 @@ int cmd_permute(int argc, char **argv);  /* app/cmd_teach.c: the permutation dem
 int cmd_gui(int argc, char **argv);      /* app/gui.c: the desktop app */
 int cmd_lesson(int argc, char **argv);   /* app/gui.c: the app on a guided tour */
 
-/* Prints "attnviz: <err>" to stderr and returns code (for one-line error exits). */
-int cmd_error(int code, const char *err);
-
 #endif

@@ -125,9 +125,9 @@ int cmd_export(int argc, char **argv) {
                       "heatmap or a NumPy .npy array:\n(T, T) for one head, (H, T, T) for a "
                       "layer, (L, H, T, T) for --all.", opts, sizeof opts / sizeof opts[0]};
     AvzErr err;
-    int rc = cli_parse(&cmd, argc, argv, 2, err);
-    if (rc < 0) return 0;
-    if (rc) return cmd_error(2, err);
+    int rc = cli_begin(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    rc = 0;
     if (!a.text || !a.out) return cmd_error(2, "attnviz export: --text and --out are required");
     int npy = a.format ? strcmp(a.format, "npy") == 0 : ends_with(a.out, ".npy");
     if (a.format && !npy && strcmp(a.format, "png") != 0)

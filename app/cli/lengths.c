@@ -96,9 +96,9 @@ int cmd_lengths(int argc, char **argv) {
                       "Mean loss by token position for each shipped model, up to past the "
                       "training context.", opts, sizeof opts / sizeof opts[0]};
     AvzErr err;
-    int rc = cli_parse(&cmd, argc, argv, 2, err);
-    if (rc < 0) return 0;
-    if (rc) return cmd_error(2, err);
+    int rc = cli_begin(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    rc = 0;
     if (max_T < 2 || max_T > AVZ_MAX_T || seqs < 1 || bucket < 1)
         return cmd_error(2, "attnviz lengths: --max must be 2..2048, --seqs and --bucket positive");
     char base[4096];

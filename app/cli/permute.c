@@ -64,10 +64,9 @@ int cmd_permute(int argc, char **argv) {
                       "permuted along: max |difference|\nover every head, without any position "
                       "information and with the model's encoding.", opts,
                       sizeof opts / sizeof opts[0]};
-    AvzErr err;
-    int rc = cli_parse(&cmd, argc, argv, 2, err);
-    if (rc < 0) return 0;
-    if (rc) return cmd_error(2, err);
+    int rc = cli_begin(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    rc = 0;
     if (!text) return cmd_error(2, "attnviz permute: --text is required");
     if (seed < 0) return cmd_error(2, "attnviz permute: --seed must be >= 0");
     const char *names[] = {"none", "sinusoidal", "learned", "rope", "alibi"};

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 
+#include "cli/cli.h"
 #include "cli/commands.h"
 #include "probes.h"
 #include "cli/roles.h"

@@ -1,33 +1,10 @@
-/* cmd_train.c: `attnviz corpus` (write the synthetic corpus to a file) and
- * `attnviz train` (train a model folder from scratch, or resume one). */
-#include <string.h>
-
+/* train.c: `attnviz train`, trains a model folder with the CPU trainer (model/train.c):
+ * progress bar, validation loss, train_log.csv, atomic checkpoints, --resume. */
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "corpus.h"
 #include "train.h"
 
-int cmd_corpus(int argc, char **argv) {
-    int seed = 1, tokens = 100000;
-    const char *out = NULL;
-    CliOpt opts[] = {{"--seed", OPT_INT, &seed, "S", "random seed (default 1)", 0},
-                     {"--tokens", OPT_INT, &tokens, "N", "at least this many words (default 100000)", 0},
-                     {"--out", OPT_STR, &out, "FILE", "output file, one passage per line (required)", 0}};
-    CliCommand cmd = {"corpus", "--out FILE [--seed S] [--tokens N]",
-                      "Writes passages of the synthetic training grammar (model/CORPUS.md).",
-                      opts, sizeof opts / sizeof opts[0]};
-    AvzErr err;
-    int rc = cli_parse(&cmd, argc, argv, 2, err);
-    if (rc < 0) return 0;
-    if (rc) return cmd_error(2, err);
-    if (!out) return cmd_error(2, "attnviz corpus: --out is required");
-    if (tokens < 1) return cmd_error(2, "attnviz corpus: --tokens must be positive");
-    CorpusMix mix;
-    corpus_mix_default(&mix);
-    if ((rc = corpus_write(out, (uint64_t)seed, tokens, &mix, err))) return cmd_error(rc, err);
-    printf("wrote %s (%d+ words, seed %d)\n", out, tokens, seed);
-    return 0;
-}
 
 int cmd_train(int argc, char **argv) {
     TrainConfig tc;
@@ -57,9 +34,9 @@ int cmd_train(int argc, char **argv) {
                       "train_log.csv and a checkpoint at every evaluation.", opts,
                       sizeof opts / sizeof opts[0]};
     AvzErr err;
-    int rc = cli_parse(&cmd, argc, argv, 2, err);
-    if (rc < 0) return 0;
-    if (rc) return cmd_error(2, err);
+    int rc = cli_begin(&cmd, argc, argv);
+    if (rc >= 0) return rc;
+    rc = 0;
     if (!tc.out_dir) return cmd_error(2, "attnviz train: --out is required");
     if (pe) {
         int p = pe_from_name(pe);

@@ -285,7 +285,20 @@ static inline unsigned long teach_version(const struct App *a, int slot) {
     return (a->teach.ver << 6) + (unsigned long)slot + 1;
 }
 
-/* ---- gui.c ---- */
+/* ---- app.c ---- */
+/* The options of `attnviz gui` (cli/gui.c parses them). */
+typedef struct {
+    const char *model, *text, *script, *device, *lesson;
+    float scale;
+    int width, height;
+} GuiArgs;
+/* Runs the app until it quits: opens the window, loads the model, runs the script or
+ * the lesson if any; returns the exit code (2 for a bad script, model or lesson under
+ * --script, 1 without a window). */
+int app_main(const GuiArgs *g);
+/* The event loop (app_main runs it). */
+void app_loop(App *a);
+
 void app_status(App *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void app_error(App *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Typed text as from the keyboard (goes into the text field when it has the focus). */
