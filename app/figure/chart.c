@@ -12,10 +12,11 @@
  */
 #include "figure/chart.h"
 
+#include "figure/canvas.h"
 #include "figure/png.h"
+#include "figure/ticks.h"
+#include "util.h"
 
-#include <SDL.h>
-#include <SDL_ttf.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,7 +30,6 @@
 #define FONT_H 1.165    /* DejaVu Sans line height in em (ascent + descent) */
 #define LEGEND_MAX_W 0.3 /* fraction of the image width */
 
-typedef struct { unsigned char r, g, b; } Rgb;
 static const Rgb WHITE = {255, 255, 255};
 static const Rgb INK = {25, 25, 25};        /* text */
 static const Rgb AXIS = {70, 70, 70};       /* spines and tick marks */
@@ -50,11 +50,7 @@ static const Rgb PALETTE[] = {
 };
 #define N_PALETTE ((int)(sizeof PALETTE / sizeof PALETTE[0]))
 
-enum { AL_START = 0, AL_MID = 1, AL_END = 2 }; /* text anchor along an axis */
 
-static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
-static int maxi(int a, int b) { return a > b ? a : b; }
-static int mini(int a, int b) { return a < b ? a : b; }
 static int finite_pt(const ChartSeries *s, int i) { return isfinite(s->x[i]) && isfinite(s->y[i]); }
 static int has_text(const char *s) { return s && s[0]; }
 
@@ -96,14 +92,6 @@ static int text_w_est(const char *s, int pt) {
 static int text_h(int pt) { return (int)ceil(FONT_H * pt); }
 
 /* ---- ticks (pure) ---- */
-
-/* A step of 1, 2 or 5 x 10^k giving at most max_ticks intervals over range. */
-static double nice_step(double range, int max_ticks) {
-    double raw = range / maxi(1, max_ticks), p = pow(10.0, floor(log10(raw))), m = raw / p;
-    return p * (m <= 1.0 + 1e-9 ? 1.0 : m <= 2.0 + 1e-9 ? 2.0 : m <= 5.0 + 1e-9 ? 5.0 : 10.0);
-}
-
-static int step_decimals(double step) { return maxi(0, (int)-floor(log10(step) + 1e-9)); }
 
 /* Index range [*k0, *k1] of the ticks k * step lying within [lo, hi]. */
 static void tick_span(double lo, double hi, double step, double *k0, double *k1) {
@@ -281,15 +269,15 @@ AvzCode chart_layout(const ChartSeries *series, int n_series, const ChartStyle *
     int bottom = 1 + L->tick_len + gap + text_h(L->tick_pt) +
                  (has_text(st->x_label) ? gap + text_h(L->label_pt) : 0) + L->pad;
     L->plot_h = L->height - L->plot_y0 - bottom;
-    L->y_step = nice_step(L->y_max - L->y_min, maxi(2, L->plot_h * 2 / (L->tick_pt * 7)));
-    L->y_decimals = step_decimals(L->y_step);
+    L->y_step = ticks_step(L->y_max - L->y_min, maxi(2, L->plot_h * 2 / (L->tick_pt * 7)));
+    L->y_decimals = ticks_decimals(L->y_step);
 
     /* horizontal: y label, tick values, data, legend */
     int ytw = ticks_w_est(L->y_min, L->y_max, L->y_step, L->y_decimals, L->tick_pt);
     L->plot_x0 = L->pad + (has_text(st->y_label) ? text_h(L->label_pt) + gap : 0) + ytw + gap +
                  L->tick_len + 1;
     char last[48];
-    value_text(r.x1, step_decimals(nice_step(r.x1 - r.x0, 10)), last);
+    value_text(r.x1, ticks_decimals(ticks_step(r.x1 - r.x0, 10)), last);
     int right = maxi(L->pad, text_w_est(last, L->tick_pt) / 2 + 2);
     set_plot_width(L, right, st->x_marker);
     legend_size(series, n_series, L);
@@ -302,151 +290,25 @@ AvzCode chart_layout(const ChartSeries *series, int n_series, const ChartStyle *
     if (L->plot_w < 40 || L->plot_h < 40)
         return avz_fail(err, AVZ_ERR_INPUT, "chart: %d x %d is too small for its text", L->width,
                         L->height);
-    int xtw = maxi(L->tick_pt * 6, ticks_w_est(r.x0, r.x1, nice_step(r.x1 - r.x0, 10),
-                                               step_decimals(nice_step(r.x1 - r.x0, 10)),
+    int xtw = maxi(L->tick_pt * 6, ticks_w_est(r.x0, r.x1, ticks_step(r.x1 - r.x0, 10),
+                                               ticks_decimals(ticks_step(r.x1 - r.x0, 10)),
                                                L->tick_pt) * 2);
-    L->x_step = nice_step(L->x_max - L->x_min, maxi(2, L->plot_w / xtw));
-    L->x_decimals = step_decimals(L->x_step);
+    L->x_step = ticks_step(L->x_max - L->x_min, maxi(2, L->plot_w / xtw));
+    L->x_decimals = ticks_decimals(L->x_step);
     return AVZ_OK;
 }
 
-/* ---- the canvas: an RGBA buffer and one font ---- */
 
-typedef struct {
-    int w, h;
-    unsigned char *px; /* (h, w, 4) RGBA, opaque */
-    TTF_Font *font;
-    int pt;            /* the font's current size */
-    int failed;        /* a drawing step failed; why says which */
-    char why[200];
-} Canvas;
-
-static void canvas_fail(Canvas *cv, const char *what, const char *detail) {
-    if (cv->failed) return;
-    cv->failed = 1;
-    snprintf(cv->why, sizeof cv->why, "%s: %s", what, detail);
-}
-
-static AvzCode canvas_open(Canvas *cv, int w, int h, const char *font_path, int pt, char *err) {
-    memset(cv, 0, sizeof *cv);
-    cv->px = malloc((size_t)w * h * 4);
-    if (!cv->px) return avz_fail(err, AVZ_ERR_INTERNAL, "chart: out of memory for %dx%d", w, h);
-    memset(cv->px, 255, (size_t)w * h * 4);
-    cv->w = w, cv->h = h;
-    if (TTF_Init() != 0) {
-        free(cv->px);
-        return avz_fail(err, AVZ_ERR_INTERNAL, "SDL_ttf: %s", TTF_GetError());
-    }
-    cv->font = TTF_OpenFont(font_path, pt);
-    if (!cv->font) {
-        avz_fail(err, AVZ_ERR_INPUT, "font '%s': %s", font_path, TTF_GetError());
-        TTF_Quit();
-        free(cv->px);
-        return AVZ_ERR_INPUT;
-    }
-    cv->pt = pt;
-    return AVZ_OK;
-}
-
-static void canvas_close(Canvas *cv) {
-    TTF_CloseFont(cv->font);
-    TTF_Quit();
-    free(cv->px);
-}
-
-/* Blends colour c over pixel (x, y) with opacity a in [0, 1]; clipped. */
-static void blend(Canvas *cv, int x, int y, Rgb c, float a) {
-    if (x < 0 || y < 0 || x >= cv->w || y >= cv->h || a <= 0.0f) return;
-    unsigned char *p = cv->px + 4 * ((size_t)y * cv->w + x);
-    if (a >= 1.0f) {
-        p[0] = c.r, p[1] = c.g, p[2] = c.b;
-        return;
-    }
-    p[0] = (unsigned char)lroundf(p[0] + (c.r - p[0]) * a);
-    p[1] = (unsigned char)lroundf(p[1] + (c.g - p[1]) * a);
-    p[2] = (unsigned char)lroundf(p[2] + (c.b - p[2]) * a);
-}
-
-static void fill_rect(Canvas *cv, int x, int y, int w, int h, Rgb c) {
-    int x0 = maxi(x, 0), y0 = maxi(y, 0), x1 = mini(x + w, cv->w), y1 = mini(y + h, cv->h);
-    for (int j = y0; j < y1; j++)
-        for (int i = x0; i < x1; i++) blend(cv, i, j, c, 1.0f);
-}
 
 /* A 1 px outline of the rectangle (x, y, w, h), inside it. */
 static void outline_rect(Canvas *cv, int x, int y, int w, int h, Rgb c) {
-    fill_rect(cv, x, y, w, 1, c);
-    fill_rect(cv, x, y + h - 1, w, 1, c);
-    fill_rect(cv, x, y, 1, h, c);
-    fill_rect(cv, x + w - 1, y, 1, h, c);
+    canvas_fill(cv, x, y, w, 1, c);
+    canvas_fill(cv, x, y + h - 1, w, 1, c);
+    canvas_fill(cv, x, y, 1, h, c);
+    canvas_fill(cv, x + w - 1, y, 1, h, c);
 }
 
 /* ---- text ---- */
-
-/* Copies s into out (size n) with control bytes as '?', cut at a character
- * boundary when it does not fit. */
-static void text_sanitize(const char *s, char *out, size_t n) {
-    size_t k = 0;
-    for (; *s && k + 1 < n; s++) {
-        unsigned char c = (unsigned char)*s;
-        out[k++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    if (*s) /* cut short: drop an incomplete trailing character */
-        while (k > 0 && ((unsigned char)out[k - 1] & 0x80)) {
-            unsigned char b = (unsigned char)out[--k];
-            if (b >= 0xC0) break;
-        }
-    out[k] = '\0';
-}
-
-static void set_pt(Canvas *cv, int pt) {
-    if (cv->pt == pt) return;
-    if (TTF_SetFontSize(cv->font, pt) != 0) canvas_fail(cv, "TTF_SetFontSize", TTF_GetError());
-    cv->pt = pt;
-}
-
-/* Shortens buf (ending it with an ellipsis) until it is at most max_w pixels
- * wide in the current font; buf has room for 4 more bytes. */
-static void fit_width(Canvas *cv, char *buf, int max_w) {
-    int w, h;
-    size_t n = strlen(buf);
-    while (n > 0 && TTF_SizeUTF8(cv->font, buf, &w, &h) == 0 && w > max_w) {
-        do n--; while (n > 0 && ((unsigned char)buf[n] & 0xC0) == 0x80);
-        memcpy(buf + n, "\xE2\x80\xA6", 4); /* U+2026 and the terminator */
-    }
-}
-
-/* Draws s at pt, shortened to max_w pixels, reading upwards when rotate, so
- * that its anchor (ax, ay: AL_START / AL_MID / AL_END of the drawn box) lies
- * at (x, y); the box is then moved inside the image if it sticks out. */
-static void draw_text(Canvas *cv, const char *s, int pt, int x, int y, int ax, int ay,
-                      int max_w, int rotate) {
-    char buf[TEXT_MAX + 4];
-    text_sanitize(s ? s : "", buf, TEXT_MAX);
-    if (!buf[0]) return;
-    set_pt(cv, pt);
-    fit_width(cv, buf, max_w);
-    SDL_Surface *t = TTF_RenderUTF8_Blended(cv->font, buf, (SDL_Color){INK.r, INK.g, INK.b, 255});
-    SDL_Surface *c = t ? SDL_ConvertSurfaceFormat(t, SDL_PIXELFORMAT_RGBA32, 0) : NULL;
-    SDL_FreeSurface(t);
-    if (!c) {
-        canvas_fail(cv, "rendering text", t ? SDL_GetError() : TTF_GetError());
-        return;
-    }
-    int bw = rotate ? c->h : c->w, bh = rotate ? c->w : c->h;
-    int x0 = clampi(x - bw * ax / 2, 0, maxi(0, cv->w - bw));
-    int y0 = clampi(y - bh * ay / 2, 0, maxi(0, cv->h - bh));
-    for (int j = 0; j < c->h; j++) {
-        const unsigned char *row = (const unsigned char *)c->pixels + (size_t)j * c->pitch;
-        for (int i = 0; i < c->w; i++) {
-            const unsigned char *p = row + 4 * i;
-            Rgb col = {p[0], p[1], p[2]};
-            if (rotate) blend(cv, x0 + j, y0 + c->w - 1 - i, col, p[3] / 255.0f);
-            else blend(cv, x0 + i, y0 + j, col, p[3] / 255.0f);
-        }
-    }
-    SDL_FreeSurface(c);
-}
 
 /* ---- anti-aliased thick lines ---- */
 
@@ -487,7 +349,7 @@ static void mask_paint(Mask *m, Canvas *cv, Rgb c) {
     for (int j = 0; j < m->h; j++)
         for (int i = 0; i < m->w; i++) {
             unsigned char v = m->a[(size_t)j * m->w + i];
-            if (v) blend(cv, m->x0 + i, m->y0 + j, c, v / 255.0f);
+            if (v) canvas_blend(cv, m->x0 + i, m->y0 + j, c, v / 255.0f);
         }
     free(m->a);
     m->a = NULL;
@@ -516,32 +378,32 @@ static void draw_grid(Canvas *cv, const ChartLayout *L) {
     double k0, k1;
     tick_span(L->x_min, L->x_max, L->x_step, &k0, &k1);
     for (double k = k0; k <= k1; k += 1.0)
-        fill_rect(cv, chart_x_px(L, k * L->x_step), L->plot_y0, 1, L->plot_h, GRID);
+        canvas_fill(cv, chart_x_px(L, k * L->x_step), L->plot_y0, 1, L->plot_h, GRID);
     tick_span(L->y_min, L->y_max, L->y_step, &k0, &k1);
     for (double k = k0; k <= k1; k += 1.0)
-        fill_rect(cv, L->plot_x0, chart_y_px(L, k * L->y_step), L->plot_w, 1, GRID);
+        canvas_fill(cv, L->plot_x0, chart_y_px(L, k * L->y_step), L->plot_w, 1, GRID);
 }
 
 /* Spines left of and below the data area, outward ticks and tick values. */
 static void draw_axes(Canvas *cv, const ChartLayout *L) {
     int xa = L->plot_x0 - 1, ya = L->plot_y0 + L->plot_h, gap = maxi(2, L->tick_pt / 3);
-    fill_rect(cv, xa, L->plot_y0, 1, L->plot_h + 1, AXIS);
-    fill_rect(cv, xa, ya, L->plot_w + 1, 1, AXIS);
+    canvas_fill(cv, xa, L->plot_y0, 1, L->plot_h + 1, AXIS);
+    canvas_fill(cv, xa, ya, L->plot_w + 1, 1, AXIS);
     double k0, k1;
     char t[48];
     tick_span(L->x_min, L->x_max, L->x_step, &k0, &k1);
     for (double k = k0; k <= k1; k += 1.0) {
         int x = chart_x_px(L, k * L->x_step);
-        fill_rect(cv, x, ya + 1, 1, L->tick_len, AXIS);
+        canvas_fill(cv, x, ya + 1, 1, L->tick_len, AXIS);
         tick_text(k, L->x_step, L->x_decimals, t);
-        draw_text(cv, t, L->tick_pt, x, ya + 1 + L->tick_len + gap, AL_MID, AL_START, cv->w, 0);
+        canvas_text(cv, t, INK, L->tick_pt, x, ya + 1 + L->tick_len + gap, AL_MID, AL_START, cv->img->w, 0, CANVAS_TEXT_INSIDE);
     }
     tick_span(L->y_min, L->y_max, L->y_step, &k0, &k1);
     for (double k = k0; k <= k1; k += 1.0) {
         int y = chart_y_px(L, k * L->y_step);
-        fill_rect(cv, xa - L->tick_len, y, L->tick_len, 1, AXIS);
+        canvas_fill(cv, xa - L->tick_len, y, L->tick_len, 1, AXIS);
         tick_text(k, L->y_step, L->y_decimals, t);
-        draw_text(cv, t, L->tick_pt, xa - L->tick_len - gap, y, AL_END, AL_MID, L->plot_x0, 0);
+        canvas_text(cv, t, INK, L->tick_pt, xa - L->tick_len - gap, y, AL_END, AL_MID, L->plot_x0, 0, CANVAS_TEXT_INSIDE);
     }
 }
 
@@ -549,14 +411,14 @@ static void draw_axes(Canvas *cv, const ChartLayout *L) {
 static void draw_labels(Canvas *cv, const ChartLayout *L, const ChartStyle *st) {
     int gap = maxi(2, L->tick_pt / 3), xc = L->plot_x0 + L->plot_w / 2;
     if (has_text(st->title))
-        draw_text(cv, st->title, L->title_pt, xc, L->pad, AL_MID, AL_START, L->width - 2 * L->pad,
-                  0);
+        canvas_text(cv, st->title, INK, L->title_pt, xc, L->pad, AL_MID, AL_START, L->width - 2 * L->pad,
+                  0, CANVAS_TEXT_INSIDE);
     int y = L->plot_y0 + L->plot_h + 1 + L->tick_len + gap + text_h(L->tick_pt) + gap;
     if (has_text(st->x_label))
-        draw_text(cv, st->x_label, L->label_pt, xc, y, AL_MID, AL_START, L->plot_w, 0);
+        canvas_text(cv, st->x_label, INK, L->label_pt, xc, y, AL_MID, AL_START, L->plot_w, 0, CANVAS_TEXT_INSIDE);
     if (has_text(st->y_label))
-        draw_text(cv, st->y_label, L->label_pt, L->pad, L->plot_y0 + L->plot_h / 2, AL_START,
-                  AL_MID, L->plot_h, 1);
+        canvas_text(cv, st->y_label, INK, L->label_pt, L->pad, L->plot_y0 + L->plot_h / 2, AL_START,
+                  AL_MID, L->plot_h, 1, CANVAS_TEXT_INSIDE);
 }
 
 /* A crisp dashed vertical line at the marker column, its label above it. */
@@ -566,17 +428,17 @@ static void draw_marker(Canvas *cv, const ChartLayout *L, const char *label) {
     int dash = maxi(3, L->tick_pt / 2), space = maxi(2, L->tick_pt / 3);
     int w = maxi(1, (int)lroundf(L->line_w / 2.5f)), x = L->marker_col - (w - 1) / 2;
     for (int y = L->plot_y0; y < L->plot_y0 + L->plot_h; y += dash + space)
-        fill_rect(cv, x, y, w, mini(dash, L->plot_y0 + L->plot_h - y), MARKER);
+        canvas_fill(cv, x, y, w, mini(dash, L->plot_y0 + L->plot_h - y), MARKER);
     if (has_text(label))
-        draw_text(cv, label, L->tick_pt, L->marker_col, L->plot_y0 - maxi(2, L->tick_pt / 4),
-                  AL_MID, AL_END, L->width, 0);
+        canvas_text(cv, label, INK, L->tick_pt, L->marker_col, L->plot_y0 - maxi(2, L->tick_pt / 4),
+                  AL_MID, AL_END, L->width, 0, CANVAS_TEXT_INSIDE);
 }
 
 /* The legend box: a line sample and the name of each named series. */
 static void draw_legend(Canvas *cv, const ChartLayout *L, const ChartSeries *series,
                         int n_series) {
     if (!L->legend_w) return;
-    fill_rect(cv, L->legend_x0, L->legend_y0, L->legend_w, L->legend_h, WHITE);
+    canvas_fill(cv, L->legend_x0, L->legend_y0, L->legend_w, L->legend_h, WHITE);
     outline_rect(cv, L->legend_x0, L->legend_y0, L->legend_w, L->legend_h, LEGEND_EDGE);
     int lp = L->legend_pt, inner = lp * 2 / 3, row = lp * 3 / 2, sample = lp * 2;
     int x = L->legend_x0 + inner, y = L->legend_y0 + inner / 2 + row / 2;
@@ -589,7 +451,7 @@ static void draw_legend(Canvas *cv, const ChartLayout *L, const ChartSeries *ser
         if (!mask_open(&m, cv, x - lp, y - lp, sample + 2 * lp, 2 * lp)) return;
         mask_segment(&m, x, y, x + sample, y, L->line_w / 2.0);
         mask_paint(&m, cv, (Rgb){rgb[0], rgb[1], rgb[2]});
-        draw_text(cv, series[k].name, lp, name_x, y, AL_START, AL_MID, name_w, 0);
+        canvas_text(cv, series[k].name, INK, lp, name_x, y, AL_START, AL_MID, name_w, 0, CANVAS_TEXT_INSIDE);
         y += row;
     }
 }
@@ -611,16 +473,6 @@ static void draw_chart(Canvas *cv, const ChartLayout *L, const ChartSeries *seri
 /* ---- writing ---- */
 
 
-/* Encodes the canvas into the open atomic file and renames it into place;
- * on any failure the temp file is removed. */
-static AvzCode canvas_save(Canvas *cv, AvzAtomicFile *af, char *err) {
-    if (cv->failed) {
-        avz_atomic_abort(af);
-        return avz_fail(err, AVZ_ERR_INTERNAL, "%s: drawing failed: %s", af->path, cv->why);
-    }
-    return png_commit_rgba(af, cv->px, cv->w, cv->h, cv->w * 4, err);
-}
-
 AvzCode chart_line_png(const char *path, const ChartSeries *series, int n_series,
                        const ChartStyle *st, char *err) {
     ChartStyle def;
@@ -634,7 +486,7 @@ AvzCode chart_line_png(const char *path, const ChartSeries *series, int n_series
     if (rc) return rc;
     Canvas cv;
     rc = canvas_open(&cv, L.width, L.height, st->font_path ? st->font_path : CHART_DEFAULT_FONT,
-                     L.tick_pt, err);
+                     L.tick_pt, WHITE, err);
     if (rc) {
         avz_atomic_abort(&af);
         return rc;

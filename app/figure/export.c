@@ -10,14 +10,15 @@
  */
 #include "figure/export.h"
 
-#include <SDL.h>
-#include <SDL_ttf.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "figure/heatmap.h"
+#include "figure/canvas.h"
 #include "figure/png.h"
+#include "figure/ticks.h"
+#include "util.h"
 
 #define MIN_SIZE_PX 64
 #define MAX_SIZE_PX 8192
@@ -30,16 +31,11 @@
 #define GRID_MIN_LABELLED 100 /* grids label their maps only from this map edge (px) */
 #define TEXT_MAX 256
 
-typedef struct { unsigned char r, g, b; } Rgb;
 static const Rgb WHITE = {255, 255, 255};
 static const Rgb INK = {25, 25, 25};      /* text */
 static const Rgb TICK = {90, 90, 90};     /* tick marks */
 static const Rgb FRAME = {120, 120, 120}; /* 1 px frame around maps and the bar */
 
-enum { AL_START = 0, AL_MID = 1, AL_END = 2 }; /* text anchor along an axis */
-
-static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
-static int maxi(int a, int b) { return a > b ? a : b; }
 
 void export_style_default(ExportStyle *s) {
     s->cmap = CMAP_VIRIDIS;
@@ -52,38 +48,10 @@ void export_style_default(ExportStyle *s) {
 
 /* ---- text helpers shared by layout and drawing ---- */
 
-/* Length of out[0..k) without an incomplete UTF-8 character at its end. */
-static size_t utf8_trim(const char *out, size_t k) {
-    size_t s = k;
-    while (s > 0 && ((unsigned char)out[s - 1] & 0xC0) == 0x80) s--;
-    if (s == 0) return k;
-    unsigned char lead = (unsigned char)out[s - 1];
-    size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    return k - (s - 1) < len ? s - 1 : k;
-}
-
-/* Copies s into out (size n), writing newline, tab and carriage return as
- * "\n", "\t", "\r" and other control bytes as '?', cut at a character
- * boundary when it does not fit. */
-static void text_sanitize(const char *s, char *out, size_t n) {
-    size_t k = 0;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        const char *esc = c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r" : NULL;
-        size_t need = esc ? 2 : 1;
-        if (k + need >= n) break;
-        if (esc) memcpy(out + k, esc, 2);
-        else out[k] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-        k += need;
-    }
-    if (*s) k = utf8_trim(out, k); /* cut short: do not split a character */
-    out[k] = '\0';
-}
-
 /* Characters (UTF-8 code points) in s once sanitized. */
 static int text_chars(const char *s) {
     char buf[TEXT_MAX];
-    text_sanitize(s, buf, sizeof buf);
+    canvas_sanitize(s, buf, sizeof buf);
     int n = 0;
     for (const char *p = buf; *p; p++) n += ((unsigned char)*p & 0xC0) != 0x80;
     return n;
@@ -194,126 +162,14 @@ void export_layout_grid(int R, int C, int T, const char *const *labels, const Ex
     L->height = L->map_y0 + maps_h + bottom_h(L);
 }
 
-/* ---- the canvas: one surface, one font ---- */
 
-typedef struct {
-    SDL_Surface *img;  /* (height, width) RGBA32, white background */
-    TTF_Font *font;
-    int pt;            /* the font's current size */
-    int failed;        /* a drawing step failed; why says which */
-    char why[200];
-} Canvas;
-
-static void canvas_fail(Canvas *cv, const char *what) {
-    if (cv->failed) return;
-    cv->failed = 1;
-    snprintf(cv->why, sizeof cv->why, "%s: %s", what, SDL_GetError());
-}
-
-static AvzCode canvas_open(Canvas *cv, int w, int h, const char *font_path, int pt, char *err) {
-    memset(cv, 0, sizeof *cv);
-    if (TTF_Init() != 0) return avz_fail(err, AVZ_ERR_INTERNAL, "SDL_ttf: %s", TTF_GetError());
-    cv->font = TTF_OpenFont(font_path, pt);
-    if (!cv->font) {
-        avz_fail(err, AVZ_ERR_INPUT, "font '%s': %s", font_path, TTF_GetError());
-        TTF_Quit();
-        return AVZ_ERR_INPUT;
-    }
-    cv->pt = pt;
-    cv->img = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_RGBA32);
-    if (!cv->img) {
-        avz_fail(err, AVZ_ERR_INTERNAL, "%dx%d image: %s", w, h, SDL_GetError());
-        TTF_CloseFont(cv->font);
-        TTF_Quit();
-        return AVZ_ERR_INTERNAL;
-    }
-    SDL_FillRect(cv->img, NULL, SDL_MapRGB(cv->img->format, WHITE.r, WHITE.g, WHITE.b));
-    return AVZ_OK;
-}
-
-static void canvas_close(Canvas *cv) {
-    SDL_FreeSurface(cv->img);
-    TTF_CloseFont(cv->font);
-    TTF_Quit();
-}
-
-static void fill_rect(Canvas *cv, int x, int y, int w, int h, Rgb c) {
-    SDL_Rect r = {x, y, w, h};
-    SDL_FillRect(cv->img, &r, SDL_MapRGB(cv->img->format, c.r, c.g, c.b));
-}
 
 /* A 1 px frame just outside the rectangle (x, y, w, h). */
 static void frame_rect(Canvas *cv, int x, int y, int w, int h, Rgb c) {
-    fill_rect(cv, x - 1, y - 1, w + 2, 1, c);
-    fill_rect(cv, x - 1, y + h, w + 2, 1, c);
-    fill_rect(cv, x - 1, y, 1, h, c);
-    fill_rect(cv, x + w, y, 1, h, c);
-}
-
-static void set_pt(Canvas *cv, int pt) {
-    if (cv->pt == pt) return;
-    if (TTF_SetFontSize(cv->font, pt) != 0) canvas_fail(cv, "TTF_SetFontSize");
-    cv->pt = pt;
-}
-
-/* Shortens buf in place (ending it with an ellipsis) until it is at most max_w
- * pixels wide in the current font; buf has room for 4 more bytes. */
-static void fit_width(Canvas *cv, char *buf, int max_w) {
-    int w, h;
-    size_t n = strlen(buf);
-    while (n > 0 && TTF_SizeUTF8(cv->font, buf, &w, &h) == 0 && w > max_w) {
-        do n--; while (n > 0 && ((unsigned char)buf[n] & 0xC0) == 0x80);
-        memcpy(buf + n, "\xE2\x80\xA6", 4); /* U+2026 and the terminator */
-    }
-}
-
-/* Turns src (32-bit) a quarter turn counter-clockwise: text then reads from
- * bottom to top. Returns a new surface, or NULL. */
-static SDL_Surface *rotate_ccw(const SDL_Surface *src) {
-    SDL_Surface *dst = SDL_CreateRGBSurfaceWithFormat(0, src->h, src->w, 32,
-                                                      src->format->format);
-    if (!dst) return NULL;
-    for (int y = 0; y < src->h; y++) {
-        const uint32_t *row = (const uint32_t *)((const uint8_t *)src->pixels + y * src->pitch);
-        for (int x = 0; x < src->w; x++) {
-            uint8_t *out = (uint8_t *)dst->pixels + (src->w - 1 - x) * dst->pitch;
-            ((uint32_t *)out)[y] = row[x];
-        }
-    }
-    SDL_SetSurfaceBlendMode(dst, SDL_BLENDMODE_BLEND);
-    return dst;
-}
-
-/* Renders s at pt, shortened to max_w pixels, rotated when rotate. Returns a
- * new surface, or NULL for an empty string or a failure (recorded). */
-static SDL_Surface *text_surface(Canvas *cv, const char *s, int pt, int max_w, int rotate) {
-    char buf[TEXT_MAX + 4];
-    text_sanitize(s ? s : "", buf, TEXT_MAX);
-    if (!buf[0]) return NULL;
-    set_pt(cv, pt);
-    fit_width(cv, buf, max_w);
-    SDL_Color ink = {INK.r, INK.g, INK.b, 255};
-    SDL_Surface *t = TTF_RenderUTF8_Blended(cv->font, buf, ink);
-    if (!t) {
-        canvas_fail(cv, "TTF_RenderUTF8_Blended");
-        return NULL;
-    }
-    if (!rotate) return t;
-    SDL_Surface *r = rotate_ccw(t);
-    SDL_FreeSurface(t);
-    if (!r) canvas_fail(cv, "rotate text");
-    return r;
-}
-
-/* Draws s so that its anchor (ax, ay: AL_START / AL_MID / AL_END of the
- * drawn box, after rotation) lies at (x, y). */
-static void draw_text(Canvas *cv, const char *s, int pt, int x, int y, int ax, int ay,
-                      int max_w, int rotate) {
-    SDL_Surface *t = text_surface(cv, s, pt, max_w, rotate);
-    if (!t) return;
-    SDL_Rect r = {x - t->w * ax / 2, y - t->h * ay / 2, t->w, t->h};
-    if (SDL_BlitSurface(t, NULL, cv->img, &r) != 0) canvas_fail(cv, "SDL_BlitSurface");
-    SDL_FreeSurface(t);
+    canvas_fill(cv, x - 1, y - 1, w + 2, 1, c);
+    canvas_fill(cv, x - 1, y + h, w + 2, 1, c);
+    canvas_fill(cv, x - 1, y, 1, h, c);
+    canvas_fill(cv, x + w, y, 1, h, c);
 }
 
 /* ---- figure parts ---- */
@@ -323,14 +179,14 @@ static void draw_map(Canvas *cv, const float *values, int T, const HeatmapScale 
                      int y0, int cell) {
     unsigned char *rgba = malloc((size_t)T * T * 4); /* (T, T, 4) */
     if (!rgba) {
-        canvas_fail(cv, "out of memory for a map");
+        canvas_fail(cv, "drawing a map", "out of memory");
         return;
     }
     heatmap_to_rgba(values, T, T, hs, rgba);
     for (int i = 0; i < T; i++)
         for (int j = 0; j < T; j++) {
             const unsigned char *p = rgba + 4 * ((size_t)i * T + j);
-            fill_rect(cv, x0 + j * cell, y0 + i * cell, cell, cell, (Rgb){p[0], p[1], p[2]});
+            canvas_fill(cv, x0 + j * cell, y0 + i * cell, cell, cell, (Rgb){p[0], p[1], p[2]});
         }
     free(rgba);
     frame_rect(cv, x0, y0, T * cell, T * cell, FRAME);
@@ -344,9 +200,9 @@ static void draw_query_labels(Canvas *cv, const ExportLayout *L, const char *con
     for (int i = 0; i < T; i += L->label_stride) {
         char num[16];
         int yc = y0 + i * L->cell + L->cell / 2;
-        if (L->label_stride > 1) fill_rect(cv, x0 - 1 - tl, yc, tl, 1, TICK);
-        draw_text(cv, label_text(labels, i, num), L->label_pt, x0 - L->gap, yc, AL_END, AL_MID,
-                  L->label_w, 0);
+        if (L->label_stride > 1) canvas_fill(cv, x0 - 1 - tl, yc, tl, 1, TICK);
+        canvas_text(cv, label_text(labels, i, num), INK, L->label_pt, x0 - L->gap, yc, AL_END, AL_MID,
+                  L->label_w, 0, CANVAS_TEXT_BLIT);
     }
 }
 
@@ -357,35 +213,22 @@ static void draw_key_labels(Canvas *cv, const ExportLayout *L, const char *const
     for (int j = 0; j < T; j += L->label_stride) {
         char num[16];
         int xc = x0 + j * L->cell + L->cell / 2;
-        if (L->label_stride > 1) fill_rect(cv, xc, y1 + 1, 1, tl, TICK);
-        draw_text(cv, label_text(labels, j, num), L->label_pt, xc, y1 + L->gap, AL_MID,
-                  AL_START, L->label_w, 1);
+        if (L->label_stride > 1) canvas_fill(cv, xc, y1 + 1, 1, tl, TICK);
+        canvas_text(cv, label_text(labels, j, num), INK, L->label_pt, xc, y1 + L->gap, AL_MID,
+                  AL_START, L->label_w, 1, CANVAS_TEXT_BLIT);
     }
-}
-
-/* A tick step of 1, 2, 2.5 or 5 times a power of ten giving about 4 steps. */
-static double nice_step(double range) {
-    double raw = range / 4.0, p = pow(10.0, floor(log10(raw))), m = raw / p;
-    return p * (m < 1.5 ? 1.0 : m < 2.25 ? 2.0 : m < 3.5 ? 2.5 : m < 7.5 ? 5.0 : 10.0);
-}
-
-/* Decimals needed to print multiples of step exactly (0.25 -> 2, 0.2 -> 1). */
-static int step_decimals(double step) {
-    int d = maxi(0, (int)-floor(log10(step) + 1e-9));
-    double m = step / pow(10.0, floor(log10(step) + 1e-9));
-    return fabs(m - 2.5) < 1e-6 ? d + 1 : d;
 }
 
 static void draw_bar_tick(Canvas *cv, const ExportLayout *L, int y, const char *text) {
     int x = L->bar_x0 + L->bar_w;
-    fill_rect(cv, x, y, tick_len(L), 1, TICK);
-    draw_text(cv, text, L->text_pt, x + tick_len(L) + 4, y, AL_START, AL_MID, L->text_pt * 3, 0);
+    canvas_fill(cv, x, y, tick_len(L), 1, TICK);
+    canvas_text(cv, text, INK, L->text_pt, x + tick_len(L) + 4, y, AL_START, AL_MID, L->text_pt * 3, 0, CANVAS_TEXT_BLIT);
 }
 
 /* Tick marks and values at nice steps between hs->vmin and hs->vmax. */
 static void draw_bar_ticks(Canvas *cv, const ExportLayout *L, const HeatmapScale *hs) {
-    double lo = hs->vmin, hi = hs->vmax, step = nice_step(hi - lo);
-    int dec = step_decimals(step);
+    double lo = hs->vmin, hi = hs->vmax, step = ticks_bar_step(hi - lo);
+    int dec = ticks_decimals(step);
     for (double k = ceil(lo / step - 1e-6); k * step <= hi + 1e-6 * step; k += 1.0) {
         double v = fabs(k) < 0.5 ? 0.0 : k * step;
         int y = L->bar_y0 + L->bar_h - 1 - (int)lround((v - lo) / (hi - lo) * (L->bar_h - 1));
@@ -403,7 +246,7 @@ static void draw_bar_colours(Canvas *cv, const ExportLayout *L, const HeatmapSca
     unsigned char *rgba = malloc((size_t)h * 4);    /* (h, 4) */
     if (!vals || !rgba) {
         free(vals), free(rgba);
-        canvas_fail(cv, "out of memory for the colour bar");
+        canvas_fail(cv, "the colour bar", "out of memory");
         return;
     }
     HeatmapScale bar = *hs;
@@ -413,7 +256,7 @@ static void draw_bar_colours(Canvas *cv, const ExportLayout *L, const HeatmapSca
     heatmap_to_rgba(vals, h, 1, &bar, rgba);
     for (int y = 0; y < h; y++) {
         const unsigned char *p = rgba + 4 * y;
-        fill_rect(cv, L->bar_x0, L->bar_y0 + y, L->bar_w, 1, (Rgb){p[0], p[1], p[2]});
+        canvas_fill(cv, L->bar_x0, L->bar_y0 + y, L->bar_w, 1, (Rgb){p[0], p[1], p[2]});
     }
     free(vals);
     free(rgba);
@@ -437,13 +280,13 @@ static void draw_colorbar(Canvas *cv, const ExportLayout *L, const HeatmapScale 
 static void draw_captions(Canvas *cv, const ExportLayout *L, const char *title, int maps_w,
                           int maps_h) {
     if (title)
-        draw_text(cv, title, L->title_pt, L->width / 2, L->pad, AL_MID, AL_START,
-                  L->width - 2 * L->pad, 0);
-    draw_text(cv, "query (destination)", L->text_pt, L->pad, L->map_y0 + maps_h / 2, AL_START,
-              AL_MID, maps_h, 1);
+        canvas_text(cv, title, INK, L->title_pt, L->width / 2, L->pad, AL_MID, AL_START,
+                  L->width - 2 * L->pad, 0, CANVAS_TEXT_BLIT);
+    canvas_text(cv, "query (destination)", INK, L->text_pt, L->pad, L->map_y0 + maps_h / 2, AL_START,
+              AL_MID, maps_h, 1, CANVAS_TEXT_BLIT);
     int y = L->map_y0 + maps_h + L->gap + (L->label_pt ? L->label_w + L->gap : 0);
-    draw_text(cv, "key (source)", L->text_pt, L->map_x0 + maps_w / 2, y, AL_MID, AL_START, maps_w,
-              0);
+    canvas_text(cv, "key (source)", INK, L->text_pt, L->map_x0 + maps_w / 2, y, AL_MID, AL_START, maps_w,
+              0, CANVAS_TEXT_BLIT);
 }
 
 /* ---- scales ---- */
@@ -482,17 +325,6 @@ static void export_scale(const float *v, int n_maps, int T, const ExportStyle *s
 /* ---- writing ---- */
 
 
-/* Encodes the canvas into the open atomic file and renames it into place;
- * on any failure the temp file is removed. */
-static AvzCode canvas_save(Canvas *cv, AvzAtomicFile *af, char *err) {
-    if (cv->failed) {
-        avz_atomic_abort(af);
-        return avz_fail(err, AVZ_ERR_INTERNAL, "%s: drawing failed: %s", af->path, cv->why);
-    }
-    SDL_Surface *s = cv->img;
-    return png_commit_rgba(af, s->pixels, s->w, s->h, s->pitch, err);
-}
-
 /* ---- figures ---- */
 
 typedef struct {
@@ -514,8 +346,8 @@ static void draw_maps(Canvas *cv, const ExportLayout *L, const Figure *fig,
             draw_map(cv, fig->values + k * TT, fig->T, st->shared_scale ? shared : &own, x, y,
                      L->cell);
             if (fig->cell_titles)
-                draw_text(cv, fig->cell_titles[k], L->cell_title_pt, x + L->map_px / 2,
-                          y - maxi(2, L->pad / 5), AL_MID, AL_END, L->map_px, 0);
+                canvas_text(cv, fig->cell_titles[k], INK, L->cell_title_pt, x + L->map_px / 2,
+                          y - maxi(2, L->pad / 5), AL_MID, AL_END, L->map_px, 0, CANVAS_TEXT_BLIT);
             if (L->label_pt && c == 0) draw_query_labels(cv, L, fig->labels, fig->T, x, y);
             if (L->label_pt && r == fig->R - 1) draw_key_labels(cv, L, fig->labels, fig->T, x, y);
         }
@@ -573,7 +405,7 @@ static AvzCode export_figure(const char *path, const Figure *fig, const ExportLa
     if (rc) return rc;
     Canvas cv;
     const char *font = st->font_path ? st->font_path : EXPORT_DEFAULT_FONT;
-    rc = canvas_open(&cv, L->width, L->height, font, L->text_pt, err);
+    rc = canvas_open(&cv, L->width, L->height, font, L->text_pt, WHITE, err);
     if (rc) {
         avz_atomic_abort(&af);
         return rc;

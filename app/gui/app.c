@@ -291,7 +291,7 @@ static void frame(App *a) {
 }
 
 static int busy(App *a) {
-    return app_worker_busy(a, NULL, NULL, NULL) || a->sweep_wanted || a->teach.len.started ||
+    return app_worker_busy(a, NULL, NULL, NULL) || a->sweep_wanted || a->teach.len.job.started ||
            (a->has_tokens && !a->roles_ready && !a->roles_failed);
 }
 
@@ -366,8 +366,8 @@ int app_main(const GuiArgs *gp) {
     const GuiArgs g = *gp;
     AvzErr err;
     App *a = avz_xcalloc(1, sizeof *a);
-    pthread_mutex_init(&a->worker.mu, NULL);
-    pthread_mutex_init(&a->teach.len.mu, NULL);
+    job_init(&a->worker.job);
+    job_init(&a->teach.len.job);
     a->teach.seed = 1;
     if (g.script && script_load(g.script, &a->script, err)) {
         free(a);
@@ -389,8 +389,8 @@ int app_main(const GuiArgs *gp) {
     app_loop(a);
     int code = a->exit_code;
     close_app(a);
-    pthread_mutex_destroy(&a->worker.mu);
-    pthread_mutex_destroy(&a->teach.len.mu);
+    job_destroy(&a->worker.job);
+    job_destroy(&a->teach.len.job);
     free(a);
     return code;
 }

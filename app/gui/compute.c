@@ -338,16 +338,12 @@ AvzCode app_load_model(App *a, const char *dir_or_name, char *err) {
 
 static int sweep_progress(void *user, int done, int total) {
     Worker *w = user;
-    pthread_mutex_lock(&w->mu);
-    w->done = done;
-    w->total = total;
-    int cancel = w->cancel;
-    pthread_mutex_unlock(&w->mu);
-    return cancel;
+    return job_progress(&w->job, done, total);
 }
 
-static void *worker_main(void *p) {
-    Worker *w = p;
+static void worker_main(Job *job, void *user) {
+    (void)job;
+    Worker *w = user;
     AvzCode rc = AVZ_OK;
     if (!w->eng.loaded || strcmp(w->eng_dir, w->model_dir) != 0) {
         engine_close(&w->eng);
@@ -364,11 +360,7 @@ static void *worker_main(void *p) {
                           &w->loss_base, sweep_progress, w, note, w->err);
     }
     if (w->eng.loaded) snprintf(w->device_name, sizeof w->device_name, "%s", w->eng.be->device);
-    pthread_mutex_lock(&w->mu);
     w->rc = rc;
-    w->finished = 1;
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
 }
 
 static void worker_start(App *a, JobKind kind) {
@@ -383,29 +375,20 @@ static void worker_start(App *a, JobKind kind) {
     w->mode = a->ablate_mode;
     w->model_gen = a->model_gen;
     w->text_gen = a->text_gen;
-    w->done = 0;
-    w->total = kind == JOB_SWEEP ? app_L(a) * app_NH(a) : 1;
-    w->cancel = w->finished = 0;
     w->rc = AVZ_OK;
     w->err[0] = '\0';
     w->importance = NULL;
     memset(&w->roles, 0, sizeof w->roles);
-    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+    if (job_start(&w->job, worker_main, w, kind == JOB_SWEEP ? app_L(a) * app_NH(a) : 1)) {
         app_error(a, "cannot start a worker thread: head roles and the sweep are unavailable");
         a->roles_failed = 1;
-        return;
     }
-    w->started = 1;
 }
 
 int app_worker_busy(App *a, JobKind *kind, int *done, int *total) {
     Worker *w = &a->worker;
-    if (!w->started) return 0;
-    pthread_mutex_lock(&w->mu);
+    if (job_state(&w->job, done, total) == JOB_IDLE) return 0;
     if (kind) *kind = w->kind;
-    if (done) *done = w->done;
-    if (total) *total = w->total;
-    pthread_mutex_unlock(&w->mu);
     return 1;
 }
 
@@ -423,11 +406,7 @@ void app_cancel_sweep(App *a) {
     int pending = a->sweep_wanted, running = 0;
     a->sweep_wanted = 0;
     Worker *w = &a->worker;
-    if (w->started) {
-        pthread_mutex_lock(&w->mu);
-        if (w->kind == JOB_SWEEP && !w->cancel) w->cancel = running = 1;
-        pthread_mutex_unlock(&w->mu);
-    }
+    if (w->kind == JOB_SWEEP) running = job_cancel(&w->job);
     if (running) app_status(a, "sweep cancelled (stopping after the current head)");
     else if (pending) app_status(a, "sweep cancelled before it started");
 }
@@ -453,9 +432,9 @@ static void label_roles(App *a, const ProbeReport *rep) {
 }
 
 static void collect_sweep(App *a, Worker *w) {
-    if (w->cancel) { /* Esc, a new text or model: no results, even if it had finished */
+    if (w->job.cancel) { /* Esc, a new text or model: no results, even if it had finished */
         if (w->text_gen == a->text_gen)
-            app_status(a, "sweep cancelled after %d of %d heads", w->done, w->total);
+            app_status(a, "sweep cancelled after %d of %d heads", w->job.done, w->job.total);
         return;
     }
     if (w->rc) {
@@ -475,8 +454,7 @@ static void collect_sweep(App *a, Worker *w) {
 
 static void collect(App *a) {
     Worker *w = &a->worker;
-    pthread_join(w->thread, NULL);
-    w->started = 0;
+    job_join(&w->job);
     if (w->model_gen == a->model_gen) {
         if (w->kind == JOB_ROLES && !w->rc) label_roles(a, &w->roles);
         else if (w->kind == JOB_ROLES) {
@@ -493,13 +471,9 @@ static void collect(App *a) {
 
 void app_worker_poll(App *a) {
     Worker *w = &a->worker;
-    if (w->started) {
-        pthread_mutex_lock(&w->mu);
-        int fin = w->finished;
-        pthread_mutex_unlock(&w->mu);
-        if (!fin) return;
-        collect(a);
-    }
+    JobState st = job_state(&w->job, NULL, NULL);
+    if (st == JOB_RUNNING) return;
+    if (st == JOB_FINISHED) collect(a);
     if (!a->base.loaded || !a->has_tokens) return;
     if (!a->roles_ready && !a->roles_failed) {
         worker_start(a, JOB_ROLES);
@@ -511,12 +485,8 @@ void app_worker_poll(App *a) {
 
 void app_compute_free(App *a) {
     Worker *w = &a->worker;
-    if (w->started) {
-        pthread_mutex_lock(&w->mu);
-        w->cancel = 1;
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->thread, NULL);
-        w->started = 0;
+    if (w->job.started) {
+        job_stop(&w->job);
         probe_report_free(&w->roles);
         free(w->importance);
     }

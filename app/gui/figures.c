@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "figure/ticks.h"
 #include "util.h"
 #include "gui/gui.h"
 
@@ -121,12 +122,6 @@ float ui_map_figure(App *a, Rect area, const MapFigure *f, Rect *map_out) {
 
 /* ---- colour bar ---- */
 
-/* A tick step of 1, 2, 2.5 or 5 times a power of ten giving about 4 steps. */
-static double nice_step(double range) {
-    double raw = range / 4.0, p = pow(10.0, floor(log10(raw))), m = raw / p;
-    return p * (m < 1.5 ? 1.0 : m < 2.25 ? 2.0 : m < 3.5 ? 2.5 : m < 7.5 ? 5.0 : 10.0);
-}
-
 void ui_colorbar(App *a, Rect r, const HeatmapScale *hs) {
     float ramp[256]; /* t from 1 (top) to 0 (bottom); uploaded once (version 1) */
     for (int i = 0; i < 256; i++) ramp[i] = 1.0f - (float)i / 255.0f;
@@ -136,9 +131,8 @@ void ui_colorbar(App *a, Rect r, const HeatmapScale *hs) {
     render_frame(a->r, (Rect){r.x - 1, r.y - 1, r.w + 2, r.h + 2}, 1.0f, TH_BORDER);
     double lo = hs->vmin, hi = hs->vmax;
     if (!(hi > lo)) return;
-    double step = nice_step(hi - lo);
-    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
-    if (fabs(step / pow(10, -dec) - 2.5) < 1e-6) dec++;
+    double step = ticks_bar_step(hi - lo);
+    int dec = ticks_decimals(step);
     float lh = render_line_height(a->r, FONT_SMALL);
     for (double k = ceil(lo / step - 1e-6); k * step <= hi + 1e-6 * step; k += 1.0) {
         double v = fabs(k) < 0.5 ? 0.0 : k * step;
@@ -202,9 +196,8 @@ static int chart_range(const ChartSeries *s, int n, double *x0, double *x1, doub
 static void chart_ticks(App *a, Rect p, double x0, double x1, double y0, double y1) {
     float lh = render_line_height(a->r, FONT_SMALL);
     char t[32];
-    double ys = nice_step(y1 - y0), xs = nice_step(x1 - x0);
-    int yd = ys >= 1 ? 0 : (int)ceil(-log10(ys) - 1e-9);
-    if (ys < 1 && fabs(ys * pow(10, yd) - 2.5) < 1e-6) yd++;
+    double ys = ticks_bar_step(y1 - y0), xs = ticks_bar_step(x1 - x0);
+    int yd = ticks_decimals(ys);
     for (double k = ceil(y0 / ys - 1e-6); k * ys <= y1 + 1e-6 * ys; k += 1.0) {
         float y = p.y + p.h - (float)((k * ys - y0) / (y1 - y0)) * p.h;
         render_rect(a->r, (Rect){p.x, y, p.w, 1}, TH_BORDER);

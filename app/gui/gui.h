@@ -26,12 +26,12 @@
 #ifndef AVZ_GUI_H
 #define AVZ_GUI_H
 
-#include <pthread.h>
 
 #include "ablate.h"
 #include "figure/chart.h"
 #include "device.h"
 #include "figure/heatmap.h"
+#include "gui/job.h"
 #include "gui/lesson.h"
 #include "probes.h"
 #include "render/render.h"
@@ -86,9 +86,7 @@ enum { DRAG_NONE = 0, DRAG_HEAD_MAP, DRAG_TEXT };
 /* The worker thread: one job at a time, on its own copy of the model. */
 typedef enum { JOB_NONE = 0, JOB_ROLES, JOB_SWEEP } JobKind;
 typedef struct {
-    pthread_t thread;
-    int started;                /* a thread exists (join it when finished) */
-    pthread_mutex_t mu;
+    Job job;                    /* the thread, its progress and cancel flag */
     /* the job (set before the thread starts; owned) */
     JobKind kind;
     char model_dir[4096];
@@ -97,9 +95,7 @@ typedef struct {
     AblateMode mode;
     unsigned long model_gen;    /* the model the job belongs to */
     unsigned long text_gen;     /* the text it belongs to */
-    /* progress (under mu) */
-    int done, total, cancel, finished;
-    /* results (read after finished) */
+    /* results (read after the job finished) */
     AvzCode rc;
     char err[AVZ_ERR_LEN];
     float *importance;          /* (L * NH) sweep */
@@ -118,9 +114,7 @@ typedef struct {
 /* The length measurements of the shipped models, on their own thread (each
  * model is loaded there; seconds of work). */
 typedef struct {
-    pthread_t thread;
-    int started, finished, cancel, done;    /* under mu */
-    pthread_mutex_t mu;
+    Job job;                                /* the thread, progress = models done */
     int n;                                  /* models */
     char name[GUI_CMP_MAX][64];
     char dir[GUI_CMP_MAX][4400];

@@ -239,7 +239,7 @@ static int script_waits(App *a) {
     if (next_model && !a->sweep_wanted && (!busy || kind == JOB_ROLES) && !a->script_wait &&
         !a->script_drag)
         return 0;
-    return busy || a->sweep_wanted || a->teach.len.started ||
+    return busy || a->sweep_wanted || a->teach.len.job.started ||
            (a->has_tokens && !a->roles_ready && !a->roles_failed);
 }
 

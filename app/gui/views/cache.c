@@ -22,13 +22,7 @@ float *view_buffer(float *old, size_t n) {
 void app_teach_free(App *a) {
     Teach *t = &a->teach;
     LengthsJob *j = &t->len;
-    if (j->started) {
-        pthread_mutex_lock(&j->mu);
-        j->cancel = 1;
-        pthread_mutex_unlock(&j->mu);
-        pthread_join(j->thread, NULL);
-        j->started = 0;
-    }
+    job_stop(&j->job);
     for (int i = 0; i < GUI_CMP_MAX; i++) free(j->loss[i]), j->loss[i] = NULL;
     view_position_free(t);
     for (int i = 0; i < t->n_cmp; i++) {

@@ -13,30 +13,21 @@
 
 /* ---- Lengths view: the measurement thread ---- */
 
-static void *lengths_main(void *p) {
-    LengthsJob *j = p;
+static void lengths_main(Job *job, void *user) {
+    LengthsJob *j = user;
     AvzCode rc = AVZ_OK;
     for (int i = 0; i < j->n && !rc; i++) {
         Engine e;
-        pthread_mutex_lock(&j->mu);
-        int cancel = j->cancel;
-        pthread_mutex_unlock(&j->mu);
-        if (cancel) break;
+        if (job_cancelled(job)) break;
         rc = engine_open(&e, j->dir[i], j->device, NULL, j->err);
         if (rc) break;
         j->ctx[i] = e.model.cfg.n_positions;
         rc = lengths_measure(&e.be, &e.model, GUI_LEN_MAX_T, GUI_LEN_SEQS, LENGTHS_SEED,
                              j->loss[i], j->err);
         engine_close(&e);
-        pthread_mutex_lock(&j->mu);
-        j->done = i + 1;
-        pthread_mutex_unlock(&j->mu);
+        job_progress(job, i + 1, j->n);
     }
-    pthread_mutex_lock(&j->mu);
     j->rc = rc;
-    j->finished = 1;
-    pthread_mutex_unlock(&j->mu);
-    return NULL;
 }
 
 void app_start_lengths(App *a) {
@@ -51,15 +42,13 @@ void app_start_lengths(App *a) {
         j->loss[j->n] = view_buffer(j->loss[j->n], GUI_LEN_MAX_T);
         j->n++;
     }
-    j->done = j->finished = j->cancel = 0;
     snprintf(j->device, sizeof j->device, "%s", a->device);
     j->rc = AVZ_OK;
-    if (j->n == 0 || pthread_create(&j->thread, NULL, lengths_main, j) != 0) {
+    if (j->n == 0 || job_start(&j->job, lengths_main, j, j->n) != 0) {
         t->len_state = 3;
         snprintf(j->err, sizeof j->err, j->n ? "cannot start a thread" : "no shipped models found");
         return;
     }
-    j->started = 1;
     t->len_state = 1;
     app_status(a, "measuring the loss at each position for %d models...", j->n);
 }
@@ -67,13 +56,10 @@ void app_start_lengths(App *a) {
 void app_lengths_poll(App *a) {
     Teach *t = &a->teach;
     LengthsJob *j = &t->len;
-    if (!j->started) return;
-    pthread_mutex_lock(&j->mu);
-    int fin = j->finished;
-    pthread_mutex_unlock(&j->mu);
-    if (!fin) { a->redraw = 1; return; }
-    pthread_join(j->thread, NULL);
-    j->started = 0;
+    JobState st = job_state(&j->job, NULL, NULL);
+    if (st == JOB_IDLE) return;
+    if (st == JOB_RUNNING) { a->redraw = 1; return; }
+    job_join(&j->job);
     t->len_state = j->rc ? 3 : 2;
     if (j->rc) app_error(a, "lengths: %s", j->err);
     else app_status(a, "lengths measured for %d models", j->n);
@@ -90,9 +76,8 @@ static void lengths_chart(App *a, Rect r) {
     LengthsJob *j = &t->len;
     if (t->len_state == 0) app_start_lengths(a);
     if (t->len_state == 1) {
-        pthread_mutex_lock(&j->mu);
-        int done = j->done;
-        pthread_mutex_unlock(&j->mu);
+        int done = 0;
+        job_state(&j->job, &done, NULL);
         char s[160];
         snprintf(s, sizeof s, "measuring the loss at each position: %d of %d models...", done, j->n);
         render_text(a->r, s, r.x, r.y + 30, FONT_UI, TH_MUTED);
