@@ -4,7 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "gui/gui.h"
+#include "gui/app.h"
 
 int cmd_gui(int argc, char **argv) {
     GuiArgs g = {0};

@@ -13,7 +13,7 @@
 #include "assets.h"
 #include "figure/colormap.h"
 #include "figure/export.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 #include "session.h"
 
 #define DEFAULT_TEXT "marie curie met alan turing at the station . she gave him her camera ."
@@ -89,6 +89,11 @@ static void do_export(App *a) {
     if (app_export_head(a, head, err)) { app_error(a, "export: %s", err); return; }
     app_status(a, "saved %s (this view) and %s (layer %d head %d, labelled)", view, head, a->layer,
                a->head);
+}
+
+void app_toggle_shared_scale(App *a) {
+    a->shared_range = !a->shared_range;
+    app_status(a, "value scale: %s", a->shared_range ? "shared by all maps" : "per map");
 }
 
 /* ---- keys ---- */
@@ -190,8 +195,7 @@ static void view_key(App *a, int key, int mods) {
     case 'w': app_start_sweep(a); break;
     case 'c': a->cmap = (Colormap)((a->cmap + 1) % CMAP_DIVERGING);
         app_status(a, "colormap: %s", colormap_name(a->cmap)); break;
-    case 's': a->shared_range = !a->shared_range;
-        app_status(a, "value scale: %s", a->shared_range ? "shared by all maps" : "per map"); break;
+    case 's': app_toggle_shared_scale(a); break;
     case 'g': a->gamma = a->gamma == 1.0f ? 0.5f : 1.0f;
         app_status(a, "gamma %.1f%s", a->gamma, a->gamma < 1 ? " (weak attention brightened)" : ""); break;
     case 'e': open_menu(a, MENU_EXAMPLES); break;

@@ -6,7 +6,7 @@
 
 #include "figure/ticks.h"
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/ui.h"
 
 
 /* ---- heatmap figures ---- */
@@ -274,7 +274,7 @@ float ui_head_figure(App *a, Rect area, int slot, const char *name, int below, R
     int T = app_T(a);
     const float *P = app_map(a, a->layer, a->head);
     HeatmapScale hs;
-    ui_map_scale(a, P, T, &hs);
+    app_map_scale(a, P, T, &hs);
     MapFigure f = {P, &a->teach.tex[slot], gui_version(a, slot, a->layer * app_NH(a) + a->head),
                    &hs, name, a->layer, a->head, 1, below, 0, 0, T, NULL};
     return ui_map_figure(a, area, &f, m);

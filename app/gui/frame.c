@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 #define TOP_H 52.0f
@@ -46,7 +46,7 @@ static void top_controls(App *a, float x1, float y) {
             if (menus[i] == MENU_LESSONS) app_list_lessons(a);
         }
     }
-    if (ui_button(a, rc[4], labels[4], 0)) app_key(a, 's', 0);
+    if (ui_button(a, rc[4], labels[4], 0)) app_toggle_shared_scale(a);
     if (ui_button(a, rc[5], "?", a->help_open)) a->help_open = 1;
 }
 

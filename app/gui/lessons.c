@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "assets.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* ---- lessons ---- */

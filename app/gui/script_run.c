@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "figure/colormap.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 typedef struct { const char *name; int key; } KeyName;
 

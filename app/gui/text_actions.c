@@ -3,7 +3,7 @@
  * keeping the text (N). */
 #include <string.h>
 
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* ---- text and model controls ---- */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/ui.h"
 
 
 const Rgba TH_BG = {243, 244, 247, 255};
@@ -106,16 +106,6 @@ const char *ui_token(const App *a, int i) {
     return a->has_tokens && i >= 0 && i < a->tok.n ? a->tok.text[i] : "?";
 }
 
-void ui_map_scale(App *a, const float *values, int T, HeatmapScale *hs) {
-    hs->cmap = a->cmap;
-    hs->gamma = a->gamma;
-    hs->mask_upper = 1;
-    heatmap_scale_auto(hs, values, T * T);
-    if (a->shared_range) {
-        hs->vmin = 0.0f;
-        hs->vmax = app_shared_vmax(a);
-    }
-}
 
 float ui_text_wrap(App *a, const char *s, float x, float y, float w, float size, Rgba c) {
     float lh = render_line_height(a->r, size) * 1.15f, y0 = y;

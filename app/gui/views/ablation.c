@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* ---- Ablation view ---- */
@@ -158,8 +158,8 @@ static float ablation_maps(App *a, Rect r) {
     const float *B = app_map(a, a->layer, a->head), *A = app_abl_map(a, a->layer, a->head);
     const float *D = app_diff(a);
     HeatmapScale hs, ha, hd = {-1, 1, 1.0f, CMAP_DIVERGING, 1};
-    ui_map_scale(a, B, T, &hs);
-    ui_map_scale(a, A, T, &ha);
+    app_map_scale(a, B, T, &hs);
+    app_map_scale(a, A, T, &ha);
     if (ha.vmax > hs.vmax) hs.vmax = ha.vmax;   /* before and after share one scale */
     if (a->diff_max > 0) hd.vmin = -a->diff_max, hd.vmax = a->diff_max;
     const char *names[3] = {"before", "after", "diff"};

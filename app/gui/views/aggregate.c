@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* ---- Aggregates view ---- */
@@ -28,7 +28,7 @@ void view_aggregate(App *a, Rect area) {
         ui_text_fit(a, t[k], x, area.y, FONT_TITLE, w, TH_INK);
         ui_text_fit(a, notes[k], x, area.y + 28, FONT_SMALL, w, TH_MUTED);
         HeatmapScale hs;
-        ui_map_scale(a, vals[k], T, &hs);
+        app_map_scale(a, vals[k], T, &hs);
         if (k == 1) heatmap_scale_auto(&hs, vals[k], T * T); /* rollout: its own range */
         MapFigure f = {vals[k], tex[k], gui_version(a, 6 + k, a->layer),
                        &hs, names[k], a->layer, -1, 1, 1, 0, 0, T, NULL};

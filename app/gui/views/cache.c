@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* A cache key from a few numbers (0 is never a valid key). */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* ---- Compare view: one text, the same head, every shipped model ---- */
@@ -107,7 +107,7 @@ void view_compare(App *a, Rect area) {
         }
         int T = app_T(a);
         HeatmapScale hs;
-        ui_map_scale(a, t->cmp_map[i], T, &hs);
+        app_map_scale(a, t->cmp_map[i], T, &hs);
         char name[32];
         snprintf(name, sizeof name, "cmp_%.27s", t->cmp_name[i]);
         MapFigure f = {t->cmp_map[i], &t->tex[3 + i], teach_version(a, 3 + i), &hs, name,

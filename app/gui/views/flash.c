@@ -7,7 +7,7 @@
 
 #include "attention.h"
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* ---- Flash view ---- */

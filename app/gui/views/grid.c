@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* ---- Model view ---- */
@@ -20,7 +20,7 @@ static void model_cell(App *a, Rect cell, float s, int l, int h) {
     render_text(a->r, title, th.x, cell.y + 2, FONT_UI, sel ? TH_ACCENT : TH_INK);
     const float *P = app_map(a, l, h);
     HeatmapScale hs;
-    ui_map_scale(a, P, T, &hs);
+    app_map_scale(a, P, T, &hs);
     render_map_upload(a->r, &a->tex_thumbs[i], P, T, T, gui_version(a, 0, i));
     render_map_draw(a->r, &a->tex_thumbs[i], th, 0, 0, T, T, &hs);
     ui_add_region(a, title, th, 0, 0, T, T, l, h);

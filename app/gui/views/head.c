@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* ---- Head view ---- */
@@ -154,7 +154,7 @@ void view_head(App *a, Rect area) {
     int T = app_T(a), n, r0, c0;
     const float *P = app_map(a, a->layer, a->head);
     HeatmapScale hs;
-    ui_map_scale(a, P, T, &hs);
+    app_map_scale(a, P, T, &hs);
     head_window(a, &n, &r0, &c0);
     float side = minf(360, area.w * 0.36f);
     Rect fig = {area.x + 22, area.y, area.w - side - 60, area.h - 22};

@@ -8,7 +8,7 @@
 #include "assets.h"
 #include "lengths.h"
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* ---- Lengths view: the measurement thread ---- */

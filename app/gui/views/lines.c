@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "util.h"
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 
 /* ---- Lines view ---- */

@@ -4,7 +4,7 @@
  * here and an id to ViewId. */
 #include <string.h>
 
-#include "gui/gui.h"
+#include "gui/views/views.h"
 
 static const ViewDef VIEWS[VIEW_COUNT] = {
     {"model", "Model", view_model},

@@ -1,31 +1,26 @@
-/* gui.h: the desktop app (`attnviz gui`): one App struct holds everything.
+/* app.h: the desktop app's state and actions (`attnviz gui`): one App struct holds
+ * everything, in the immediate-mode style of microui / Dear ImGui. Every frame the
+ * views (views/) draw themselves from this state through the renderer (render/)
+ * and react to the mouse as they draw; keys, script commands and lessons change the
+ * same state through the same app_* functions. Nothing in gui/ calls SDL or GL;
+ * textures are uploaded only when their content version changes.
  *
- * Immediate-mode UI in the style of microui / Dear ImGui: every frame the views
- * draw themselves from the App's state through render.h (rectangles, text,
- * heatmap textures) and react to the mouse as they draw; keys and script
- * commands change the same state through the same functions. Nothing here calls
- * SDL or GL; textures are uploaded only when their content version changes.
- *
- * The files:
- *   gui.c          start, the event loop, keys, export, status bar messages
- *   gui_compute.c  model + device, text -> forward pass, captured maps (cached,
- *                  recomputed only when something changed), ablation, the worker
- *                  thread (head roles, the importance sweep)
- *   gui_ui.c       theme, widgets (button, menu), heatmap figures with labels,
- *                  colour bars
- *   gui_views.c    top bar, text field, status bar, help, Model and Head views
- *   gui_views2.c   Lines, Ablation and Aggregates views
- *   gui_script.c   the --script executor (app/script.h is the parser)
- *   gui_teach.c    what the teaching views compute (model/teach.h), lessons,
- *                  the five-model comparison and the length measurements
- *   gui_views3.c   Position, Compare and Permutation views
- *   gui_views4.c   Lengths and Flash views, the lesson caption panel
- *
- * A view is one row of the view table (gui_views.c): a name for scripts and
- * tabs, a title and a draw function. New teaching views add rows. */
-#ifndef AVZ_GUI_H
-#define AVZ_GUI_H
-
+ * The folder:
+ *   app.c          the app's life: start-up, the event loop, keys, export, status bar
+ *   compute.c      what runs when: text -> forward pass on the chosen backend, captured
+ *                  maps (cached, recomputed only when something changed), ablation
+ *   worker.c       the worker job: head roles and the importance sweep, off the UI thread
+ *   catalog.c      the menus' contents: the shipped models and the example texts
+ *   job.c          one background thread with progress and cancel
+ *   ui.c, ui.h     theme and widgets; figures.c the maps, bars and charts drawn with them
+ *   frame.c        the window around the views: top bar, text field, status bar, menus
+ *   views/         one file per view (views/views.h has the table)
+ *   script.c       the --script language (parser); script_run.c runs its commands
+ *   lesson.c       lesson files (parser); lessons.c steps through them in the app
+ *   textedit.c     the text field's editing
+ *   text_actions.c repeat the text / next model (teaching views' keys) */
+#ifndef AVZ_GUI_APP_H
+#define AVZ_GUI_APP_H
 
 #include "ablate.h"
 #include "figure/chart.h"
@@ -301,12 +296,14 @@ void app_text_input(App *a, const char *s);
 void app_key(App *a, int key, int mods);
 void app_set_view(App *a, ViewId v);
 void app_set_ui_scale(App *a, float s);
+/* S or the "shared scale" button: one value scale for every map, or one per map. */
+void app_toggle_shared_scale(App *a);
 /* Ctrl+S: the view as PNG and the selected head's labelled heatmap. */
 void app_request_export(App *a);
 /* The labelled heatmap of the selected head (export_heatmap_png) into path. */
 AvzCode app_export_head(App *a, const char *path, char *err);
 
-/* ---- gui_compute.c ---- */
+/* ---- compute.c, worker.c, catalog.c ---- */
 /* Loads a model folder, or a shipped model by name; on failure keeps the old one. */
 AvzCode app_load_model(App *a, const char *dir_or_name, char *err);
 /* The text changed (a->edit): tokenizes and reruns; errors go to the status bar. */
@@ -336,140 +333,20 @@ void app_cancel_sweep(App *a);
 int app_worker_busy(App *a, JobKind *kind, int *done, int *total);
 /* Collects a finished worker job (call once per frame). */
 void app_worker_poll(App *a);
+/* Stops the worker job and frees its model (app_compute_free calls it). */
+void app_worker_free(App *a);
 void app_compute_free(App *a);
 void app_list_models(App *a);
 void app_load_examples(App *a);
 
-/* ---- gui_ui.c ---- */
-typedef struct {
-    const float *values;        /* (T, T) */
-    RenderMap *tex;
-    unsigned long version;
-    const HeatmapScale *hs;
-    const char *name;           /* region name */
-    int layer, head;
-    int labels_left, labels_below;
-    int row0, col0, n;          /* visible square window of cells */
-    const char *const *labels;  /* the row/column labels, or NULL = the text's tokens */
-} MapFigure;
-
-extern const Rgba TH_BG, TH_PANEL, TH_INK, TH_MUTED, TH_BORDER, TH_ACCENT, TH_ACCENT_SOFT,
-    TH_ERROR, TH_OFF, TH_HOVER;
-#define FONT_UI 15.0f
-#define FONT_SMALL 12.5f
-#define FONT_TITLE 18.0f
-#define FONT_BIG 22.0f
-
-int ui_hover(App *a, Rect r);
-/* 1 once for a press inside r this frame (the press is used up). */
-int ui_clicked(App *a, Rect r);
-/* A push button; returns 1 when clicked this frame. on: drawn as selected. */
-int ui_button(App *a, Rect r, const char *label, int on);
-/* Text clipped to width w (ellipsis when too long); returns the drawn width. */
-float ui_text_fit(App *a, const char *s, float x, float y, float size, float w, Rgba c);
-void ui_text_center(App *a, const char *s, Rect r, float size, Rgba c);
-void ui_panel(App *a, Rect r);
-/* Draws a map with its token labels; registers a region; returns the cell size. */
-float ui_map_figure(App *a, Rect area, const MapFigure *f, Rect *map_out);
-/* A vertical colour bar with tick values for hs. */
-void ui_colorbar(App *a, Rect r, const HeatmapScale *hs);
-/* The region named name (or the view's first one when name is NULL), or NULL. */
-const MapRegion *ui_region(const App *a, const char *name);
-void ui_add_region(App *a, const char *name, Rect r, int row0, int col0, int rows, int cols,
-                   int layer, int head);
-/* The scale to colour a map of the current display settings with. */
-void ui_map_scale(App *a, const float *values, int T, HeatmapScale *hs);
-const char *ui_token(const App *a, int i);
-
-/* The selected head's map in area with its labels (labels below when below), into
- * teaching texture slot; the map's rectangle into m; returns the cell size. */
-float ui_head_figure(App *a, Rect area, int slot, const char *name, int below, Rect *m);
-/* A scale symmetric around 0 for signed values (-max|v| .. +max|v|), diverging colours. */
-HeatmapScale ui_signed_scale(const float *v, size_t n);
-/* The display's scale (gamma, colormap) fitted to v; mask: grey the causal mask. */
-HeatmapScale ui_plain_scale(App *a, const float *v, size_t n, int mask);
-
-/* A matrix of any shape (rows, cols) filling area, with axis titles and a few
- * numbered ticks; hovering shows "ylabel i, xlabel j: value". Registers region name. */
-typedef struct {
-    const float *values;
-    int rows, cols;
-    RenderMap *tex;
-    unsigned long version;
-    const HeatmapScale *hs;
-    const char *name, *xlabel, *ylabel;
-} MatrixFigure;
-void ui_matrix_figure(App *a, Rect area, const MatrixFigure *f);
-/* A line chart (series as in chart.h) with axes, ticks, a legend and an optional
- * dashed marker at x_marker (NAN = none). */
-typedef struct {
-    const char *title, *xlabel, *ylabel;
-    float x_marker;
-    const char *marker_label;
-    const char *name;           /* the plot area's region name (print_layout), or NULL */
-} UiChart;
-void ui_line_chart(App *a, Rect r, const ChartSeries *s, int n, const UiChart *c);
-/* Text wrapped to width w from (x, y); returns the height used. */
-float ui_text_wrap(App *a, const char *s, float x, float y, float w, float size, Rgba c);
-
-/* ---- views/cache.c: what the teaching views share ---- */
-/* A cache key from a few numbers (0 is never a valid key). */
-unsigned long view_cache_key(unsigned long a, unsigned long b, unsigned long c);
-/* Frees old and returns a new buffer of n floats (at least 1). */
-float *view_buffer(float *old, size_t n);
-
-/* ---- the teaching views' data (views/position.c, compare.c, permutation.c,
- * flash.c, lengths.c), lessons (lessons.c), text actions (text_actions.c) ---- */
-/* The views' data, computed (or taken from the cache) for the current state;
- * NULL / 0 when the view cannot show it (the reason in teach.pos_note etc.). */
-void app_position_data(App *a);
-/* Frees the Position view's cached data (app_teach_free calls it). */
-void view_position_free(Teach *t);
-void app_compare_data(App *a);
-int app_permutation(App *a);
-int app_flash(App *a);
-void app_flash_goto(App *a, int step);
-void app_start_lengths(App *a);
-void app_lengths_poll(App *a);
-/* Repeats the text until it has at least n tokens. */
-void app_extend_text(App *a, int n);
-/* The next shipped model (after the current one), keeping the text. */
-void app_next_model(App *a);
-AvzCode app_lesson_open(App *a, const char *name_or_path, char *err);
-void app_lesson_goto(App *a, int step);
-void app_lesson_close(App *a);
-void app_list_lessons(App *a);
-void app_teach_free(App *a);
-/* Runs one script command (gui_script.c); lessons use it too. */
-AvzCode script_run_cmd(App *a, const ScriptCmd *c, char *err);
-
-/* ---- gui_views.c / gui_views2.c / gui_views3.c / gui_views4.c ---- */
-typedef struct {
-    const char *name;           /* as in scripts: "head" */
-    const char *title;          /* as on the tab: "Head" */
-    void (*draw)(App *a, Rect area);
-} ViewDef;
-const ViewDef *view_table(int *n);
-int view_from_name(const char *name);
-void views_frame(App *a);       /* the whole window */
-void view_model(App *a, Rect area);
-void view_head(App *a, Rect area);
-void view_lines(App *a, Rect area);
-void view_ablation(App *a, Rect area);
-void view_aggregate(App *a, Rect area);
-void view_position(App *a, Rect area);
-void view_compare(App *a, Rect area);
-void view_permute(App *a, Rect area);
-void view_lengths(App *a, Rect area);
-void view_flash(App *a, Rect area);
-/* The lesson's or script's caption under the view; returns the height it takes. */
-float views_caption(App *a, float y, float W, int draw);
-
-/* ---- gui_script.c ---- */
+/* ---- script_run.c ---- */
 /* Runs the next script command if the script is not waiting; 0 when it ran
  * one or waits, -1 when it stopped the app (a->exit_code set). */
 void script_step(App *a);
 /* One JSON line on stdout describing the current view's regions. */
 void app_print_layout(App *a);
+
+/* Runs one script command (script_run.c); lessons use it too. */
+AvzCode script_run_cmd(App *a, const ScriptCmd *c, char *err);
 
 #endif
