@@ -2,6 +2,7 @@
 #   make            build/attnviz (the CUDA backend too when nvcc is found)
 #   make run        build, then open the app on the shipped default model
 #   make test       build and run every test (Criterion), GPU tests SKIPPED without a GPU
+#   make check-layout  the tree's house rules (dependencies one way, SDL/GL only in app/render/)
 #   make bench      CPU benchmarks (attnviz bench)
 #   make bench-torch the same model in PyTorch, side by side (needs Debian's python3-torch)
 #   make debug      ASan + UBSan build in build/debug/
@@ -147,7 +148,7 @@ DEFAULT_MODEL ?= assets/models/rope
 run: $(BUILD)/attnviz
 	$(BUILD)/attnviz
 
-test: $(BUILD)/tests $(BUILD)/attnviz $(NPM_STAMP)
+test: $(BUILD)/tests $(BUILD)/attnviz $(NPM_STAMP) check-layout
 	AVZ_BIN=$(abspath $(BUILD)/attnviz) OMP_NUM_THREADS=2 $(BUILD)/tests --jobs 1
 ifneq ($(SKIP_ASAN),1)
 	$(MAKE) --no-print-directory test-asan
@@ -163,6 +164,12 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 	  UBSAN_OPTIONS=print_stacktrace=1 AVZ_BIN=$(abspath build/asan/attnviz) AVZ_ASAN=1 \
 	  OMP_NUM_THREADS=2 build/asan/tests --jobs 1
+
+# The house rules of the tree (tests/layout/check_layout.sh says which): model/ includes
+# nothing outside model/, only app/render/ touches SDL video or GL, no numbered files.
+.PHONY: check-layout
+check-layout:
+	@tests/layout/check_layout.sh .
 
 bench: $(BUILD)/attnviz
 	$(BUILD)/attnviz bench

@@ -28,7 +28,7 @@ static void add_layernorm_rows(float *sum, float *out, float *mean, float *rstd,
                                const float *add, const float *w, const float *b, int n0, int n1,
                                int C, float eps, int simd) {
     size_t o = (size_t)n0 * C;
-    if (simd) {   /* simd_avx512.c: the same maths, the row held in registers */
+    if (simd) {   /* avx512_ops.c: the same maths, the row held in registers */
         simd_add_layernorm_avx512(add ? sum + o : NULL, out + o, mean ? mean + n0 : NULL,
                                   rstd ? rstd + n0 : NULL, x + o, add ? add + o : NULL, w, b,
                                   n1 - n0, C, eps);
@@ -145,7 +145,7 @@ static AVZ_HOT AVZ_CONTRACT void gelu_fast(float *out, const float *x, size_t n)
 }
 
 void ops_gelu(float *out, const float *x, size_t n) {
-    if (simd_avx512_active()) simd_gelu_avx512(out, x, n);   /* simd_avx512.c */
+    if (simd_avx512_active()) simd_gelu_avx512(out, x, n);   /* avx512_ops.c */
     else gelu_fast(out, x, n);
 }
 

@@ -39,7 +39,7 @@ void ops_matmul_ref(float *out, const float *x, const float *w, const float *b, 
 void ops_matmul_wt(float *out, const float *x, const float *wte, int N, int C, int V);
 
 /* GELU, tanh approximation (as GPT-2): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
- * ops_gelu computes tanh with the vectorisable one of fastmath.h (or simd_avx512.c's);
+ * ops_gelu computes tanh with the vectorisable one of fastmath.h (or avx512_ops.c's);
  * ops_gelu_ref with libm's tanhf, the reference it is tested against. */
 void ops_gelu(float *out, const float *x, size_t n);
 void ops_gelu_ref(float *out, const float *x, size_t n);

@@ -1,4 +1,4 @@
-/* simd_avx512.c: GELU, LayerNorm (with the residual add) and the kept attention
+/* avx512_ops.c: GELU, LayerNorm (with the residual add) and the kept attention
  * softmax in AVX-512 intrinsics. See simd.h for why, and ops.c / attention_fast.c for
  * the portable versions these are tested against.
  *
