@@ -1,11 +1,13 @@
 /* test_layout.c: the tree keeps its house rules (tests/layout/check_layout.sh): the real
  * tree passes, and the checker catches each kind of violation planted in a scratch
  * tree, so that it cannot pass by checking nothing. */
+#define _DEFAULT_SOURCE
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "helpers.h"
 
