@@ -960,3 +960,80 @@ static void reference_test(const char *kind) {
 Test(bpe_ref, gpt2, .init = make_tmpdir, .fini = rm_tmpdir, .timeout = 120) { reference_test("gpt2"); }
 Test(bpe_ref, llama2, .init = make_tmpdir, .fini = rm_tmpdir, .timeout = 120) { reference_test("llama2"); }
 Test(bpe_ref, llama3, .init = make_tmpdir, .fini = rm_tmpdir, .timeout = 120) { reference_test("llama3"); }
+
+/* Meta's later Llama 3 tokenizer.json adds <|begin_of_text|> through a Sequence of
+ * ByteLevel and TemplateProcessing: the same file with that post-processor. */
+Test(bpe_ref, llama3_template_bos, .init = make_tmpdir, .fini = rm_tmpdir, .timeout = 120) {
+    static const char post[] =
+        "{\"type\": \"Sequence\", \"processors\": [{\"type\": \"ByteLevel\", \"add_prefix_space\": "
+        "true, \"trim_offsets\": false, \"use_regex\": true}, {\"type\": \"TemplateProcessing\", "
+        "\"single\": [{\"SpecialToken\": {\"id\": \"<|begin_of_text|>\", \"type_id\": 0}}, "
+        "{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"pair\": [], \"special_tokens\": "
+        "{\"<|begin_of_text|>\": {\"id\": \"<|begin_of_text|>\", \"ids\": [128000], \"tokens\": "
+        "[\"<|begin_of_text|>\"]}}}]}";
+    char err[AVZ_ERR_LEN], path[128], kind[160];
+    size_t n;
+    char *text = tokjson_read_file(npm_file(LLAMA3_JSON), &n, err);
+    cr_assert(text, "%s", err);
+    cJSON *root = cJSON_ParseWithLength(text, n);
+    free(text);
+    cJSON_ReplaceItemInObjectCaseSensitive(root, "post_processor", cJSON_Parse(post));
+    text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    snprintf(path, sizeof path, "%s/tokenizer.json", tmpdir);
+    write_tmp("tokenizer.json", text);
+    free(text);
+    Bpe *b;
+    cr_assert(bpe_load_hf(&b, path, err) == AVZ_OK, "%s", err);
+    EXPECT(b, "Hello world", 1, 128000, 9906, 1917);
+    Corpus c;
+    corpus_make(&c, 7);
+    snprintf(kind, sizeof kind, "file:%s", path);
+    cJSON *ref = run_reference(kind, &c);
+    compare_all("llama3 (TemplateProcessing)", b, &c, ref);
+    cJSON_Delete(ref);
+    corpus_free(&c);
+    bpe_free(b);
+}
+
+/* GPT-2 as a tokenizer.json (merges written as ["a", "b"] pairs) gives the same ids as
+ * vocab.json + merges.txt. */
+Test(bpe, gpt2_tokenizer_json_equals_gpt2_files, .init = make_tmpdir, .fini = rm_tmpdir,
+     .timeout = 60) {
+    char err[AVZ_ERR_LEN], *line;
+    size_t n;
+    char *vocab = tokjson_read_file(npm_file(GPT2_VOCAB), &n, err), *merges;
+    cr_assert(vocab && (merges = tokjson_read_file(npm_file(GPT2_MERGES), &n, err)), "%s", err);
+    cJSON *m = cJSON_CreateObject(), *pairs = cJSON_CreateArray(), *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "type", "BPE");
+    cJSON_AddItemToObject(m, "vocab", cJSON_Parse(vocab));
+    for (char *save = NULL, *p = strtok_r(merges, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+        if (!strncmp(p, "#version", 8) || !(line = strchr(p, ' '))) continue;
+        *line = '\0';
+        const char *ab[2] = {p, line + 1};
+        cJSON_AddItemToArray(pairs, cJSON_CreateStringArray(ab, 2));
+    }
+    cJSON_AddItemToObject(m, "merges", pairs);
+    cJSON_AddItemToObject(root, "model", m);
+    cJSON_AddItemToObject(root, "pre_tokenizer", cJSON_Parse("{\"type\": \"ByteLevel\", "
+                          "\"add_prefix_space\": false, \"use_regex\": true}"));
+    cJSON_AddItemToObject(root, "added_tokens", cJSON_Parse("[{\"id\": 50256, \"content\": "
+                          "\"<|endoftext|>\", \"special\": true}]"));
+    char *json = cJSON_PrintUnformatted(root);
+    Bpe *h, *g = load("gpt2");
+    cr_assert(bpe_load_hf_mem(&h, json, strlen(json), "gpt2.json", err) == AVZ_OK, "%s", err);
+    Corpus c;
+    corpus_make(&c, 11);
+    for (int i = 0; i < c.n; i++) {
+        BpeTokens a = {0}, b = {0};
+        cr_assert(!bpe_encode(g, c.s[i], (size_t)c.len[i], 1, &a, err) &&
+                  !bpe_encode(h, c.s[i], (size_t)c.len[i], 1, &b, err));
+        cr_assert(a.n == b.n && !memcmp(a.ids, b.ids, sizeof(int) * (size_t)a.n), "line %d: '%s'", i,
+                  escaped(c.s[i], c.len[i]));
+        bpe_tokens_free(&a), bpe_tokens_free(&b);
+    }
+    corpus_free(&c);
+    bpe_free(g), bpe_free(h);
+    free(json), free(vocab), free(merges);
+    cJSON_Delete(root);
+}
