@@ -1,6 +1,8 @@
 /* gpu_backend.h: the CUDA backend of attnviz, as seen from C.
  *
- * Only model/backend.c (the registry), the GPU tests and the bench include this. Everything
+ * gpu/ owns the CUDA backend and nothing else; it builds on model/ (the config, the
+ * weights, the CPU reference it is checked against) and never on app/. Only
+ * app/device.c (the registry), the GPU tests and the bench include this. Everything
  * behind it is in the .cu files of gpu/: the same transformer as model/forward.c, with the weights
  * uploaded once, the activations on the device, the linear layers in cuBLAS and our own
  * attention kernels:

@@ -1,5 +1,5 @@
-/* test_script.c: the app's command language (app/script.c), lessons built from it
- * (app/lesson.c) and its text field editing (app/textedit.c), all without a display. */
+/* test_script.c: the app's command language (app/gui/script.c), lessons built from it
+ * (app/gui/lesson.c) and its text field editing (app/gui/textedit.c), all without a display. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* cmd_export.c: `attnviz export`, attention maps from a real forward pass written as
+/* export.c: `attnviz export`, attention maps from a real forward pass written as
  * labelled PNG heatmaps (one head, one layer's row of heads, or the whole L x H
  * grid) or as NumPy .npy arrays. */
 #include <string.h>

@@ -41,7 +41,7 @@ int cmd_lesson(int argc, char **argv) {
     if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
         printf("usage: attnviz lesson [NAME|FILE] [--model DIR] [--scale X] [--script FILE]\n\n"
                "Opens the app on a guided tour: NAME is a lesson in assets/lessons/ (default\n"
-               "intro), FILE any lesson file (script commands in steps, see app/lesson.h).\n"
+               "intro), FILE any lesson file (script commands in steps, see app/gui/lesson.h).\n"
                "Page Down / Right: next step; Page Up / Left: previous; Esc leaves the lesson.\n"
                "The gui options (attnviz gui --help) apply too; --help shows this help.\n");
         return 0;

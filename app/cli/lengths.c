@@ -1,4 +1,4 @@
-/* cmd_lengths.c: `attnviz lengths`, length generalisation of the five position
+/* lengths.c: `attnviz lengths`, length generalisation of the five position
  * encodings: mean loss by position bucket up to several times the training context,
  * as a table and a line chart PNG. */
 #include <math.h>

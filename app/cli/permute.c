@@ -1,4 +1,4 @@
-/* cmd_teach.c: `attnviz permute`, the permutation demo of the app's Permutation
+/* permute.c: `attnviz permute`, the permutation demo of the app's Permutation
  * view on the command line: does attention alone know the order of the words?
  *
  * Layer 0's scores q.k / sqrt(d) (before the mask and the softmax) of a text and of

@@ -1,4 +1,4 @@
-/* cmd_roles.c: head roles measured on held-out probe passages, for `attnviz heads
+/* roles.c: head roles measured on held-out probe passages, for `attnviz heads
  * --roles` and `attnviz ablate --probe` (model/probes.h explains the scores). */
 #include <cjson/cJSON.h>
 #include <math.h>

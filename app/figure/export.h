@@ -1,4 +1,7 @@
 /* export.h: labelled attention heatmaps as PNG files, for papers and slides.
+ * app/figure/ owns every picture written to a file: the canvas (canvas.h), heatmaps
+ * (here), line charts (chart.h), colormaps and heatmap_to_rgba (shared with the
+ * screen), ticks, PNG and .npy writing. Nothing in it needs a window.
  *
  * Figures are drawn off-screen into SDL surfaces (SDL2_ttf for text; no
  * window, no SDL_Init) and written with stb_image_write. The map pixels come

@@ -1,5 +1,5 @@
 /* app.c: the desktop app's life: start-up, the event loop, keys, export, the status
- * bar (see gui.h). `attnviz gui` (cli/gui.c) parses the options and calls app_main.
+ * bar (see app.h). `attnviz gui` (cli/gui.c) parses the options and calls app_main.
  *
  * The loop is event driven: it sleeps in render_wait until something happens
  * (the CPU rests when the app is idle), wakes every 50 ms while the worker

@@ -1,4 +1,4 @@
-/* gui_script.c: runs `--script` commands (parsed by app/script.c) through the
+/* script_run.c: runs `--script` commands (parsed by gui/script.c) through the
  * same functions as the mouse and the keyboard: `key` presses a key through
  * app_key, `click` and `pin` click where the last frame drew, `hover` moves the
  * mouse over a cell of the map the last frame drew (in the Lines view: ROW is a

@@ -1,4 +1,7 @@
-/* render.h: the one thin layer between the app and SDL2 / OpenGL 3.3.
+/* render.h: the one thin layer between the app and SDL2 / OpenGL 3.3. app/render/
+ * owns the window, the GL context, events and drawing: render.c (window, events),
+ * draw.c (the batch, heatmaps), text.c (the glyph atlas); no other folder calls SDL
+ * video or GL (make check-layout enforces it).
  *
  * Everything above this module speaks in rectangles, colours, text and heatmap
  * textures, in *logical pixels*: the renderer multiplies every coordinate by its

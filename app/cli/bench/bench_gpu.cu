@@ -1,4 +1,4 @@
-/* gpu_bench.cu: `attnviz bench --device cuda`. Two tables:
+/* bench_gpu.cu: `attnviz bench --device cuda`. Two tables:
  *
  * 1. Attention alone, forward, causal: TFLOP/s of our kernels for T = 512 ... 16384 and
  *    d_head 64 and 128, counted as FlashAttention's benchmarks count them (4 T^2 d per
