@@ -29,8 +29,8 @@
 #include "pretokenize.h"
 #include "tokenizer_json.h"
 
-#define BPE_ADDED 1   /* flags[id]: an added token */
-#define BPE_SPECIAL 2 /* ... marked special */
+#define BPE_ADDED    1 /* flags[id]: an added token */
+#define BPE_SPECIAL  2 /* ... marked special */
 #define BPE_MAX_TEXT (256 << 20)
 
 /* ---- hash tables ----------------------------------------------------------------------- */
@@ -62,19 +62,19 @@ typedef struct {
 } Added;
 
 struct Bpe {
-    int n_ids;             /* max id + 1 */
-    char **piece;          /* (n_ids) id -> vocab string or added content, NULL for holes */
-    int *plen;             /* (n_ids) strlen(piece[id]) */
-    unsigned char *flags;  /* (n_ids) BPE_ADDED | BPE_SPECIAL */
-    StrMap vocab;          /* the model's vocab: what BPE may produce */
-    StrMap added_map;      /* added tokens' contents, for bpe_piece_to_id */
+    int n_ids;            /* max id + 1 */
+    char **piece;         /* (n_ids) id -> vocab string or added content, NULL for holes */
+    int *plen;            /* (n_ids) strlen(piece[id]) */
+    unsigned char *flags; /* (n_ids) BPE_ADDED | BPE_SPECIAL */
+    StrMap vocab;         /* the model's vocab: what BPE may produce */
+    StrMap added_map;     /* added tokens' contents, for bpe_piece_to_id */
     MergeMap merges;
-    Added *added;          /* (n_added) */
+    Added *added; /* (n_added) */
     int n_added;
     unsigned char starts[2][256]; /* [normalized][byte]: some added token starts with it */
-    int byte_id[256];      /* <0xNN> tokens for byte_fallback, -1 if absent */
+    int byte_id[256];             /* <0xNN> tokens for byte_fallback, -1 if absent */
     int byte_fallback, fuse_unk, ignore_merges;
-    int unk_id;            /* -1: unknown characters are dropped, as HF does */
+    int unk_id; /* -1: unknown characters are dropped, as HF does */
     PretokNormalizer norm;
     PretokPipeline pre;
     int *prefix, n_prefix, *suffix, n_suffix; /* the post-processor's ids */
@@ -105,7 +105,8 @@ static void strmap_init(StrMap *m, int n) {
 /* The id whose piece is s[0..n), or -1. */
 static int strmap_get(const Bpe *b, const StrMap *m, const char *s, int n) {
     if (!m->cap) return -1;
-    for (uint64_t i = hash_bytes(s, n) & (uint64_t)(m->cap - 1);; i = (i + 1) & (uint64_t)(m->cap - 1)) {
+    uint64_t mask = (uint64_t)m->cap - 1;
+    for (uint64_t i = hash_bytes(s, n) & mask;; i = (i + 1) & mask) {
         int id = m->slot[i];
         if (id < 0) return -1;
         if (b->plen[id] == n && memcmp(b->piece[id], s, (size_t)n) == 0) return id;
@@ -116,7 +117,8 @@ static int strmap_get(const Bpe *b, const StrMap *m, const char *s, int n) {
 static int strmap_put(const Bpe *b, StrMap *m, int id) {
     const char *s = b->piece[id];
     int n = b->plen[id];
-    for (uint64_t i = hash_bytes(s, n) & (uint64_t)(m->cap - 1);; i = (i + 1) & (uint64_t)(m->cap - 1)) {
+    uint64_t mask = (uint64_t)m->cap - 1;
+    for (uint64_t i = hash_bytes(s, n) & mask;; i = (i + 1) & mask) {
         int old = m->slot[i];
         if (old < 0) {
             m->slot[i] = id;
@@ -129,7 +131,8 @@ static int strmap_put(const Bpe *b, StrMap *m, int id) {
 static const MergeSlot *merge_get(const MergeMap *m, int left, int right) {
     uint64_t key = (uint64_t)left << 32 | (uint32_t)right;
     if (!m->cap) return NULL;
-    for (uint64_t i = hash_u64(key) & (uint64_t)(m->cap - 1);; i = (i + 1) & (uint64_t)(m->cap - 1)) {
+    uint64_t mask = (uint64_t)m->cap - 1;
+    for (uint64_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
         const MergeSlot *s = &m->slot[i];
         if (s->rank < 0) return NULL;
         if (s->key == key) return s;
@@ -138,8 +141,8 @@ static const MergeSlot *merge_get(const MergeMap *m, int left, int right) {
 
 /* A pair listed twice keeps its later rank, as in HF (a map filled in order). */
 static void merge_put(MergeMap *m, int left, int right, int rank, int id) {
-    uint64_t key = (uint64_t)left << 32 | (uint32_t)right;
-    for (uint64_t i = hash_u64(key) & (uint64_t)(m->cap - 1);; i = (i + 1) & (uint64_t)(m->cap - 1)) {
+    uint64_t key = (uint64_t)left << 32 | (uint32_t)right, mask = (uint64_t)m->cap - 1;
+    for (uint64_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
         MergeSlot *s = &m->slot[i];
         if (s->rank < 0 || s->key == key) {
             *s = (MergeSlot){key, rank, id};
@@ -285,11 +288,14 @@ static void initial_symbols(const Bpe *b, const PretokStr *w, Symbols *sy) {
             sym_add(sy, id, i, k);
             unk_open = 0;
         } else if (bytes_ok) {
-            for (int j = 0; j < k; j++) sym_add(sy, b->byte_id[(unsigned char)w->s[i + j]], i + j, 1);
+            for (int j = 0; j < k; j++)
+                sym_add(sy, b->byte_id[(unsigned char)w->s[i + j]], i + j, 1);
             unk_open = 0;
         } else if (b->unk_id >= 0) {
-            if (unk_open && b->fuse_unk) sy->len[sy->n - 1] += k;
-            else sym_add(sy, b->unk_id, i, k);
+            if (unk_open && b->fuse_unk)
+                sy->len[sy->n - 1] += k;
+            else
+                sym_add(sy, b->unk_id, i, k);
             unk_open = 1;
         }
         i += k;
@@ -335,7 +341,8 @@ static int added_at(const Bpe *b, const char *s, int n, int i, int normalized) {
     int best = -1;
     for (int k = 0; k < b->n_added; k++) {
         const Added *a = &b->added[k];
-        if (a->normalized != normalized || a->len > n - i || (best >= 0 && a->len <= b->added[best].len))
+        if (a->normalized != normalized || a->len > n - i ||
+            (best >= 0 && a->len <= b->added[best].len))
             continue;
         if (s[i] != a->text[0] || memcmp(s + i, a->text, (size_t)a->len) != 0) continue;
         best = k;
@@ -359,8 +366,9 @@ static AvzCode split_added(const Bpe *b, const PretokStr *s, int normalized, Tex
                            BpeTokens *out, char *err) {
     int done = 0; /* bytes of s handled so far */
     for (int i = 0; i < s->n;) {
-        int k = b->starts[normalized][(unsigned char)s->s[i]] ? added_at(b, s->s, s->n, i, normalized)
-                                                               : -1;
+        int k = b->starts[normalized][(unsigned char)s->s[i]]
+                    ? added_at(b, s->s, s->n, i, normalized)
+                    : -1;
         if (k < 0) {
             i++;
             continue;
@@ -371,8 +379,8 @@ static AvzCode split_added(const Bpe *b, const PretokStr *s, int normalized, Tex
             start = st;
         uint32_t cp;
         int m;
-        while (a->rstrip && stop < s->n && (m = pretok_utf8_decode(s->s + stop, s->n - stop, &cp)) &&
-               pretok_is_white_space(cp))
+        while (a->rstrip && stop < s->n &&
+               (m = pretok_utf8_decode(s->s + stop, s->n - stop, &cp)) && pretok_is_white_space(cp))
             stop += m;
         if (start > done) {
             AvzCode rc = on_text(b, s, done, start, out, err);
@@ -386,8 +394,8 @@ static AvzCode split_added(const Bpe *b, const PretokStr *s, int normalized, Tex
 }
 
 /* A stretch of normalized text between added tokens: pre-tokens, then the model. */
-static AvzCode encode_normalized(const Bpe *b, const PretokStr *s, int from, int to,
-                                 BpeTokens *out, char *err) {
+static AvzCode encode_normalized(const Bpe *b, const PretokStr *s, int from, int to, BpeTokens *out,
+                                 char *err) {
     PretokStr part;
     PretokList words;
     pretok_str_init(&part);
@@ -443,8 +451,10 @@ static char *xstrdup(const char *s) {
 
 /* Where the vocab is, for messages: "vocab.json" or "tokenizer.json: model.vocab". */
 static void vocab_where(const TokJson *tj, char *buf, size_t n) {
-    if (tj->merges_from_txt) snprintf(buf, n, "%s", tj->file);
-    else snprintf(buf, n, "%s: %s", tj->file, tj->vocab_field);
+    if (tj->merges_from_txt)
+        snprintf(buf, n, "%s", tj->file);
+    else
+        snprintf(buf, n, "%s: %s", tj->file, tj->vocab_field);
 }
 
 static AvzCode build_vocab(Bpe *b, TokJson *tj, char *err) {
@@ -452,7 +462,8 @@ static AvzCode build_vocab(Bpe *b, TokJson *tj, char *err) {
     vocab_where(tj, where, sizeof where);
     int max_id = -1;
     for (int i = 0; i < tj->n_pieces; i++) max_id = tj->ids[i] > max_id ? tj->ids[i] : max_id;
-    for (int i = 0; i < tj->n_added; i++) max_id = tj->added[i].id > max_id ? tj->added[i].id : max_id;
+    for (int i = 0; i < tj->n_added; i++)
+        max_id = tj->added[i].id > max_id ? tj->added[i].id : max_id;
     b->n_ids = max_id + 1;
     b->piece = avz_xcalloc((size_t)b->n_ids + 1, sizeof(char *));
     b->plen = avz_xcalloc((size_t)b->n_ids + 1, sizeof(int));
@@ -483,8 +494,10 @@ static AvzCode build_added(Bpe *b, TokJson *tj, char *err) {
             b->piece[t->id] = xstrdup(t->content);
             b->plen[t->id] = (int)strlen(t->content);
         } else if (strcmp(b->piece[t->id], t->content)) {
-            return avz_fail(err, AVZ_ERR_INPUT, "%s: added_tokens[%d]: id %d is '%.100s' in the "
-                            "vocab, not '%.100s'", tj->file, i, t->id, b->piece[t->id], t->content);
+            return avz_fail(err, AVZ_ERR_INPUT,
+                            "%s: added_tokens[%d]: id %d is '%.100s' in the "
+                            "vocab, not '%.100s'",
+                            tj->file, i, t->id, b->piece[t->id], t->content);
         }
         if (strmap_put(b, &b->added_map, t->id) != t->id) continue; /* listed twice: first wins */
         b->flags[t->id] |= BPE_ADDED | (t->special ? BPE_SPECIAL : 0);
@@ -517,8 +530,10 @@ static AvzCode build_merges(Bpe *b, const TokJson *tj, char *err) {
     for (int i = 0; i < b->merges.cap; i++) b->merges.slot[i].rank = -1;
     for (int i = 0; i < tj->n_merges; i++) {
         const char *pa = tj->merge_a[i], *pb = tj->merge_b[i];
-        if (tj->merges_from_txt) snprintf(where, sizeof where, "%s:%d", tj->merges_field, tj->merge_line[i]);
-        else snprintf(where, sizeof where, "%s: %s[%d]", tj->file, tj->merges_field, i);
+        if (tj->merges_from_txt)
+            snprintf(where, sizeof where, "%s:%d", tj->merges_field, tj->merge_line[i]);
+        else
+            snprintf(where, sizeof where, "%s: %s[%d]", tj->file, tj->merges_field, i);
         int la = (int)strlen(pa), lb = (int)strlen(pb);
         int ia = strmap_get(b, &b->vocab, pa, la), ib = strmap_get(b, &b->vocab, pb, lb);
         if (ia < 0 || ib < 0)
@@ -529,8 +544,10 @@ static AvzCode build_merges(Bpe *b, const TokJson *tj, char *err) {
         memcpy(ab + la, pb, (size_t)lb + 1);
         int iab = strmap_get(b, &b->vocab, ab, la + lb);
         if (iab < 0) {
-            AvzCode rc = avz_fail(err, AVZ_ERR_INPUT, "%s: '%.100s' (the merge of '%.50s' and "
-                                  "'%.50s') is not in %s", where, ab, pa, pb, vwhere);
+            AvzCode rc = avz_fail(err, AVZ_ERR_INPUT,
+                                  "%s: '%.100s' (the merge of '%.50s' and "
+                                  "'%.50s') is not in %s",
+                                  where, ab, pa, pb, vwhere);
             free(ab);
             return rc;
         }
@@ -725,12 +742,17 @@ void bpe_label(const Bpe *b, int id, char *buf, size_t n) {
             m = -1;
             break;
         }
-        if (byte >= 0) bytes[m++] = (char)byte;
-        else if (cp == 0x2581) bytes[m++] = ' '; /* ▁ */
-        else memcpy(bytes + m, p + i, (size_t)k), m += k;
+        if (byte >= 0)
+            bytes[m++] = (char)byte;
+        else if (cp == 0x2581)
+            bytes[m++] = ' '; /* ▁ */
+        else
+            memcpy(bytes + m, p + i, (size_t)k), m += k;
         i += k;
     }
-    if (m < 0) render(p, len, buf, n);
-    else render(bytes, m, buf, n);
+    if (m < 0)
+        render(p, len, buf, n);
+    else
+        render(bytes, m, buf, n);
     free(bytes);
 }

@@ -76,14 +76,22 @@ static int utf8_scan(const unsigned char *s, int n) {
     int need;
     unsigned lo = 0x80, hi = 0xBF; /* allowed range of the first continuation byte */
     if (b < 0x80) return 1;
-    if (b >= 0xC2 && b <= 0xDF) need = 1;
-    else if (b == 0xE0) need = 2, lo = 0xA0;
-    else if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) need = 2;
-    else if (b == 0xED) need = 2, hi = 0x9F; /* no surrogates */
-    else if (b == 0xF0) need = 3, lo = 0x90;
-    else if (b >= 0xF1 && b <= 0xF3) need = 3;
-    else if (b == 0xF4) need = 3, hi = 0x8F; /* nothing above U+10FFFF */
-    else return -1;
+    if (b >= 0xC2 && b <= 0xDF)
+        need = 1;
+    else if (b == 0xE0)
+        need = 2, lo = 0xA0;
+    else if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF)
+        need = 2;
+    else if (b == 0xED)
+        need = 2, hi = 0x9F; /* no surrogates */
+    else if (b == 0xF0)
+        need = 3, lo = 0x90;
+    else if (b >= 0xF1 && b <= 0xF3)
+        need = 3;
+    else if (b == 0xF4)
+        need = 3, hi = 0x8F; /* nothing above U+10FFFF */
+    else
+        return -1;
     for (int k = 1; k <= need; k++) {
         if (k >= n) return -k;
         unsigned c = s[k];
@@ -105,7 +113,10 @@ int pretok_utf8_decode(const char *s, int n, uint32_t *cp) {
 
 int pretok_utf8_encode(uint32_t cp, char *out) {
     unsigned char *o = (unsigned char *)out;
-    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
     if (cp < 0x800) {
         o[0] = (unsigned char)(0xC0 | (cp >> 6));
         o[1] = (unsigned char)(0x80 | (cp & 0x3F));
@@ -144,9 +155,9 @@ int pretok_from_utf8(PretokStr *out, const char *text, int len) {
 }
 
 int pretok_is_white_space(uint32_t cp) {
-    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 ||
-           cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
-           cp == 0x202F || cp == 0x205F || cp == 0x3000;
+    return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000;
 }
 
 /* ---- lists ---------------------------------------------------------------------------- */
@@ -223,8 +234,10 @@ static char *onig_to_pcre2(const char *src) {
         if (c == '\\' && i + 1 < n) {
             char e = src[++i];
             const char *rep = NULL;
-            if (e == 's') rep = in_class ? WS_MEMBERS : "[" WS_MEMBERS "]";
-            else if (e == 'S' && !in_class) rep = "[^" WS_MEMBERS "]";
+            if (e == 's')
+                rep = in_class ? WS_MEMBERS : "[" WS_MEMBERS "]";
+            else if (e == 'S' && !in_class)
+                rep = "[^" WS_MEMBERS "]";
             if (rep) {
                 o += sprintf(o, "%s", rep);
             } else {
@@ -303,8 +316,9 @@ static void word_compile(void) {
 }
 
 int pretok_is_word_char(uint32_t cp) {
-    if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
-                          (cp >= 'A' && cp <= 'Z') || cp == '_';
+    if (cp < 0x80)
+        return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+               cp == '_';
     pthread_once(&word_once, word_compile);
     char u[4];
     int k = pretok_utf8_encode(cp, u);
@@ -349,7 +363,10 @@ static AvzCode find_matches(const PretokRegex *re, const char *literal, const Pr
     if (literal) {
         int m = (int)strlen(literal);
         for (int i = 0; m > 0 && i + m <= p->n;) {
-            if (memcmp(p->s + i, literal, (size_t)m) != 0) { i++; continue; }
+            if (memcmp(p->s + i, literal, (size_t)m) != 0) {
+                i++;
+                continue;
+            }
             if (prev != i) pieces_push(out, prev, i, 0);
             pieces_push(out, i, i + m, 1);
             prev = i = i + m;
@@ -371,7 +388,10 @@ static AvzCode find_matches(const PretokRegex *re, const char *literal, const Pr
             if (prev != a) pieces_push(out, prev, a, 0);
             pieces_push(out, a, b, 1);
             prev = b;
-            if (b > a) { off = b; continue; }
+            if (b > a) {
+                off = b;
+                continue;
+            }
             if (a >= p->n) break;
             uint32_t cp;
             int k = pretok_utf8_decode(p->s + a, p->n - a, &cp);
@@ -391,13 +411,14 @@ static void apply_behavior(Pieces *ps, PretokBehavior behavior) {
     case PRETOK_ISOLATED:
         for (int i = 0; i < ps->n; i++) ps->v[i].match = 0;
         return;
-    case PRETOK_REMOVED:
-        return;
+    case PRETOK_REMOVED: return;
     case PRETOK_MERGED_WITH_PREV:
         for (int i = 0; i < ps->n; i++) {
             Piece pc = ps->v[i];
-            if (pc.match && !prev_match && w > 0) ps->v[w - 1].b = pc.b;
-            else ps->v[w++] = (Piece){pc.a, pc.b, 0};
+            if (pc.match && !prev_match && w > 0)
+                ps->v[w - 1].b = pc.b;
+            else
+                ps->v[w++] = (Piece){pc.a, pc.b, 0};
             prev_match = pc.match;
         }
         break;
@@ -406,8 +427,10 @@ static void apply_behavior(Pieces *ps, PretokBehavior behavior) {
         w = ps->n;
         for (int i = ps->n - 1; i >= 0; i--) {
             Piece pc = ps->v[i];
-            if (pc.match && !prev_match && w < ps->n) ps->v[w].a = pc.a;
-            else ps->v[--w] = (Piece){pc.a, pc.b, 0};
+            if (pc.match && !prev_match && w < ps->n)
+                ps->v[w].a = pc.a;
+            else
+                ps->v[--w] = (Piece){pc.a, pc.b, 0};
             prev_match = pc.match;
         }
         memmove(ps->v, ps->v + w, sizeof *ps->v * (size_t)(ps->n - w));
@@ -416,8 +439,10 @@ static void apply_behavior(Pieces *ps, PretokBehavior behavior) {
     case PRETOK_CONTIGUOUS:
         for (int i = 0; i < ps->n; i++) {
             Piece pc = ps->v[i];
-            if (pc.match == prev_match && w > 0) ps->v[w - 1].b = pc.b;
-            else ps->v[w++] = (Piece){pc.a, pc.b, 0};
+            if (pc.match == prev_match && w > 0)
+                ps->v[w - 1].b = pc.b;
+            else
+                ps->v[w++] = (Piece){pc.a, pc.b, 0};
             prev_match = pc.match;
         }
         break;
@@ -516,9 +541,10 @@ static AvzCode step_bytelevel(const PretokStep *st, const PretokStr *p, PretokLi
     PretokList parts;
     pretok_list_init(&parts);
     AvzCode rc = AVZ_OK;
-    if (st->use_regex) rc = split_by(pretok_regex_gpt2(), NULL, PRETOK_ISOLATED, 0, &pre, &parts,
-                                     err);
-    else if (pre.n > 0) pretok_str_append_slice(pretok_list_push(&parts), &pre, 0, pre.n);
+    if (st->use_regex)
+        rc = split_by(pretok_regex_gpt2(), NULL, PRETOK_ISOLATED, 0, &pre, &parts, err);
+    else if (pre.n > 0)
+        pretok_str_append_slice(pretok_list_push(&parts), &pre, 0, pre.n);
     for (int i = 0; rc == AVZ_OK && i < parts.n; i++) {
         PretokStr *dst = pretok_list_push(out), *src = &parts.v[i];
         for (int j = 0; j < src->n; j++) {
@@ -550,9 +576,10 @@ static AvzCode step_metaspace(const PretokStep *st, const PretokStr *p, PretokLi
         pretok_str_append(&b, st->replacement, rn, a.o0[0], a.o0[0]);
     pretok_str_append_slice(&b, &a, 0, a.n);
     if (rc == AVZ_OK) {
-        if (st->split) rc = split_by(NULL, st->replacement, PRETOK_MERGED_WITH_NEXT, 0, &b, out,
-                                     err);
-        else if (b.n > 0) pretok_str_append_slice(pretok_list_push(out), &b, 0, b.n);
+        if (st->split)
+            rc = split_by(NULL, st->replacement, PRETOK_MERGED_WITH_NEXT, 0, &b, out, err);
+        else if (b.n > 0)
+            pretok_str_append_slice(pretok_list_push(out), &b, 0, b.n);
     }
     pretok_str_free(&a);
     pretok_str_free(&b);
@@ -582,14 +609,15 @@ AvzCode pretok_run(const PretokPipeline *pp, const PretokStr *in, PretokList *ou
     AvzCode rc = AVZ_OK;
     for (int s = 0; rc == AVZ_OK && s < pp->n; s++) {
         next.n = 0;
-        for (int i = 0; rc == AVZ_OK && i < cur.n; i++) rc = run_step(&pp->steps[s], &cur.v[i],
-                                                                      &next, err);
+        for (int i = 0; rc == AVZ_OK && i < cur.n; i++)
+            rc = run_step(&pp->steps[s], &cur.v[i], &next, err);
         PretokList t = cur;
         cur = next;
         next = t;
     }
     for (int i = 0; rc == AVZ_OK && i < cur.n; i++)
-        if (cur.v[i].n > 0) pretok_str_append_slice(pretok_list_push(out), &cur.v[i], 0, cur.v[i].n);
+        if (cur.v[i].n > 0)
+            pretok_str_append_slice(pretok_list_push(out), &cur.v[i], 0, cur.v[i].n);
     pretok_list_free(&cur);
     pretok_list_free(&next);
     return rc;

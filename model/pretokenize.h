@@ -117,11 +117,11 @@ typedef enum { PRETOK_SPLIT, PRETOK_BYTELEVEL, PRETOK_METASPACE } PretokKind;
 
 /* What a Split does with the pieces its pattern matches (HF's SplitDelimiterBehavior). */
 typedef enum {
-    PRETOK_ISOLATED,          /* each match is a pre-token of its own */
-    PRETOK_REMOVED,           /* matches are dropped */
-    PRETOK_MERGED_WITH_PREV,  /* a match is glued to the piece before it */
-    PRETOK_MERGED_WITH_NEXT,  /* a match is glued to the piece after it */
-    PRETOK_CONTIGUOUS         /* consecutive matches become one piece */
+    PRETOK_ISOLATED,         /* each match is a pre-token of its own */
+    PRETOK_REMOVED,          /* matches are dropped */
+    PRETOK_MERGED_WITH_PREV, /* a match is glued to the piece before it */
+    PRETOK_MERGED_WITH_NEXT, /* a match is glued to the piece after it */
+    PRETOK_CONTIGUOUS        /* consecutive matches become one piece */
 } PretokBehavior;
 
 typedef enum { PRETOK_PREPEND_ALWAYS, PRETOK_PREPEND_FIRST, PRETOK_PREPEND_NEVER } PretokPrepend;
@@ -129,17 +129,17 @@ typedef enum { PRETOK_PREPEND_ALWAYS, PRETOK_PREPEND_FIRST, PRETOK_PREPEND_NEVER
 typedef struct {
     PretokKind kind;
     /* PRETOK_SPLIT */
-    PretokRegex *re;         /* the pattern (owned), or NULL when literal is used */
-    char *literal;           /* a literal pattern (owned), or NULL */
+    PretokRegex *re; /* the pattern (owned), or NULL when literal is used */
+    char *literal;   /* a literal pattern (owned), or NULL */
     PretokBehavior behavior;
-    int invert;              /* the pattern matches the pieces to keep, not the delimiters */
+    int invert; /* the pattern matches the pieces to keep, not the delimiters */
     /* PRETOK_BYTELEVEL */
-    int add_prefix_space;    /* put ' ' in front of a pre-token that does not start with one */
-    int use_regex;           /* split with GPT-2's regex first */
+    int add_prefix_space; /* put ' ' in front of a pre-token that does not start with one */
+    int use_regex;        /* split with GPT-2's regex first */
     /* PRETOK_METASPACE */
-    char replacement[8];     /* UTF-8 of the replacement character, "▁" */
-    PretokPrepend prepend;   /* when to put the replacement in front */
-    int split;               /* cut before each replacement character */
+    char replacement[8];   /* UTF-8 of the replacement character, "▁" */
+    PretokPrepend prepend; /* when to put the replacement in front */
+    int split;             /* cut before each replacement character */
 } PretokStep;
 
 /* A Sequence of pre-tokenizers, flattened; n == 0 means the whole text is one

@@ -97,8 +97,8 @@ static char *xstrdup(const char *s) {
 static int is_null(const cJSON *j) { return !j || cJSON_IsNull(j); }
 
 /* A boolean field: def when missing or null. */
-static AvzCode get_bool(const Ctx *c, const cJSON *obj, const char *key, const char *path,
-                        int def, int *out) {
+static AvzCode get_bool(const Ctx *c, const cJSON *obj, const char *key, const char *path, int def,
+                        int *out) {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(obj, key);
     *out = def;
     if (is_null(j)) return AVZ_OK;
@@ -212,8 +212,11 @@ static AvzCode parse_split(const Ctx *c, const cJSON *j, const char *path, Preto
     if (get_str(c, j, "behavior", f, 1, &b)) return AVZ_ERR_INPUT;
     int k = 0;
     while (k < 5 && strcmp(b, names[k])) k++;
-    if (k == 5) return bad(c, f, "'%s' is not a split behavior (Isolated, Removed, "
-                                 "MergedWithPrevious, MergedWithNext, Contiguous)", b);
+    if (k == 5)
+        return bad(c, f,
+                   "'%s' is not a split behavior (Isolated, Removed, "
+                   "MergedWithPrevious, MergedWithNext, Contiguous)",
+                   b);
     st->behavior = (PretokBehavior)k;
     snprintf(f, sizeof f, "%s.invert", path);
     if (get_bool(c, j, "invert", f, 0, &st->invert)) return AVZ_ERR_INPUT;
@@ -233,10 +236,14 @@ static AvzCode parse_metaspace(const Ctx *c, const cJSON *j, const char *path, P
     snprintf(f, sizeof f, "%s.prepend_scheme", path);
     if (get_str(c, j, "prepend_scheme", f, 0, &scheme)) return AVZ_ERR_INPUT;
     if (scheme) {
-        if (!strcmp(scheme, "always")) st->prepend = PRETOK_PREPEND_ALWAYS;
-        else if (!strcmp(scheme, "first")) st->prepend = PRETOK_PREPEND_FIRST;
-        else if (!strcmp(scheme, "never")) st->prepend = PRETOK_PREPEND_NEVER;
-        else return bad(c, f, "'%s' is not one of always, first, never", scheme);
+        if (!strcmp(scheme, "always"))
+            st->prepend = PRETOK_PREPEND_ALWAYS;
+        else if (!strcmp(scheme, "first"))
+            st->prepend = PRETOK_PREPEND_FIRST;
+        else if (!strcmp(scheme, "never"))
+            st->prepend = PRETOK_PREPEND_NEVER;
+        else
+            return bad(c, f, "'%s' is not one of always, first, never", scheme);
     } else { /* older files: add_prefix_space */
         int aps;
         snprintf(f, sizeof f, "%s.add_prefix_space", path);
@@ -279,8 +286,10 @@ static AvzCode parse_pre(const Ctx *c, const cJSON *j, const char *path, PretokP
         rc = parse_metaspace(c, j, path, &st);
     } else {
         snprintf(f, sizeof f, "%s.type", path);
-        return bad(c, f, "'%s' is not supported (supported: Sequence, ByteLevel, Split, "
-                         "Metaspace)", type);
+        return bad(c, f,
+                   "'%s' is not supported (supported: Sequence, ByteLevel, Split, "
+                   "Metaspace)",
+                   type);
     }
     pp->steps = realloc(pp->steps, sizeof *pp->steps * (size_t)(pp->n + 1));
     AVZ_ASSERT(pp->steps);
@@ -310,10 +319,17 @@ static AvzCode parse_template(const Ctx *c, const cJSON *j, const char *path, To
     for (const cJSON *it = single->child; it && !rc; it = it->next, i++) {
         snprintf(f, sizeof f, "%s.single[%d]", path, i);
         const cJSON *sp = cJSON_GetObjectItemCaseSensitive(it, "SpecialToken");
-        if (cJSON_GetObjectItemCaseSensitive(it, "Sequence")) { seen_a = 1; continue; }
+        if (cJSON_GetObjectItemCaseSensitive(it, "Sequence")) {
+            seen_a = 1;
+            continue;
+        }
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(sp, "id");
-        if (!cJSON_IsString(name)) { rc = bad(c, f, "expected {\"SpecialToken\": {\"id\": ...}} "
-                                                    "or {\"Sequence\": ...}"); break; }
+        if (!cJSON_IsString(name)) {
+            rc = bad(c, f,
+                     "expected {\"SpecialToken\": {\"id\": ...}} "
+                     "or {\"Sequence\": ...}");
+            break;
+        }
         const cJSON *tok = cJSON_GetObjectItemCaseSensitive(specials, name->valuestring);
         const cJSON *ids = cJSON_GetObjectItemCaseSensitive(tok, "ids");
         if (!cJSON_IsArray(ids)) {
@@ -325,8 +341,10 @@ static AvzCode parse_template(const Ctx *c, const cJSON *j, const char *path, To
             int id = -1;
             snprintf(f, sizeof f, "%s.special_tokens['%s'].ids[%d]", path, name->valuestring, k);
             rc = get_id(c, idj, f, &id);
-            if (!rc && seen_a) push_id(&suf, &ns, id);
-            else if (!rc) push_id(&pre, &np, id);
+            if (!rc && seen_a)
+                push_id(&suf, &ns, id);
+            else if (!rc)
+                push_id(&pre, &np, id);
         }
     }
     /* a processor after another wraps what the first produced */
@@ -381,8 +399,10 @@ static AvzCode parse_post(const Ctx *c, const cJSON *j, const char *path, TokJso
         return AVZ_OK;
     }
     snprintf(f, sizeof f, "%s.type", path);
-    return bad(c, f, "'%s' is not supported (supported: TemplateProcessing, ByteLevel, "
-                     "RobertaProcessing, BertProcessing, Sequence)", type);
+    return bad(c, f,
+               "'%s' is not supported (supported: TemplateProcessing, ByteLevel, "
+               "RobertaProcessing, BertProcessing, Sequence)",
+               type);
 }
 
 /* ---- decoder (labels only: never an error) ---------------------------------------------- */
@@ -475,7 +495,8 @@ static AvzCode parse_model(const Ctx *c, const cJSON *m, TokJson *tj) {
         get_bool(c, m, "byte_fallback", "model.byte_fallback", 0, &tj->byte_fallback) ||
         get_bool(c, m, "ignore_merges", "model.ignore_merges", 0, &tj->ignore_merges))
         return AVZ_ERR_INPUT;
-    if (parse_vocab(c, cJSON_GetObjectItemCaseSensitive(m, "vocab"), "model.vocab", tj)) return AVZ_ERR_INPUT;
+    if (parse_vocab(c, cJSON_GetObjectItemCaseSensitive(m, "vocab"), "model.vocab", tj))
+        return AVZ_ERR_INPUT;
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(m, "merges");
     if (is_null(merges)) return AVZ_OK;
     if (!cJSON_IsArray(merges)) return bad(c, "model.merges", "expected an array");
@@ -545,15 +566,19 @@ AvzCode tokjson_parse(TokJson *tj, const char *json, size_t len, const char *nam
     cJSON *root = parse_json(json, len, tj->file, err);
     if (!root) return AVZ_ERR_INPUT;
     AvzCode rc = AVZ_OK;
-    if (!cJSON_IsObject(root)) rc = avz_fail(err, AVZ_ERR_INPUT, "%s: expected a JSON object", name);
+    if (!cJSON_IsObject(root))
+        rc = avz_fail(err, AVZ_ERR_INPUT, "%s: expected a JSON object", name);
     if (!rc) rc = parse_model(&c, cJSON_GetObjectItemCaseSensitive(root, "model"), tj);
     if (!rc) rc = parse_added(&c, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), tj);
-    if (!rc) rc = parse_normalizer(&c, cJSON_GetObjectItemCaseSensitive(root, "normalizer"),
-                                   "normalizer", &tj->norm);
-    if (!rc) rc = parse_pre(&c, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"),
-                            "pre_tokenizer", &tj->pre);
-    if (!rc) rc = parse_post(&c, cJSON_GetObjectItemCaseSensitive(root, "post_processor"),
-                             "post_processor", tj);
+    if (!rc)
+        rc = parse_normalizer(&c, cJSON_GetObjectItemCaseSensitive(root, "normalizer"),
+                              "normalizer", &tj->norm);
+    if (!rc)
+        rc = parse_pre(&c, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), "pre_tokenizer",
+                       &tj->pre);
+    if (!rc)
+        rc = parse_post(&c, cJSON_GetObjectItemCaseSensitive(root, "post_processor"),
+                        "post_processor", tj);
     tj->label = label_of(cJSON_GetObjectItemCaseSensitive(root, "decoder"));
     for (int i = 0; i < tj->pre.n; i++)
         if (tj->pre.steps[i].kind == PRETOK_BYTELEVEL) tj->label = TOKJSON_LABEL_BYTELEVEL;
@@ -609,11 +634,16 @@ static AvzCode parse_merges_txt(TokJson *tj, char *text, const char *path, char 
         line++;
         size_t n = strlen(p);
         if (n && p[n - 1] == '\r') p[--n] = '\0';
-        if (!strncmp(p, "#version", 8)) { p = next; continue; }
+        if (!strncmp(p, "#version", 8)) {
+            p = next;
+            continue;
+        }
         char *sp = strchr(p, ' ');
         if (!sp || sp == p || !sp[1] || strchr(sp + 1, ' '))
-            return avz_fail(err, AVZ_ERR_INPUT, "%s:%d: expected \"a b\" (two pieces and one "
-                            "space)", path, line);
+            return avz_fail(err, AVZ_ERR_INPUT,
+                            "%s:%d: expected \"a b\" (two pieces and one "
+                            "space)",
+                            path, line);
         if (tj->n_merges == cap) {
             cap *= 2;
             tj->merge_a = realloc(tj->merge_a, sizeof(char *) * (size_t)cap);
@@ -642,8 +672,11 @@ AvzCode tokjson_load_gpt2(TokJson *tj, const char *vocab_json, const char *merge
     if (!root) return AVZ_ERR_INPUT;
     Ctx c = {vocab_json, err};
     AvzCode rc = AVZ_OK;
-    if (!cJSON_IsObject(root)) rc = avz_fail(err, AVZ_ERR_INPUT, "%s: expected an object "
-                                             "{\"piece\": id}", vocab_json);
+    if (!cJSON_IsObject(root))
+        rc = avz_fail(err, AVZ_ERR_INPUT,
+                      "%s: expected an object "
+                      "{\"piece\": id}",
+                      vocab_json);
     if (!rc) rc = parse_vocab(&c, root, "", tj);
     cJSON_Delete(root);
     if (!rc && !(text = tokjson_read_file(merges_txt, &len, err))) rc = AVZ_ERR_INPUT;

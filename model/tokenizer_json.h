@@ -22,7 +22,7 @@
 
 /* An added token (added_tokens[i]): matched in the raw text before anything else. */
 typedef struct {
-    char *content;   /* owned */
+    char *content; /* owned */
     int id;
     int special;     /* a control token (<s>, <|endoftext|>), not text */
     int single_word; /* only when not inside a word */
@@ -39,28 +39,28 @@ typedef enum {
 } TokJsonLabel;
 
 typedef struct {
-    char file[256];          /* the file named in messages */
-    char vocab_field[64];    /* "model.vocab" or "vocab.json"... for bpe.c's messages */
-    char merges_field[64];   /* "model.merges" or "merges.txt" */
-    int merges_from_txt;     /* merge i is line merge_line[i] of merges.txt */
+    char file[256];        /* the file named in messages */
+    char vocab_field[64];  /* "model.vocab" or "vocab.json"... for bpe.c's messages */
+    char merges_field[64]; /* "model.merges" or "merges.txt" */
+    int merges_from_txt;   /* merge i is line merge_line[i] of merges.txt */
     /* the model */
-    char **pieces;           /* (n_pieces) vocab strings in file order, owned */
-    int *ids;                /* (n_pieces) their ids */
+    char **pieces; /* (n_pieces) vocab strings in file order, owned */
+    int *ids;      /* (n_pieces) their ids */
     int n_pieces;
     char **merge_a, **merge_b; /* (n_merges) the pairs, in rank order, owned */
-    int *merge_line;         /* (n_merges) merges.txt line numbers, or NULL */
+    int *merge_line;           /* (n_merges) merges.txt line numbers, or NULL */
     int n_merges;
-    char *unk_token;         /* owned, NULL when there is none */
-    int byte_fallback;       /* unknown characters become <0xNN> byte tokens */
-    int fuse_unk;            /* consecutive unknowns become one unk */
-    int ignore_merges;       /* a pre-token found whole in the vocab is one token */
+    char *unk_token;   /* owned, NULL when there is none */
+    int byte_fallback; /* unknown characters become <0xNN> byte tokens */
+    int fuse_unk;      /* consecutive unknowns become one unk */
+    int ignore_merges; /* a pre-token found whole in the vocab is one token */
     /* around the model */
-    TokJsonAdded *added;     /* (n_added) owned */
+    TokJsonAdded *added; /* (n_added) owned */
     int n_added;
     PretokNormalizer norm;
     PretokPipeline pre;
-    int *prefix, n_prefix;   /* (n_prefix) ids the post-processor puts in front */
-    int *suffix, n_suffix;   /* (n_suffix) ... and after the text */
+    int *prefix, n_prefix; /* (n_prefix) ids the post-processor puts in front */
+    int *suffix, n_suffix; /* (n_suffix) ... and after the text */
     TokJsonLabel label;
     char *bos_token, *eos_token; /* names from tokenizer_config.json, or NULL (owned) */
 } TokJson;

@@ -56,8 +56,8 @@ static void fuzz_encode(const Bpe *b, const char *text, size_t len) {
         if (bpe_encode(b, text, len, special, &t, err) == AVZ_OK) {
             for (int i = 0; i < t.n; i++) {
                 if (t.byte_start[i] < 0 || t.byte_len[i] < 0 ||
-                    (size_t)t.byte_start[i] + (size_t)t.byte_len[i] > len ||
-                    t.ids[i] < 0 || t.ids[i] >= bpe_vocab_size(b))
+                    (size_t)t.byte_start[i] + (size_t)t.byte_len[i] > len || t.ids[i] < 0 ||
+                    t.ids[i] >= bpe_vocab_size(b))
                     abort();
                 bpe_label(b, t.ids[i], buf, sizeof buf);
             }
@@ -67,8 +67,8 @@ static void fuzz_encode(const Bpe *b, const char *text, size_t len) {
 }
 
 static int fuzz_json(const uint8_t *data, size_t size) {
-    static const char *texts[] = {"Hello world's <s> 12345\n\n  x", "\xE2\x96\x81\xF0\x9F\x98\x80\xFF",
-                                  ""};
+    static const char *texts[] = {"Hello world's <s> 12345\n\n  x",
+                                  "\xE2\x96\x81\xF0\x9F\x98\x80\xFF", ""};
     char err[AVZ_ERR_LEN], buf[64];
     Bpe *b;
     if (bpe_load_hf_mem(&b, (const char *)data, size, "fuzz/tokenizer.json", err) != AVZ_OK)
