@@ -178,10 +178,12 @@ static void emit(BpeTokens *t, int id, int start, int len) {
 }
 
 /* Emits id for bytes [a, b) of w, at the original span those bytes came from. */
-static void emit_span(BpeTokens *t, int id, const PretokStr *w, int a, int b) {
-    int start = w->o0[a], end = w->o1[b - 1];
+static void emit_span(BpeTokens *t, int id, PretokPiece w, int a, int b) {
+    int start = w.o0[a], end = w.o1[b - 1];
     emit(t, id, start, end - start);
 }
+
+/* ---- one encode call's state ------------------------------------------------------------- */
 
 /* ---- the merge loop --------------------------------------------------------------------- */
 
@@ -233,6 +235,20 @@ static Cand heap_pop(Heap *h) {
     return top;
 }
 
+/* What one bpe_encode call carries along: where tokens go, and scratch memory that
+ * every word reuses (so that a text of a million short words is not a million
+ * allocations). */
+typedef struct {
+    const Bpe *b;
+    BpeTokens *out;
+    char *err;
+    PretokStr norm;    /* the stretch of text being encoded, normalized */
+    PretokList words;  /* its pre-tokens */
+    int *mem;          /* (5 * mem_cap) the arrays of Symbols */
+    size_t mem_cap;
+    Heap heap;
+} Enc;
+
 /* Queues the merge of symbol pos with the one after it, if the merges list has it. */
 static void queue_pair(const Bpe *b, const Symbols *sy, Heap *h, int pos) {
     int nx = sy->next[pos];
@@ -244,8 +260,9 @@ static void queue_pair(const Bpe *b, const Symbols *sy, Heap *h, int pos) {
 /* Applies merges to the symbols until none applies. A candidate is stale when one of
  * its two symbols has been merged into something else since it was queued; like HF,
  * check that the pair now at pos still merges into the same token. */
-static void merge_all(const Bpe *b, Symbols *sy) {
-    Heap h = {0};
+static void merge_all(const Bpe *b, Symbols *sy, Heap *heap) {
+    Heap h = *heap;
+    h.n = 0;
     for (int i = 0; i + 1 < sy->n; i++) queue_pair(b, sy, &h, i);
     while (h.n > 0) {
         Cand c = heap_pop(&h);
@@ -262,7 +279,7 @@ static void merge_all(const Bpe *b, Symbols *sy) {
         queue_pair(b, sy, &h, sy->prev[p]);
         queue_pair(b, sy, &h, p);
     }
-    free(h.v);
+    *heap = h; /* keep the memory for the next word */
 }
 
 static void sym_add(Symbols *sy, int id, int start, int len) {
@@ -275,21 +292,21 @@ static void sym_add(Symbols *sy, int id, int start, int len) {
 /* The first symbols of a word: one per character, or its bytes' <0xNN> tokens when the
  * character is not in the vocab (byte_fallback), or <unk> (several unknown characters
  * in a row fused into one when fuse_unk), or nothing when there is no unk token. */
-static void initial_symbols(const Bpe *b, const PretokStr *w, Symbols *sy) {
+static void initial_symbols(const Bpe *b, PretokPiece w, Symbols *sy) {
     int unk_open = 0; /* the last symbol is an unk that may grow */
-    for (int i = 0; i < w->n;) {
+    for (int i = 0; i < w.n;) {
         uint32_t cp;
-        int k = pretok_utf8_decode(w->s + i, w->n - i, &cp);
+        int k = pretok_utf8_decode(w.s + i, w.n - i, &cp);
         if (k == 0) k = 1; /* cannot happen: the text was made valid UTF-8 */
-        int id = strmap_get(b, &b->vocab, w->s + i, k), bytes_ok = b->byte_fallback;
+        int id = strmap_get(b, &b->vocab, w.s + i, k), bytes_ok = b->byte_fallback;
         for (int j = 0; id < 0 && bytes_ok && j < k; j++)
-            bytes_ok = b->byte_id[(unsigned char)w->s[i + j]] >= 0;
+            bytes_ok = b->byte_id[(unsigned char)w.s[i + j]] >= 0;
         if (id >= 0) {
             sym_add(sy, id, i, k);
             unk_open = 0;
         } else if (bytes_ok) {
             for (int j = 0; j < k; j++)
-                sym_add(sy, b->byte_id[(unsigned char)w->s[i + j]], i + j, 1);
+                sym_add(sy, b->byte_id[(unsigned char)w.s[i + j]], i + j, 1);
             unk_open = 0;
         } else if (b->unk_id >= 0) {
             if (unk_open && b->fuse_unk)
@@ -303,24 +320,26 @@ static void initial_symbols(const Bpe *b, const PretokStr *w, Symbols *sy) {
 }
 
 /* One pre-token through the model. */
-static void encode_word(const Bpe *b, const PretokStr *w, BpeTokens *out) {
+static void encode_word(Enc *e, PretokPiece w) {
+    const Bpe *b = e->b;
     if (b->ignore_merges) { /* Llama 3: a pre-token that is a whole vocab entry stays whole */
-        int id = strmap_get(b, &b->vocab, w->s, w->n);
+        int id = strmap_get(b, &b->vocab, w.s, w.n);
         if (id >= 0) {
-            emit_span(out, id, w, 0, w->n);
+            emit_span(e->out, id, w, 0, w.n);
             return;
         }
     }
-    Symbols sy = {0};
-    size_t cap = (size_t)w->n + 1;
-    int *mem = avz_xmalloc(sizeof(int) * 5 * cap);
-    sy.id = mem, sy.start = mem + cap, sy.len = mem + 2 * cap;
-    sy.prev = mem + 3 * cap, sy.next = mem + 4 * cap;
+    size_t cap = (size_t)w.n + 1; /* at most one symbol per byte */
+    if (cap > e->mem_cap) {
+        free(e->mem);
+        e->mem_cap = 2 * cap;
+        e->mem = avz_xmalloc(sizeof(int) * 5 * e->mem_cap);
+    }
+    Symbols sy = {e->mem, e->mem + cap, e->mem + 2 * cap, e->mem + 3 * cap, e->mem + 4 * cap, 0};
     initial_symbols(b, w, &sy);
-    merge_all(b, &sy);
+    merge_all(b, &sy, &e->heap);
     for (int i = sy.n ? 0 : -1; i >= 0; i = sy.next[i])
-        emit_span(out, sy.id[i], w, sy.start[i], sy.start[i] + sy.len[i]);
-    free(mem);
+        emit_span(e->out, sy.id[i], w, sy.start[i], sy.start[i] + sy.len[i]);
 }
 
 /* ---- added tokens ----------------------------------------------------------------------- */
@@ -359,13 +378,13 @@ static int added_at(const Bpe *b, const char *s, int n, int i, int normalized) {
 /* Cuts s (valid UTF-8) at the added tokens: calls on_text for each stretch between them
  * and emits each token. Matching is leftmost-longest, as HF's Aho-Corasick does;
  * lstrip / rstrip tokens also take the whitespace beside them. */
-typedef AvzCode (*TextFn)(const Bpe *b, const PretokStr *s, int from, int to, BpeTokens *out,
-                          char *err);
+typedef AvzCode (*TextFn)(Enc *e, const PretokStr *s, int from, int to);
 
-static AvzCode split_added(const Bpe *b, const PretokStr *s, int normalized, TextFn on_text,
-                           BpeTokens *out, char *err) {
+static AvzCode split_added(Enc *e, const PretokStr *s, int normalized, TextFn on_text) {
+    const Bpe *b = e->b;
     int done = 0; /* bytes of s handled so far */
     for (int i = 0; i < s->n;) {
+        /* tokens start on a character: never inside one (added contents are UTF-8) */
         int k = b->starts[normalized][(unsigned char)s->s[i]]
                     ? added_at(b, s->s, s->n, i, normalized)
                     : -1;
@@ -383,44 +402,29 @@ static AvzCode split_added(const Bpe *b, const PretokStr *s, int normalized, Tex
                (m = pretok_utf8_decode(s->s + stop, s->n - stop, &cp)) && pretok_is_white_space(cp))
             stop += m;
         if (start > done) {
-            AvzCode rc = on_text(b, s, done, start, out, err);
+            AvzCode rc = on_text(e, s, done, start);
             if (rc) return rc;
         }
-        emit_span(out, a->id, s, start, stop);
+        emit_span(e->out, a->id, pretok_piece(s), start, stop);
         done = i = stop;
     }
-    if (done < s->n) return on_text(b, s, done, s->n, out, err);
+    if (done < s->n) return on_text(e, s, done, s->n);
     return AVZ_OK;
 }
 
 /* A stretch of normalized text between added tokens: pre-tokens, then the model. */
-static AvzCode encode_normalized(const Bpe *b, const PretokStr *s, int from, int to, BpeTokens *out,
-                                 char *err) {
-    PretokStr part;
-    PretokList words;
-    pretok_str_init(&part);
-    pretok_list_init(&words);
-    pretok_str_append_slice(&part, s, from, to);
-    AvzCode rc = pretok_run(&b->pre, &part, &words, err);
-    for (int i = 0; rc == AVZ_OK && i < words.n; i++) encode_word(b, &words.v[i], out);
-    pretok_list_free(&words);
-    pretok_str_free(&part);
+static AvzCode encode_normalized(Enc *e, const PretokStr *s, int from, int to) {
+    pretok_list_clear(&e->words);
+    AvzCode rc = pretok_run(&e->b->pre, pretok_piece_slice(s, from, to), &e->words, e->err);
+    for (int i = 0; rc == AVZ_OK && i < e->words.n; i++) encode_word(e, pretok_list_get(&e->words, i));
     return rc;
 }
 
 /* A stretch of raw text between added tokens: normalize it, then look for the added
  * tokens that are matched in normalized text. */
-static AvzCode encode_raw(const Bpe *b, const PretokStr *s, int from, int to, BpeTokens *out,
-                          char *err) {
-    PretokStr part, norm;
-    pretok_str_init(&part);
-    pretok_str_init(&norm);
-    pretok_str_append_slice(&part, s, from, to);
-    AvzCode rc = pretok_normalize(&b->norm, &part, &norm, err);
-    if (rc == AVZ_OK) rc = split_added(b, &norm, 1, encode_normalized, out, err);
-    pretok_str_free(&part);
-    pretok_str_free(&norm);
-    return rc;
+static AvzCode encode_raw(Enc *e, const PretokStr *s, int from, int to) {
+    AvzCode rc = pretok_normalize(&e->b->norm, pretok_piece_slice(s, from, to), &e->norm, e->err);
+    return rc ? rc : split_added(e, &e->norm, 1, encode_normalized);
 }
 
 AvzCode bpe_encode(const Bpe *b, const char *text, size_t len, int add_special, BpeTokens *out,
@@ -428,15 +432,22 @@ AvzCode bpe_encode(const Bpe *b, const char *text, size_t len, int add_special, 
     if (len > BPE_MAX_TEXT)
         return avz_fail(err, AVZ_ERR_INPUT, "text too long to tokenize (%zu bytes, at most %d)",
                         len, BPE_MAX_TEXT);
+    Enc e = {.b = b, .out = out, .err = err};
     PretokStr raw;
     pretok_str_init(&raw);
+    pretok_str_init(&e.norm);
+    pretok_list_init(&e.words);
     pretok_from_utf8(&raw, text, (int)len);
     if (add_special)
         for (int i = 0; i < b->n_prefix; i++) emit(out, b->prefix[i], 0, 0);
-    AvzCode rc = split_added(b, &raw, 0, encode_raw, out, err);
+    AvzCode rc = split_added(&e, &raw, 0, encode_raw);
     if (add_special)
         for (int i = 0; i < b->n_suffix; i++) emit(out, b->suffix[i], (int)len, 0);
     pretok_str_free(&raw);
+    pretok_str_free(&e.norm);
+    pretok_list_free(&e.words);
+    free(e.mem);
+    free(e.heap.v);
     return rc;
 }
 
@@ -508,7 +519,7 @@ static AvzCode build_added(Bpe *b, TokJson *tj, char *err) {
             pretok_str_init(&in);
             pretok_str_init(&outs);
             pretok_str_append(&in, t->content, (int)strlen(t->content), 0, 0);
-            AvzCode rc = pretok_normalize(&b->norm, &in, &outs, err);
+            AvzCode rc = pretok_normalize(&b->norm, pretok_piece(&in), &outs, err);
             a->text = xstrdup(rc == AVZ_OK && outs.n ? outs.s : t->content);
             pretok_str_free(&in);
             pretok_str_free(&outs);

@@ -25,9 +25,14 @@ void pretok_str_free(PretokStr *p) {
     pretok_str_init(p);
 }
 
+void pretok_str_clear(PretokStr *p) {
+    p->n = 0;
+    if (p->s) p->s[0] = '\0';
+}
+
 static void str_reserve(PretokStr *p, int extra) {
     if (p->n + extra + 1 <= p->cap) return;
-    int cap = p->cap ? p->cap : 16;
+    int cap = p->cap ? p->cap : 64;
     while (cap < p->n + extra + 1) cap *= 2;
     char *s = realloc(p->s, (size_t)cap);
     int *o0 = realloc(p->o0, sizeof(int) * (size_t)cap);
@@ -50,21 +55,22 @@ void pretok_str_append(PretokStr *p, const char *bytes, int n, int o0, int o1) {
     p->s[p->n] = '\0';
 }
 
-void pretok_str_append_slice(PretokStr *p, const PretokStr *src, int from, int to) {
+void pretok_str_append_slice(PretokStr *p, PretokPiece src, int from, int to) {
     int n = to - from;
     if (n <= 0) return;
     str_reserve(p, n);
-    memcpy(p->s + p->n, src->s + from, (size_t)n);
-    memcpy(p->o0 + p->n, src->o0 + from, sizeof(int) * (size_t)n);
-    memcpy(p->o1 + p->n, src->o1 + from, sizeof(int) * (size_t)n);
+    memcpy(p->s + p->n, src.s + from, (size_t)n);
+    memcpy(p->o0 + p->n, src.o0 + from, sizeof(int) * (size_t)n);
+    memcpy(p->o1 + p->n, src.o1 + from, sizeof(int) * (size_t)n);
     p->n += n;
     p->s[p->n] = '\0';
 }
 
-static void str_clear(PretokStr *p) {
-    p->n = 0;
-    if (p->s) p->s[0] = '\0';
+PretokPiece pretok_piece_slice(const PretokStr *p, int from, int to) {
+    return (PretokPiece){p->s + from, p->o0 + from, p->o1 + from, to - from};
 }
+
+PretokPiece pretok_piece(const PretokStr *p) { return pretok_piece_slice(p, 0, p->n); }
 
 /* ---- UTF-8 ------------------------------------------------------------------------------ */
 
@@ -138,12 +144,18 @@ int pretok_utf8_encode(uint32_t cp, char *out) {
 int pretok_from_utf8(PretokStr *out, const char *text, int len) {
     static const char fffd[3] = {(char)0xEF, (char)0xBF, (char)0xBD};
     int replaced = 0;
-    str_clear(out);
+    pretok_str_clear(out);
     str_reserve(out, len);
     for (int i = 0; i < len;) {
         int k = utf8_scan((const unsigned char *)text + i, len - i);
-        if (k > 0) {
-            for (int j = 0; j < k; j++) pretok_str_append(out, text + i + j, 1, i + j, i + j + 1);
+        if (k > 0) { /* a valid character: its bytes stand for themselves */
+            str_reserve(out, k);
+            for (int j = 0; j < k; j++) {
+                out->s[out->n] = text[i + j];
+                out->o0[out->n] = i + j;
+                out->o1[out->n++] = i + j + 1;
+            }
+            out->s[out->n] = '\0';
             i += k;
         } else {
             pretok_str_append(out, fffd, 3, i, i - k); /* U+FFFD spans the bad bytes */
@@ -165,27 +177,37 @@ int pretok_is_white_space(uint32_t cp) {
 void pretok_list_init(PretokList *l) { memset(l, 0, sizeof *l); }
 
 void pretok_list_free(PretokList *l) {
-    for (int i = 0; i < l->cap; i++) pretok_str_free(&l->v[i]);
-    free(l->v);
+    pretok_str_free(&l->text);
+    free(l->end);
     pretok_list_init(l);
 }
 
-/* Strings of a list are kept allocated when the list is cleared (n = 0), so that a
- * pipeline run reuses them. */
-PretokStr *pretok_list_push(PretokList *l) {
+void pretok_list_clear(PretokList *l) {
+    pretok_str_clear(&l->text);
+    l->n = 0;
+}
+
+void pretok_list_cut(PretokList *l) {
+    if (l->text.n == (l->n ? l->end[l->n - 1] : 0)) return; /* nothing since the last cut */
     if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 8;
-        PretokStr *v = realloc(l->v, sizeof *v * (size_t)cap);
-        if (!v) {
-            fprintf(stderr, "pretokenize: out of memory for %d pre-tokens\n", cap);
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->end = realloc(l->end, sizeof(int) * (size_t)l->cap);
+        if (!l->end) {
+            fprintf(stderr, "pretokenize: out of memory for %d pre-tokens\n", l->cap);
             exit(1);
         }
-        for (int i = l->cap; i < cap; i++) pretok_str_init(&v[i]);
-        l->v = v, l->cap = cap;
     }
-    PretokStr *p = &l->v[l->n++];
-    str_clear(p);
-    return p;
+    l->end[l->n++] = l->text.n;
+}
+
+void pretok_list_add(PretokList *l, PretokPiece p, int from, int to) {
+    pretok_list_cut(l); /* whatever was written before is a pre-token of its own */
+    pretok_str_append_slice(&l->text, p, from, to);
+    pretok_list_cut(l);
+}
+
+PretokPiece pretok_list_get(const PretokList *l, int i) {
+    return pretok_piece_slice(&l->text, i ? l->end[i - 1] : 0, l->end[i]);
 }
 
 /* ---- GPT-2's byte alphabet ----------------------------------------------------------- */
@@ -197,18 +219,24 @@ static int is_printable_latin1(int b) {
     return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
 }
 
+static uint32_t byte_cp[256]; /* byte -> code point */
+static pthread_once_t alphabet_once = PTHREAD_ONCE_INIT;
+
+static void alphabet_init(void) {
+    uint32_t next = 256; /* the next code point for a byte that cannot stand for itself */
+    for (int b = 0; b < 256; b++) byte_cp[b] = is_printable_latin1(b) ? (uint32_t)b : next++;
+}
+
 uint32_t pretok_byte_to_cp(uint8_t byte) {
-    if (is_printable_latin1(byte)) return byte;
-    int n = 0; /* how many non-printable bytes come before this one */
-    for (int b = 0; b < byte; b++) n += !is_printable_latin1(b);
-    return 256u + (uint32_t)n;
+    pthread_once(&alphabet_once, alphabet_init);
+    return byte_cp[byte];
 }
 
 int pretok_cp_to_byte(uint32_t cp) {
     if (cp < 256) return is_printable_latin1((int)cp) ? (int)cp : -1;
-    int n = (int)cp - 256;
-    for (int b = 0; b < 256; b++)
-        if (!is_printable_latin1(b) && n-- == 0) return b;
+    pthread_once(&alphabet_once, alphabet_init);
+    for (int b = 0; b < 256; b++) /* the moved ones are U+0100..U+0143, in byte order */
+        if (byte_cp[b] == cp) return b;
     return -1;
 }
 
@@ -350,20 +378,20 @@ static void pieces_push(Pieces *ps, int a, int b, int match) {
     ps->v[ps->n++] = (Piece){a, b, match};
 }
 
-/* Cuts s into matches and the gaps between them, as Rust's Pattern::find_matches does
+/* Cuts p into matches and the gaps between them, as Rust's Pattern::find_matches does
  * (an empty match is kept as an empty piece; the search then moves one character on). */
-static AvzCode find_matches(const PretokRegex *re, const char *literal, const PretokStr *p,
-                            Pieces *out, char *err) {
+static AvzCode find_matches(const PretokRegex *re, const char *literal, PretokPiece p, Pieces *out,
+                            char *err) {
     out->n = 0;
-    if (p->n == 0) {
+    if (p.n == 0) {
         pieces_push(out, 0, 0, 0);
         return AVZ_OK;
     }
     int prev = 0;
     if (literal) {
         int m = (int)strlen(literal);
-        for (int i = 0; m > 0 && i + m <= p->n;) {
-            if (memcmp(p->s + i, literal, (size_t)m) != 0) {
+        for (int i = 0; m > 0 && i + m <= p.n;) {
+            if (memcmp(p.s + i, literal, (size_t)m) != 0) {
                 i++;
                 continue;
             }
@@ -373,8 +401,8 @@ static AvzCode find_matches(const PretokRegex *re, const char *literal, const Pr
         }
     } else {
         pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, NULL);
-        for (int off = 0; off <= p->n;) {
-            int rc = pcre2_match(re->code, (PCRE2_SPTR)p->s, (PCRE2_SIZE)p->n, (PCRE2_SIZE)off,
+        for (int off = 0; off <= p.n;) {
+            int rc = pcre2_match(re->code, (PCRE2_SPTR)p.s, (PCRE2_SIZE)p.n, (PCRE2_SIZE)off,
                                  PCRE2_NO_UTF_CHECK, md, NULL);
             if (rc == PCRE2_ERROR_NOMATCH) break;
             if (rc < 0) {
@@ -392,14 +420,14 @@ static AvzCode find_matches(const PretokRegex *re, const char *literal, const Pr
                 off = b;
                 continue;
             }
-            if (a >= p->n) break;
+            if (a >= p.n) break;
             uint32_t cp;
-            int k = pretok_utf8_decode(p->s + a, p->n - a, &cp);
+            int k = pretok_utf8_decode(p.s + a, p.n - a, &cp);
             off = a + (k > 0 ? k : 1);
         }
         pcre2_match_data_free(md);
     }
-    if (prev != p->n) pieces_push(out, prev, p->n, 0);
+    if (prev != p.n) pieces_push(out, prev, p.n, 0);
     return AVZ_OK;
 }
 
@@ -452,17 +480,15 @@ static void apply_behavior(Pieces *ps, PretokBehavior behavior) {
 
 /* Splits p by a pattern and behavior, appending the non-empty pieces to out. */
 static AvzCode split_by(const PretokRegex *re, const char *literal, PretokBehavior behavior,
-                        int invert, const PretokStr *p, PretokList *out, char *err) {
+                        int invert, PretokPiece p, PretokList *out, char *err) {
     Pieces ps = {0};
     AvzCode rc = find_matches(re, literal, p, &ps, err);
     if (rc == AVZ_OK) {
         if (invert)
             for (int i = 0; i < ps.n; i++) ps.v[i].match = !ps.v[i].match;
         apply_behavior(&ps, behavior);
-        for (int i = 0; i < ps.n; i++) {
-            if (ps.v[i].match || ps.v[i].b == ps.v[i].a) continue;
-            pretok_str_append_slice(pretok_list_push(out), p, ps.v[i].a, ps.v[i].b);
-        }
+        for (int i = 0; i < ps.n; i++)
+            if (!ps.v[i].match) pretok_list_add(out, p, ps.v[i].a, ps.v[i].b);
     }
     free(ps.v);
     return rc;
@@ -471,42 +497,41 @@ static AvzCode split_by(const PretokRegex *re, const char *literal, PretokBehavi
 /* ---- normalizers ------------------------------------------------------------------------ */
 
 /* Replaces every match in in by text; the replacement takes the span of what it replaced. */
-static AvzCode norm_replace(const PretokNormStep *st, const PretokStr *in, PretokStr *out,
-                            char *err) {
+static AvzCode norm_replace(const char *text, const PretokRegex *re, const char *literal,
+                            PretokPiece in, PretokStr *out, char *err) {
     Pieces ps = {0};
-    AvzCode rc = find_matches(st->re, st->literal, in, &ps, err);
-    int tn = (int)strlen(st->text);
+    AvzCode rc = find_matches(re, literal, in, &ps, err);
+    int tn = (int)strlen(text);
     for (int i = 0; rc == AVZ_OK && i < ps.n; i++) {
         Piece pc = ps.v[i];
         if (!pc.match) {
             pretok_str_append_slice(out, in, pc.a, pc.b);
         } else if (pc.b > pc.a) {
-            pretok_str_append(out, st->text, tn, in->o0[pc.a], in->o1[pc.b - 1]);
-        } else {
-            int at = pc.a < in->n ? in->o0[pc.a] : (in->n ? in->o1[in->n - 1] : 0);
-            pretok_str_append(out, st->text, tn, at, at);
+            pretok_str_append(out, text, tn, in.o0[pc.a], in.o1[pc.b - 1]);
+        } else { /* an empty match: inserted, zero width */
+            int at = pc.a < in.n ? in.o0[pc.a] : (in.n ? in.o1[in.n - 1] : 0);
+            pretok_str_append(out, text, tn, at, at);
         }
     }
     free(ps.v);
     return rc;
 }
 
-AvzCode pretok_normalize(const PretokNormalizer *nz, const PretokStr *in, PretokStr *out,
-                         char *err) {
-    str_clear(out);
-    pretok_str_append_slice(out, in, 0, in->n);
+AvzCode pretok_normalize(const PretokNormalizer *nz, PretokPiece in, PretokStr *out, char *err) {
+    pretok_str_clear(out);
+    pretok_str_append_slice(out, in, 0, in.n);
     PretokStr tmp;
     pretok_str_init(&tmp);
     AvzCode rc = AVZ_OK;
     for (int i = 0; rc == AVZ_OK && i < nz->n; i++) {
         const PretokNormStep *st = &nz->steps[i];
-        str_clear(&tmp);
+        pretok_str_clear(&tmp);
         if (st->kind == PRETOK_NORM_PREPEND) {
             if (out->n == 0) continue; /* HF prepends only to a non-empty string */
             pretok_str_append(&tmp, st->text, (int)strlen(st->text), out->o0[0], out->o0[0]);
-            pretok_str_append_slice(&tmp, out, 0, out->n);
+            pretok_str_append_slice(&tmp, pretok_piece(out), 0, out->n);
         } else {
-            rc = norm_replace(st, out, &tmp, err);
+            rc = norm_replace(st->text, st->re, st->literal, pretok_piece(out), &tmp, err);
         }
         PretokStr swap = *out;
         *out = tmp;
@@ -529,31 +554,43 @@ void pretok_normalizer_free(PretokNormalizer *nz) {
 
 /* ---- pre-tokenizers ----------------------------------------------------------------------- */
 
+/* Writes p's bytes to the end of out->text as GPT-2 alphabet characters (each keeps its
+ * byte's span), and cuts them off as one pre-token. */
+static void write_bytelevel(PretokPiece p, PretokList *out) {
+    PretokStr *t = &out->text;
+    str_reserve(t, 2 * p.n);
+    for (int j = 0; j < p.n; j++) {
+        uint32_t cp = pretok_byte_to_cp((uint8_t)p.s[j]);
+        int k = pretok_utf8_encode(cp, t->s + t->n);
+        for (int q = 0; q < k; q++) t->o0[t->n + q] = p.o0[j], t->o1[t->n + q] = p.o1[j];
+        t->n += k;
+    }
+    t->s[t->n] = '\0';
+    pretok_list_cut(out);
+}
+
 /* ByteLevel on one pre-token: the optional prefix space, GPT-2's split, then every byte
- * written as its alphabet character (which keeps the byte's span). */
-static AvzCode step_bytelevel(const PretokStep *st, const PretokStr *p, PretokList *out,
-                              char *err) {
+ * written as its alphabet character. */
+static AvzCode step_bytelevel(const PretokStep *st, PretokPiece p, PretokList *out, char *err) {
     PretokStr pre;
     pretok_str_init(&pre);
-    if (st->add_prefix_space && p->n > 0 && p->s[0] != ' ')
-        pretok_str_append(&pre, " ", 1, p->o0[0], p->o0[0]);
-    pretok_str_append_slice(&pre, p, 0, p->n);
-    PretokList parts;
-    pretok_list_init(&parts);
-    AvzCode rc = AVZ_OK;
-    if (st->use_regex)
-        rc = split_by(pretok_regex_gpt2(), NULL, PRETOK_ISOLATED, 0, &pre, &parts, err);
-    else if (pre.n > 0)
-        pretok_str_append_slice(pretok_list_push(&parts), &pre, 0, pre.n);
-    for (int i = 0; rc == AVZ_OK && i < parts.n; i++) {
-        PretokStr *dst = pretok_list_push(out), *src = &parts.v[i];
-        for (int j = 0; j < src->n; j++) {
-            char u[4];
-            int k = pretok_utf8_encode(pretok_byte_to_cp((uint8_t)src->s[j]), u);
-            pretok_str_append(dst, u, k, src->o0[j], src->o1[j]);
-        }
+    if (st->add_prefix_space && p.n > 0 && p.s[0] != ' ') {
+        pretok_str_append(&pre, " ", 1, p.o0[0], p.o0[0]);
+        pretok_str_append_slice(&pre, p, 0, p.n);
+        p = pretok_piece(&pre);
     }
-    pretok_list_free(&parts);
+    AvzCode rc = AVZ_OK;
+    if (st->use_regex) {
+        PretokList parts;
+        pretok_list_init(&parts);
+        rc = split_by(pretok_regex_gpt2(), NULL, PRETOK_ISOLATED, 0, p, &parts, err);
+        pretok_list_cut(out);
+        for (int i = 0; rc == AVZ_OK && i < parts.n; i++) write_bytelevel(pretok_list_get(&parts, i), out);
+        pretok_list_free(&parts);
+    } else {
+        pretok_list_cut(out);
+        write_bytelevel(p, out);
+    }
     pretok_str_free(&pre);
     return rc;
 }
@@ -561,32 +598,31 @@ static AvzCode step_bytelevel(const PretokStep *st, const PretokStr *p, PretokLi
 /* Metaspace on one pre-token: spaces become the replacement, which is also put in
  * front (always, or only at the very start of the text), then an optional cut before
  * each replacement character. */
-static AvzCode step_metaspace(const PretokStep *st, const PretokStr *p, PretokList *out,
-                              char *err) {
-    PretokNormStep rep = {PRETOK_NORM_REPLACE, (char *)st->replacement, (char *)" ", NULL};
+static AvzCode step_metaspace(const PretokStep *st, PretokPiece p, PretokList *out, char *err) {
     PretokStr a, b;
     pretok_str_init(&a);
     pretok_str_init(&b);
-    AvzCode rc = norm_replace(&rep, p, &a, err);
+    AvzCode rc = norm_replace(st->replacement, NULL, " ", p, &a, err);
     int rn = (int)strlen(st->replacement);
     int starts = a.n >= rn && memcmp(a.s, st->replacement, (size_t)rn) == 0;
-    int first = p->n > 0 && p->o0[0] == 0;
+    int first = p.n > 0 && p.o0[0] == 0;
     if (rc == AVZ_OK && a.n > 0 && !starts &&
         (st->prepend == PRETOK_PREPEND_ALWAYS || (st->prepend == PRETOK_PREPEND_FIRST && first)))
         pretok_str_append(&b, st->replacement, rn, a.o0[0], a.o0[0]);
-    pretok_str_append_slice(&b, &a, 0, a.n);
+    pretok_str_append_slice(&b, pretok_piece(&a), 0, a.n);
     if (rc == AVZ_OK) {
         if (st->split)
-            rc = split_by(NULL, st->replacement, PRETOK_MERGED_WITH_NEXT, 0, &b, out, err);
-        else if (b.n > 0)
-            pretok_str_append_slice(pretok_list_push(out), &b, 0, b.n);
+            rc = split_by(NULL, st->replacement, PRETOK_MERGED_WITH_NEXT, 0, pretok_piece(&b), out,
+                          err);
+        else
+            pretok_list_add(out, pretok_piece(&b), 0, b.n);
     }
     pretok_str_free(&a);
     pretok_str_free(&b);
     return rc;
 }
 
-static AvzCode run_step(const PretokStep *st, const PretokStr *p, PretokList *out, char *err) {
+static AvzCode run_step(const PretokStep *st, PretokPiece p, PretokList *out, char *err) {
     switch (st->kind) {
     case PRETOK_SPLIT: return split_by(st->re, st->literal, st->behavior, st->invert, p, out, err);
     case PRETOK_BYTELEVEL: return step_bytelevel(st, p, out, err);
@@ -595,31 +631,27 @@ static AvzCode run_step(const PretokStep *st, const PretokStr *p, PretokList *ou
     return avz_fail(err, AVZ_ERR_INTERNAL, "pre-tokenizer: unknown step %d", (int)st->kind);
 }
 
-AvzCode pretok_run(const PretokPipeline *pp, const PretokStr *in, PretokList *out, char *err) {
-    if (in->n == 0) return AVZ_OK;
+AvzCode pretok_run(const PretokPipeline *pp, PretokPiece in, PretokList *out, char *err) {
+    if (in.n == 0) return AVZ_OK;
     if (pp->n == 0) {
-        pretok_str_append_slice(pretok_list_push(out), in, 0, in->n);
+        pretok_list_add(out, in, 0, in.n);
         return AVZ_OK;
     }
-    /* each step maps the list of pre-tokens so far to a new list */
-    PretokList cur, next;
-    pretok_list_init(&cur);
-    pretok_list_init(&next);
-    pretok_str_append_slice(pretok_list_push(&cur), in, 0, in->n);
+    /* each step maps the list of pre-tokens so far to a new list; the last one writes
+     * straight into out */
+    PretokList lists[2];
+    pretok_list_init(&lists[0]);
+    pretok_list_init(&lists[1]);
+    pretok_list_add(&lists[0], in, 0, in.n);
     AvzCode rc = AVZ_OK;
     for (int s = 0; rc == AVZ_OK && s < pp->n; s++) {
-        next.n = 0;
-        for (int i = 0; rc == AVZ_OK && i < cur.n; i++)
-            rc = run_step(&pp->steps[s], &cur.v[i], &next, err);
-        PretokList t = cur;
-        cur = next;
-        next = t;
+        PretokList *cur = &lists[s % 2], *next = s + 1 == pp->n ? out : &lists[(s + 1) % 2];
+        if (next != out) pretok_list_clear(next);
+        for (int i = 0; rc == AVZ_OK && i < cur->n; i++)
+            rc = run_step(&pp->steps[s], pretok_list_get(cur, i), next, err);
     }
-    for (int i = 0; rc == AVZ_OK && i < cur.n; i++)
-        if (cur.v[i].n > 0)
-            pretok_str_append_slice(pretok_list_push(out), &cur.v[i], 0, cur.v[i].n);
-    pretok_list_free(&cur);
-    pretok_list_free(&next);
+    pretok_list_free(&lists[0]);
+    pretok_list_free(&lists[1]);
     return rc;
 }
 

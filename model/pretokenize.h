@@ -30,12 +30,23 @@ typedef struct {
     int n, cap;
 } PretokStr;
 
+/* A read-only view of some bytes of a PretokStr or a PretokList (no ownership). */
+typedef struct {
+    const char *s;
+    const int *o0, *o1;
+    int n;
+} PretokPiece;
+
 void pretok_str_init(PretokStr *p);
 void pretok_str_free(PretokStr *p);
+void pretok_str_clear(PretokStr *p);
 /* Appends n bytes that all came from original span [o0, o1). */
 void pretok_str_append(PretokStr *p, const char *bytes, int n, int o0, int o1);
-/* Appends src's bytes [from, to) with their spans. */
-void pretok_str_append_slice(PretokStr *p, const PretokStr *src, int from, int to);
+/* Appends bytes [from, to) of src with their spans. */
+void pretok_str_append_slice(PretokStr *p, PretokPiece src, int from, int to);
+/* A view of all of p, or of its bytes [from, to). */
+PretokPiece pretok_piece(const PretokStr *p);
+PretokPiece pretok_piece_slice(const PretokStr *p, int from, int to);
 
 /* A valid UTF-8 copy of len bytes of text, byte i of the input being original byte i.
  * Each maximal ill-formed subsequence becomes U+FFFD spanning the bytes it replaces
@@ -43,16 +54,24 @@ void pretok_str_append_slice(PretokStr *p, const PretokStr *src, int from, int t
  * Python's errors="replace" do). Returns the number of replacements made. */
 int pretok_from_utf8(PretokStr *out, const char *text, int len);
 
-/* A list of pre-tokens. */
+/* A list of pre-tokens: one string holding them all one after another, and where each
+ * ends (one allocation for the lot, however many pre-tokens there are). */
 typedef struct {
-    PretokStr *v; /* (n) */
+    PretokStr text;
+    int *end; /* (n) pre-token i is text bytes [i ? end[i - 1] : 0, end[i]) */
     int n, cap;
 } PretokList;
 
 void pretok_list_init(PretokList *l);
 void pretok_list_free(PretokList *l);
-/* A new empty string at the end of the list. */
-PretokStr *pretok_list_push(PretokList *l);
+/* Empties l, keeping its memory. */
+void pretok_list_clear(PretokList *l);
+/* Closes the pre-token written so far at the end of l->text (none if it is empty). */
+void pretok_list_cut(PretokList *l);
+/* Appends bytes [from, to) of p as one pre-token (none if empty). */
+void pretok_list_add(PretokList *l, PretokPiece p, int from, int to);
+/* Pre-token i. */
+PretokPiece pretok_list_get(const PretokList *l, int i);
 
 /* ---- UTF-8 and Unicode helpers ------------------------------------------------------ */
 
@@ -107,8 +126,7 @@ typedef struct {
 } PretokNormalizer;
 
 /* Runs every step on in, writing the result to out (cleared first). */
-AvzCode pretok_normalize(const PretokNormalizer *nz, const PretokStr *in, PretokStr *out,
-                         char *err);
+AvzCode pretok_normalize(const PretokNormalizer *nz, PretokPiece in, PretokStr *out, char *err);
 void pretok_normalizer_free(PretokNormalizer *nz);
 
 /* ---- pre-tokenizers ------------------------------------------------------------------ */
@@ -152,7 +170,7 @@ typedef struct {
 /* Runs every step on in (one section of text) and appends the resulting pre-tokens,
  * in order and none of them empty, to out. Fails only if a regex match fails (PCRE2's
  * match limit), with AVZ_ERR_INPUT. */
-AvzCode pretok_run(const PretokPipeline *pp, const PretokStr *in, PretokList *out, char *err);
+AvzCode pretok_run(const PretokPipeline *pp, PretokPiece in, PretokList *out, char *err);
 void pretok_pipeline_free(PretokPipeline *pp);
 
 #endif

@@ -118,6 +118,15 @@ static AvzCode get_str(const Ctx *c, const cJSON *obj, const char *key, const ch
     return AVZ_OK;
 }
 
+/* Text that ends up inside the text being tokenized (an added token, what a normalizer
+ * inserts) must be valid UTF-8: the regexes run on it without checking again. */
+static AvzCode check_utf8(const Ctx *c, const char *s, const char *path) {
+    uint32_t cp;
+    for (int i = 0, n = (int)strlen(s), k; i < n; i += k)
+        if (!(k = pretok_utf8_decode(s + i, n - i, &cp))) return bad(c, path, "not valid UTF-8");
+    return AVZ_OK;
+}
+
 /* A token id: an integer in 0..TOKJSON_MAX_ID. */
 static AvzCode get_id(const Ctx *c, const cJSON *j, const char *path, int *out) {
     if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble))
@@ -149,6 +158,7 @@ static AvzCode get_pattern(const Ctx *c, const cJSON *obj, const char *path, cha
         snprintf(f, sizeof f, "%s.pattern.String", path);
         if (get_str(c, p, "String", f, 1, &s)) return AVZ_ERR_INPUT;
         if (!*s) return bad(c, f, "empty pattern");
+        if (check_utf8(c, s, f)) return AVZ_ERR_INPUT;
         *literal = xstrdup(s);
         return AVZ_OK;
     }
@@ -182,12 +192,12 @@ static AvzCode parse_normalizer(const Ctx *c, const cJSON *j, const char *path,
     PretokNormStep st = {0};
     if (!strcmp(type, "Prepend")) {
         snprintf(f, sizeof f, "%s.prepend", path);
-        if (get_str(c, j, "prepend", f, 1, &s)) return AVZ_ERR_INPUT;
+        if (get_str(c, j, "prepend", f, 1, &s) || check_utf8(c, s, f)) return AVZ_ERR_INPUT;
         st.kind = PRETOK_NORM_PREPEND;
         st.text = xstrdup(s);
     } else if (!strcmp(type, "Replace")) {
         snprintf(f, sizeof f, "%s.content", path);
-        if (get_str(c, j, "content", f, 1, &s)) return AVZ_ERR_INPUT;
+        if (get_str(c, j, "content", f, 1, &s) || check_utf8(c, s, f)) return AVZ_ERR_INPUT;
         if (get_pattern(c, j, path, &st.literal, &st.re)) return AVZ_ERR_INPUT;
         st.kind = PRETOK_NORM_REPLACE;
         st.text = xstrdup(s);
@@ -524,6 +534,7 @@ static AvzCode parse_added(const Ctx *c, const cJSON *list, TokJson *tj) {
         snprintf(g, sizeof g, "%s.content", f);
         if (get_str(c, it, "content", g, 1, &content)) return AVZ_ERR_INPUT;
         if (!*content) return bad(c, g, "empty");
+        if (check_utf8(c, content, g)) return AVZ_ERR_INPUT;
         static const char *keys[] = {"special", "single_word", "lstrip", "rstrip"};
         int *dst[] = {&a->special, &a->single_word, &a->lstrip, &a->rstrip};
         for (int k = 0; k < 4; k++) {

@@ -244,11 +244,12 @@ Test(bpe, split_behaviors) {
         pretok_str_init(&in);
         pretok_list_init(&out);
         pretok_str_append(&in, "a-b--c", 6, 0, 6);
-        cr_assert(pretok_run(&tj.pre, &in, &out, err) == AVZ_OK);
+        cr_assert(pretok_run(&tj.pre, pretok_piece(&in), &out, err) == AVZ_OK);
         char got[64] = "";
         for (int i = 0; i < out.n; i++) {
+            PretokPiece p = pretok_list_get(&out, i);
             if (i) strcat(got, "|");
-            strcat(got, out.v[i].s);
+            strncat(got, p.s, (size_t)p.n);
         }
         cr_assert_str_eq(got, want[k], "%s: %s", names[k], got);
         pretok_list_free(&out);
@@ -315,6 +316,9 @@ Test(bpe, broken_tokenizer_json_named, .init = make_tmpdir, .fini = rm_tmpdir) {
                     "\"added_tokens\": [{\"id\": 0, \"content\": \"<s>\"}], "
                     "\"model\": {\"type\": \"BPE\", " V "}}",
                     "added_tokens[0]", "'a'", NULL);
+    expect_hf_error("{\"added_tokens\": [{\"id\": 3, \"content\": \"<\xFF>\"}], \"model\": "
+                    "{\"type\": \"BPE\", " V "}}",
+                    "added_tokens[0].content", "not valid UTF-8", NULL);
     expect_hf_error("{"
                     "\"added_tokens\": [{\"content\": \"<s>\"}], \"model\": {\"type\": \"BPE\", " V
                     "}}",

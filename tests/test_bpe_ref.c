@@ -566,8 +566,10 @@ Test(bpe, gpt2_tokenizer_json_equals_gpt2_files, .init = make_tmpdir, .fini = rm
      .timeout = 60) {
     char err[AVZ_ERR_LEN], *line;
     size_t n;
-    char *vocab = tokjson_read_file(npm_file(GPT2_VOCAB), &n, err), *merges;
-    cr_assert(vocab && (merges = tokjson_read_file(npm_file(GPT2_MERGES), &n, err)), "%s", err);
+    char *vocab = tokjson_read_file(npm_file(GPT2_VOCAB), &n, err);
+    cr_assert(vocab, "%s", err);
+    char *merges = tokjson_read_file(npm_file(GPT2_MERGES), &n, err);
+    cr_assert(merges, "%s", err);
     cJSON *m = cJSON_CreateObject(), *pairs = cJSON_CreateArray(), *root = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "type", "BPE");
     cJSON_AddItemToObject(m, "vocab", cJSON_Parse(vocab));
