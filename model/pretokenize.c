@@ -248,24 +248,37 @@ struct PretokRegex {
 
 /* Unicode White_Space as class members: tab..CR, NEL and the separators. */
 #define WS_MEMBERS "\\t\\n\\x0B\\f\\r\\x{85}\\p{Z}"
+/* Oniguruma's \w: letters, marks, decimal digits, connectors (PCRE2's lacks the marks). */
+#define WORD_MEMBERS "\\p{L}\\p{Nl}\\p{M}\\p{Nd}\\p{Pc}"
 
-/* Rewrites an Oniguruma pattern into PCRE2 syntax. The two agree on everything the
- * tokenizers we know use ((?i:...), \p{L}, {1,3}, lookahead) except \s, which in PCRE2
- * also matches U+180E; so \s becomes the exact White_Space class. (\S inside a class
- * is left to PCRE2.) Caller frees the result. */
+/* What an Oniguruma escape becomes in PCRE2, in a class or outside one; NULL when the
+ * two engines agree on it. */
+static const char *onig_escape(char e, int in_class) {
+    switch (e) {
+    case 's': return in_class ? WS_MEMBERS : "[" WS_MEMBERS "]";
+    case 'S': return in_class ? NULL : "[^" WS_MEMBERS "]";
+    case 'w': return in_class ? WORD_MEMBERS : "[" WORD_MEMBERS "]";
+    case 'W': return in_class ? NULL : "[^" WORD_MEMBERS "]";
+    case 'h': return in_class ? "0-9A-Fa-f" : "[0-9A-Fa-f]"; /* a hex digit, not a space */
+    case 'H': return in_class ? NULL : "[^0-9A-Fa-f]";
+    default: return NULL;
+    }
+}
+
+/* Rewrites an Oniguruma pattern (what the Rust library compiles) into PCRE2 syntax. The
+ * two agree on what tokenizers use ((?i:...) with Unicode case folding, \p{L}, {1,3},
+ * lookahead) except a few escapes: PCRE2's \s also matches U+180E and its \h is
+ * horizontal space, so those become explicit classes (onig_escape). A negated escape
+ * inside a class ([\S]) is left to PCRE2. Caller frees the result. */
 static char *onig_to_pcre2(const char *src) {
     size_t n = strlen(src);
-    char *out = avz_xmalloc(n * 16 + 1), *o = out;
+    char *out = avz_xmalloc(n * 20 + 1), *o = out;
     int in_class = 0;
     for (size_t i = 0; i < n; i++) {
         char c = src[i];
         if (c == '\\' && i + 1 < n) {
             char e = src[++i];
-            const char *rep = NULL;
-            if (e == 's')
-                rep = in_class ? WS_MEMBERS : "[" WS_MEMBERS "]";
-            else if (e == 'S' && !in_class)
-                rep = "[^" WS_MEMBERS "]";
+            const char *rep = onig_escape(e, in_class);
             if (rep) {
                 o += sprintf(o, "%s", rep);
             } else {

@@ -258,6 +258,41 @@ Test(bpe, split_behaviors) {
     }
 }
 
+/* Oniguruma's escapes where PCRE2 differs: \s is White_Space (not U+180E), \h a hex digit,
+ * \w takes marks (each result checked with HF's Rust library). */
+Test(bpe, regex_escapes_mean_what_oniguruma_means) {
+    static const char *pattern[] = {"\\\\s+", "\\\\h+", "[\\\\s\\\\h]+", "\\\\w+"};
+    static const char *text[] = {"a\u180Eb c\xC2\x85" "d", "zz0fA9zz", "x0 f\u3000g",
+                                 "e\u0301t\u00E9-s"};
+    static const char *want[] = {"a\u180Eb| |c|\xC2\x85|d", "zz|0fA9|zz", "x|0 f\u3000|g",
+                                 "e\u0301t\u00E9|-|s"};
+    char err[AVZ_ERR_LEN];
+    for (int k = 0; k < 4; k++) {
+        char json[512];
+        snprintf(json, sizeof json, "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []},"
+                 "\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"%s\"}, "
+                 "\"behavior\": \"Isolated\"}}", pattern[k]);
+        TokJson tj;
+        cr_assert(tokjson_parse(&tj, json, strlen(json), "m.json", err) == AVZ_OK, "%s", err);
+        PretokStr in;
+        PretokList out;
+        pretok_str_init(&in);
+        pretok_list_init(&out);
+        pretok_str_append(&in, text[k], (int)strlen(text[k]), 0, 1);
+        cr_assert(pretok_run(&tj.pre, pretok_piece(&in), &out, err) == AVZ_OK);
+        char got[128] = "";
+        for (int i = 0; i < out.n; i++) {
+            PretokPiece p = pretok_list_get(&out, i);
+            if (i) strcat(got, "|");
+            strncat(got, p.s, (size_t)p.n);
+        }
+        cr_assert_str_eq(got, want[k], "pattern %d", k);
+        pretok_list_free(&out);
+        pretok_str_free(&in);
+        tokjson_free(&tj);
+    }
+}
+
 /* ---- broken files: every message names the file and the field ------------------------------- */
 
 static void expect_hf_error(const char *json, ...) {
