@@ -39,7 +39,33 @@ void *avz_xcalloc_at(size_t n, size_t size, const char *file, int line) {
     return p;
 }
 
+/* What a path that is not a regular file is, for messages. */
+static const char *file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a folder";
+    if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    return "not a regular file";
+}
+
+AvzCode avz_stat_regular(const char *path, size_t *size, char *err) {
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: is %s, not a regular file", path,
+                        file_kind(sb.st_mode));
+    if (size) *size = (size_t)sb.st_size;
+    return AVZ_OK;
+}
+
 char *avz_read_file(const char *path, size_t *len, char *err) {
+    /* stat before opening: opening a FIFO for reading waits for a writer, forever */
+    struct stat pre;
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
+        avz_fail(err, AVZ_ERR_INPUT, "%s: is %s, not a regular file", path, file_kind(pre.st_mode));
+        return NULL;
+    }
     FILE *f = fopen(path, "rb");
     if (!f) {
         avz_fail(err, AVZ_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));

@@ -52,6 +52,11 @@ void *avz_xcalloc_at(size_t n, size_t size, const char *file, int line);
  * Returns NULL and fills err (naming the path) when it cannot be read. Caller frees. */
 char *avz_read_file(const char *path, size_t *len, char *err);
 
+/* Checks, without opening it (opening a FIFO waits for a writer), that path is a regular
+ * file, and gives its size (size may be NULL). AVZ_ERR_INPUT naming the path and what it
+ * is instead ("a FIFO (named pipe)", "a folder", "a device") or why stat failed. */
+AvzCode avz_stat_regular(const char *path, size_t *size, char *err);
+
 /* Writes len bytes to path atomically: to "path.tmp.<pid>" first, fsync, then
  * rename. A missing folder or an unwritable one is an AVZ_ERR_INPUT naming it.
  * Nothing is left half-written on failure. */

@@ -8,12 +8,19 @@
  * range inside the data section. The reader trusts nothing: the file may be
  * truncated, hand-edited or hostile, so every length and offset is checked with
  * 64-bit arithmetic before any byte is read through it, and every message names
- * the file and the tensor. The data stays in the one buffer the file was read
- * into; safetensors_read_f32 converts a tensor to float32 on request, F16 and
- * BF16 by hand (see f16_to_f32 for how a half-precision float is built). */
+ * the file and the tensor. The file is memory-mapped (read-only, private), so its
+ * bytes are read from disk only when a tensor is converted; safetensors_read_f32
+ * converts a tensor to float32 on request, F16 and BF16 by hand (see f16_to_f32 for
+ * how a half-precision float is built), and safetensors_release drops its pages. */
+#define _DEFAULT_SOURCE   /* madvise */
 #include "safetensors.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -84,19 +91,19 @@ static const struct {
     int size;
 } SUPPORTED[] = {{"F32", ST_F32, 4}, {"F16", ST_F16, 2}, {"BF16", ST_BF16, 2}};
 
-/* dtypes the format defines that attnviz does not read (an honest message
- * beats "unknown dtype" for a valid file). */
-static const char *const KNOWN_UNSUPPORTED[] = {
-    "F64", "I64", "U64", "I32", "U32", "I16", "U16", "I8", "U8", "BOOL",
-    "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4", "C64"};
+/* dtypes the format defines that attnviz does not convert (an honest message beats
+ * "unknown dtype" for a valid file), with their sizes: safetensors_open_any lists them
+ * (a model's buffers may be U8 or BOOL). Sub-byte ones cannot be sized: 0. */
+static const struct {
+    const char *name;
+    int size;
+} KNOWN_UNSUPPORTED[] = {
+    {"F64", 8}, {"I64", 8}, {"U64", 8}, {"I32", 4}, {"U32", 4}, {"I16", 2}, {"U16", 2},
+    {"I8", 1}, {"U8", 1}, {"BOOL", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1}, {"F8_E8M0", 1},
+    {"F6_E2M3", 0}, {"F6_E3M2", 0}, {"F4", 0}, {"C64", 8}};
 
-static int dtype_size(StDtype d) { return d == ST_F32 ? 4 : 2; }
-
-static const char *dtype_name(StDtype d) {
-    return d == ST_F32 ? "F32" : d == ST_F16 ? "F16" : "BF16";
-}
-
-static AvzCode parse_dtype(const cJSON *entry, StTensorInfo *t, const char *path, char *err) {
+static AvzCode parse_dtype(const cJSON *entry, StTensorInfo *t, int any, const char *path,
+                           char *err) {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(entry, "dtype");
     if (!d)
         return avz_fail(err, AVZ_ERR_INPUT, "%s: tensor '%s': missing dtype", path, t->name);
@@ -106,13 +113,22 @@ static AvzCode parse_dtype(const cJSON *entry, StTensorInfo *t, const char *path
     for (size_t i = 0; i < sizeof SUPPORTED / sizeof SUPPORTED[0]; i++)
         if (strcmp(d->valuestring, SUPPORTED[i].name) == 0) {
             t->dtype = SUPPORTED[i].dtype;
+            t->esize = SUPPORTED[i].size;
+            snprintf(t->dtype_name, sizeof t->dtype_name, "%s", SUPPORTED[i].name);
             return AVZ_OK;
         }
     for (size_t i = 0; i < sizeof KNOWN_UNSUPPORTED / sizeof KNOWN_UNSUPPORTED[0]; i++)
-        if (strcmp(d->valuestring, KNOWN_UNSUPPORTED[i]) == 0)
+        if (strcmp(d->valuestring, KNOWN_UNSUPPORTED[i].name) == 0) {
+            if (any && KNOWN_UNSUPPORTED[i].size > 0) {
+                t->dtype = ST_OTHER;
+                t->esize = KNOWN_UNSUPPORTED[i].size;
+                snprintf(t->dtype_name, sizeof t->dtype_name, "%s", KNOWN_UNSUPPORTED[i].name);
+                return AVZ_OK;
+            }
             return avz_fail(err, AVZ_ERR_INPUT,
                             "%s: unsupported dtype '%s' for tensor '%s' (attnviz reads F32, "
                             "F16 and BF16)", path, d->valuestring, t->name);
+        }
     return avz_fail(err, AVZ_ERR_INPUT, "%s: unknown dtype '%.32s' for tensor '%s'", path,
                     d->valuestring, t->name);
 }
@@ -173,7 +189,7 @@ static int64_t tensor_bytes(const StTensorInfo *t) {
         if (d != 0 && n > INT64_MAX / d) return -1;
         n *= d;
     }
-    int64_t size = dtype_size(t->dtype);
+    int64_t size = t->esize;
     return n > INT64_MAX / size ? -1 : n * size;
 }
 
@@ -209,12 +225,12 @@ static AvzCode parse_offsets(const cJSON *entry, StTensorInfo *t, size_t data_le
         return avz_fail(err, AVZ_ERR_INPUT,
                         "%s: tensor '%s': shape %s in %s needs %" PRId64 " bytes but "
                         "data_offsets [%" PRIu64 ", %" PRIu64 "] hold %" PRIu64, path, t->name,
-                        shape, dtype_name(t->dtype), bytes, b, e, e - b);
+                        shape, t->dtype_name, bytes, b, e, e - b);
     }
     return AVZ_OK;
 }
 
-static AvzCode parse_entry(const cJSON *entry, StTensorInfo *t, size_t data_len,
+static AvzCode parse_entry(const cJSON *entry, StTensorInfo *t, size_t data_len, int any,
                            const char *path, char *err) {
     if (strlen(entry->string) >= ST_MAX_NAME)
         return avz_fail(err, AVZ_ERR_INPUT, "%s: tensor name '%.40s...' is longer than %d bytes",
@@ -224,7 +240,7 @@ static AvzCode parse_entry(const cJSON *entry, StTensorInfo *t, size_t data_len,
         return avz_fail(err, AVZ_ERR_INPUT, "%s: tensor '%s': entry must be an object "
                         "{dtype, shape, data_offsets}", path, t->name);
     AvzCode rc;
-    if ((rc = parse_dtype(entry, t, path, err))) return rc;
+    if ((rc = parse_dtype(entry, t, any, path, err))) return rc;
     if ((rc = parse_shape(entry, t, path, err))) return rc;
     return parse_offsets(entry, t, data_len, path, err);
 }
@@ -324,28 +340,30 @@ static AvzCode parse_header(const unsigned char *bytes, size_t hlen, cJSON **roo
 }
 
 /* Fills st->tensors from the header object (every key but __metadata__). */
-static AvzCode read_entries(SafeTensors *st, const cJSON *root, const char *path, char *err) {
+static AvzCode read_entries(SafeTensors *st, const cJSON *root, int any, const char *path,
+                            char *err) {
     int n = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, root) if (strcmp(item->string, "__metadata__") != 0) n++;
     st->tensors = avz_xcalloc((size_t)(n ? n : 1), sizeof *st->tensors);
     cJSON_ArrayForEach(item, root) {
         if (strcmp(item->string, "__metadata__") == 0) continue;
-        AvzCode rc = parse_entry(item, &st->tensors[st->n_tensors], st->data_len, path, err);
+        AvzCode rc = parse_entry(item, &st->tensors[st->n_tensors], st->data_len, any, path, err);
         if (rc) return rc;
         st->n_tensors++;
     }
     return AVZ_OK;
 }
 
-/* Takes ownership of file (len bytes) and validates it into st. On failure file
- * is freed and st is left empty. */
-static AvzCode st_parse(SafeTensors *st, unsigned char *file, size_t len, const char *path,
-                        char *err) {
+/* Takes ownership of file (len bytes; a mapping when mapped) and validates it into st.
+ * On failure file is freed (unmapped) and st is left empty. */
+static AvzCode st_parse(SafeTensors *st, unsigned char *file, size_t len, int mapped, int any,
+                        const char *path, char *err) {
     memset(st, 0, sizeof *st);
     snprintf(st->path, sizeof st->path, "%s", path);
     st->file = file;
     st->file_len = len;
+    st->mapped = mapped;
     uint64_t hlen = 0;
     cJSON *root = NULL;
     AvzCode rc = check_prefix(len, file, &hlen, path, err);
@@ -353,7 +371,7 @@ static AvzCode st_parse(SafeTensors *st, unsigned char *file, size_t len, const 
     if (!rc) {
         st->data = file + 8 + hlen;
         st->data_len = len - 8 - (size_t)hlen;
-        rc = read_entries(st, root, path, err);
+        rc = read_entries(st, root, any, path, err);
     }
     if (!rc) rc = check_layout(st, path, err);
     cJSON_Delete(root);
@@ -363,23 +381,53 @@ static AvzCode st_parse(SafeTensors *st, unsigned char *file, size_t len, const 
 
 /* ---- public reader API ---------------------------------------------------- */
 
-AvzCode safetensors_open(SafeTensors *st, const char *path, char *err) {
+/* Maps path read-only after checking that it is a regular file (stat first: opening
+ * a FIFO would wait for a writer). A file shorter than the 8-byte length is reported
+ * by check_prefix like any other short file. */
+static AvzCode st_open_file(SafeTensors *st, const char *path, int any, char *err) {
     memset(st, 0, sizeof *st);
     size_t len = 0;
-    char *file = avz_read_file(path, &len, err);
-    if (!file) return AVZ_ERR_INPUT;
-    return st_parse(st, (unsigned char *)file, len, path, err);
+    AvzCode rc = avz_stat_regular(path, &len, err);
+    if (rc) return rc;
+    if (len < 8) {
+        unsigned char small[8] = {0};
+        uint64_t hlen;
+        return check_prefix(len, small, &hlen, path, err);
+    }
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size != len) {
+        close(fd);   /* replaced between stat and open */
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: changed while it was being opened", path);
+    }
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    int saved = errno;
+    close(fd);       /* the mapping keeps the file open */
+    if (map == MAP_FAILED)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot map %zu bytes: %s", path, len,
+                        strerror(saved));
+    return st_parse(st, map, len, 1, any, path, err);
+}
+
+AvzCode safetensors_open(SafeTensors *st, const char *path, char *err) {
+    return st_open_file(st, path, 0, err);
+}
+
+AvzCode safetensors_open_any(SafeTensors *st, const char *path, char *err) {
+    return st_open_file(st, path, 1, err);
 }
 
 AvzCode safetensors_open_mem(SafeTensors *st, const void *bytes, size_t len, const char *path,
                              char *err) {
     unsigned char *copy = avz_xmalloc(len);
     if (len) memcpy(copy, bytes, len);
-    return st_parse(st, copy, len, path, err);
+    return st_parse(st, copy, len, 0, 0, path, err);
 }
 
 void safetensors_free(SafeTensors *st) {
-    free(st->file);
+    if (st->mapped) munmap(st->file, st->file_len);
+    else free(st->file);
     free(st->tensors);
     memset(st, 0, sizeof *st);
 }
@@ -396,25 +444,66 @@ int64_t st_numel(const StTensorInfo *t) {
     return n;
 }
 
-void safetensors_read_f32(const SafeTensors *st, const StTensorInfo *t, float *out) {
-    AVZ_ASSERT(t->end <= st->data_len && t->begin <= t->end);
-    const unsigned char *src = st->data + t->begin;
-    size_t n = (size_t)st_numel(t);
-    switch (t->dtype) {
+/* n elements of dtype d at src (unaligned bytes) to float32, out[i * stride]. */
+static void convert(StDtype d, const unsigned char *src, size_t n, float *out, size_t stride) {
+    switch (d) {
     case ST_F32:
-        if (host_is_little_endian()) {
-            if (n) memcpy(out, src, n * 4); /* the data section may be unaligned: copy bytes */
+        if (stride == 1 && host_is_little_endian()) {
+            if (n) memcpy(out, src, n * 4);   /* the data section may be unaligned: copy bytes */
         } else {
-            for (size_t i = 0; i < n; i++) out[i] = f32_from_bits(le32(src + 4 * i));
+            for (size_t i = 0; i < n; i++) out[i * stride] = f32_from_bits(le32(src + 4 * i));
         }
         break;
     case ST_F16:
-        for (size_t i = 0; i < n; i++) out[i] = f16_to_f32(le16(src + 2 * i));
+        for (size_t i = 0; i < n; i++) out[i * stride] = f16_to_f32(le16(src + 2 * i));
         break;
     case ST_BF16:
-        for (size_t i = 0; i < n; i++) out[i] = bf16_to_f32(le16(src + 2 * i));
+        for (size_t i = 0; i < n; i++) out[i * stride] = bf16_to_f32(le16(src + 2 * i));
         break;
+    case ST_OTHER:
+        AVZ_ASSERT(!"safetensors: no float32 conversion for this dtype");
     }
+}
+
+void safetensors_read_f32(const SafeTensors *st, const StTensorInfo *t, float *out) {
+    AVZ_ASSERT(t->end <= st->data_len && t->begin <= t->end && t->dtype != ST_OTHER);
+    convert(t->dtype, st->data + t->begin, (size_t)st_numel(t), out, 1);
+}
+
+void safetensors_read_f32_2d(const SafeTensors *st, const StTensorInfo *t, float *out,
+                             size_t ldo, int transposed) {
+    AVZ_ASSERT(t->end <= st->data_len && t->begin <= t->end && t->dtype != ST_OTHER);
+    AVZ_ASSERT(t->ndim == 2);
+    size_t R = (size_t)t->shape[0], K = (size_t)t->shape[1], es = (size_t)t->esize;
+    const unsigned char *src = st->data + t->begin;
+    if (!transposed) {
+        for (size_t r = 0; r < R; r++) convert(t->dtype, src + r * K * es, K, out + r * ldo, 1);
+        return;
+    }
+    /* blocks of 32 rows: each row's run of 32 columns is read contiguously, and the 32
+     * output rows they land in stay in the cache while the block is written */
+    for (size_t r0 = 0; r0 < R; r0 += 32) {
+        size_t nr = R - r0 < 32 ? R - r0 : 32;
+        for (size_t k0 = 0; k0 < K; k0 += 32) {
+            size_t nk = K - k0 < 32 ? K - k0 : 32;
+            for (size_t r = r0; r < r0 + nr; r++)
+                convert(t->dtype, src + (r * K + k0) * es, nk, out + k0 * ldo + r, ldo);
+        }
+    }
+}
+
+void safetensors_release(const SafeTensors *st, const StTensorInfo *t) {
+    if (!st->mapped || t->end <= t->begin) return;
+    /* the whole pages the tensor touches (a page shared with a neighbour is read again
+     * if the neighbour is needed later: the mapping is read-only, nothing is lost) */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)(st->data + t->begin), hi = (uintptr_t)(st->data + t->end);
+    lo = lo / page * page;
+    hi = (hi + page - 1) / page * page;
+    uintptr_t base = (uintptr_t)st->file, top = base + (st->file_len + page - 1) / page * page;
+    if (lo < base) lo = base;
+    if (hi > top) hi = top;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 /* ---- writer --------------------------------------------------------------- */
@@ -429,7 +518,7 @@ static AvzCode check_write_tensor(const StWriteTensor *t, const char *path, char
     if (t->ndim < 0 || t->ndim > ST_MAX_DIMS)
         return avz_fail(err, AVZ_ERR_INTERNAL, "%s: tensor '%s': %d dimensions", path, t->name,
                         t->ndim);
-    StTensorInfo info = {.dtype = ST_F32, .ndim = t->ndim};
+    StTensorInfo info = {.dtype = ST_F32, .esize = 4, .ndim = t->ndim};
     for (int i = 0; i < t->ndim; i++) {
         if (t->shape[i] < 0)
             return avz_fail(err, AVZ_ERR_INTERNAL, "%s: tensor '%s': negative shape", path,
@@ -445,7 +534,7 @@ static AvzCode check_write_tensor(const StWriteTensor *t, const char *path, char
 }
 
 static uint64_t write_tensor_bytes(const StWriteTensor *t) {
-    StTensorInfo info = {.dtype = ST_F32, .ndim = t->ndim};
+    StTensorInfo info = {.dtype = ST_F32, .esize = 4, .ndim = t->ndim};
     memcpy(info.shape, t->shape, sizeof info.shape);
     return (uint64_t)tensor_bytes(&info);
 }
