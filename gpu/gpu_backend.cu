@@ -30,6 +30,7 @@
 #include "gpu_common.cuh"
 
 extern "C" {
+#include "arch.h"
 #include "config.h"
 #include "model.h"
 #include "ops.h"
@@ -360,7 +361,8 @@ static AvzCode enqueue_forward(GpuCtx *g, const Model *m, int B, int T, GpuAttnK
         AVZ_TRY(residual_bias_launch(a->x, a->proj, p->fcprojb + l * C, N, C, st, err));
     }
     AVZ_TRY(layernorm_launch(a->ln, a->x, p->lnfw, p->lnfb, N, C, eps, st, err));
-    AVZ_TRY(matmul_wt(g, a->logits, a->ln, p->wte, N, C, V, err));
+    /* the LM head: wte (tied) or lm_head, both (V, C) */
+    AVZ_TRY(matmul_wt(g, a->logits, a->ln, c->untied ? p->lm_head : p->wte, N, C, V, err));
 
     /* back to the host: logits, q, k, lse (the layout of pin_out) */
     float *out = g->pin_out;
@@ -414,6 +416,17 @@ static AvzCode gpu_forward(Backend *be, Model *m, const int *tokens, const int *
     const int L = c->n_layer, C = c->n_embd, NH = c->n_head, V = c->vocab_size, hs = C / NH;
     g->last_model = NULL;
     /* not the user's fault, so INTERNAL: backend_forward reruns it on the CPU */
+    /* GPT-2's layout only (attnviz's models, Hugging Face's GPT-2, tied or untied): the
+     * kernels here have no RMSNorm, SwiGLU, grouped-query attention or MLP width other
+     * than 4C; such a model runs on the CPU (backend_forward falls back and says why) */
+    if (c->arch != ARCH_GPT2 || c->norm != NORM_LAYER || c->mlp != MLP_GELU ||
+        c->n_kv_head != NH || c->head_dim * NH != C || c->n_inner != 4 * C ||
+        c->bias != BIAS_ALL)
+        return avz_fail(err, AVZ_ERR_INTERNAL, "the CUDA backend runs GPT-2's layout only "
+                        "(LayerNorm, GELU MLP of 4C, one key/value head per head); this %s "
+                        "model (%s, %s, NKV %d of NH %d, F %d) runs on the CPU",
+                        arch_info(c->arch)->model_type, arch_norm_name(c->norm),
+                        arch_mlp_name(c->mlp), c->n_kv_head, NH, c->n_inner);
     if (hs != 16 && hs != 32 && hs != 64 && hs != 128)
         return avz_fail(err, AVZ_ERR_INTERNAL, "the GPU attention kernels take head sizes 16, "
                         "32, 64 and 128; this model's is %d", hs);

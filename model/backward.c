@@ -7,6 +7,8 @@
  * gradients are alive at a time, so the scratch is sized by (B, T), not by L. */
 #include "backward.h"
 
+#include "arch.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -154,7 +156,23 @@ void model_zero_grad(const Model *m, float *grads) {
     memset(grads, 0, sizeof(float) * m->num_parameters);
 }
 
+AvzCode model_backward_supported(const Model *m, char *err) {
+    const ModelConfig *c = &m->cfg;
+    if (config_is_core_gpt2(c)) return AVZ_OK;
+    return avz_fail(err, AVZ_ERR_INPUT, "the backward pass (and so training) supports attnviz's "
+                    "own GPT-2 layout only (LayerNorm, GELU, NKV = NH, F = 4C, a tied head); "
+                    "this is a %s model (%s, %s, NKV %d of NH %d, F %d, %s head)",
+                    arch_info(c->arch)->model_type, arch_norm_name(c->norm),
+                    arch_mlp_name(c->mlp), c->n_kv_head, c->n_head, c->n_inner,
+                    c->untied ? "untied" : "tied");
+}
+
 void model_backward(Model *m, const int *tokens, const int *targets, float *grads) {
+    char why[AVZ_ERR_LEN];
+    if (model_backward_supported(m, why) != AVZ_OK) {   /* a caller that did not ask first */
+        fprintf(stderr, "model_backward: %s\n", why);
+        abort();
+    }
     AVZ_ASSERT(m->has_losses && !m->no_position);
     if (m->mean_loss < 0.0f) return;   /* no counted target: nothing to learn from */
     const ModelConfig *c = &m->cfg;

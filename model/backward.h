@@ -21,6 +21,12 @@
 /* Sets the gradient arena grads (m->num_parameters floats) to zero. */
 void model_zero_grad(const Model *m, float *grads);
 
+/* AVZ_OK when model_backward can differentiate m: attnviz's own GPT-2 layout
+ * (config_is_core_gpt2). Otherwise AVZ_ERR_INPUT with a message saying what the model
+ * is. The trainer asks before training; model_backward itself aborts with that
+ * message on any other model (a programmer error). */
+AvzCode model_backward_supported(const Model *m, char *err);
+
 /* Adds the gradient of m->mean_loss (the mean cross-entropy over the counted
  * targets) with respect to every parameter into grads, an arena of
  * m->num_parameters floats laid out exactly like m->params_memory (point into it

@@ -1,21 +1,27 @@
 /* config.c: reads and writes a model's config.json (the hyper-parameters).
  *
- * The file follows Hugging Face's GPT-2 config.json (n_layer, n_head, n_embd,
- * n_positions, vocab_size, layer_norm_epsilon) plus two fields of attnviz's own:
- * position_encoding and tokenizer. Keys attnviz does not use ("model_type",
- * "architectures", ...) are ignored, so a GPT-2 config only needs
- * "position_encoding": "learned" added. Every field is checked for presence, type
- * and range before the model code sees it, and every message names the file and
- * the field, because a hand-edited config is the most common way to break a
- * model folder. model/FORMAT.md documents each field. */
+ * Two kinds of file (config.h):
+ *   - attnviz's own: Hugging Face's GPT-2 fields (n_layer, n_head, n_embd, n_positions,
+ *     vocab_size, layer_norm_epsilon) plus two of attnviz's: position_encoding and
+ *     tokenizer. Keys it does not use ("model_type", "architectures", ...) are ignored.
+ *     A config with a position_encoding field is one of these, read exactly as always.
+ *   - a Hugging Face checkpoint's (no position_encoding): model_type picks the family's
+ *     row of the architecture table (arch.h), which names the keys to read and the
+ *     values the family cannot have (rope_scaling, ...).
+ * Every field is checked for presence, type and range before the model code sees it,
+ * and every message names the file and the field, because a hand-edited config is the
+ * most common way to break a model folder. model/FORMAT.md documents each field. */
+#define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include "arch.h"
 #include "attention.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const PE_NAMES[PE_COUNT] = {"none", "sinusoidal", "learned", "rope", "alibi"};
 
@@ -132,7 +138,8 @@ static AvzCode get_names(const cJSON *root, ModelConfig *cfg, const char *path, 
     if (!s)
         return avz_fail(err, AVZ_ERR_INPUT,
                         "%s: missing field 'position_encoding' (one of none, sinusoidal, "
-                        "learned, rope, alibi; GPT-2 uses \"learned\")", path);
+                        "learned, rope, alibi; GPT-2 uses \"learned\"), or a Hugging Face "
+                        "'model_type' (%s)", path, arch_model_types());
     int pe = pe_from_name(s);
     if (pe < 0)
         return avz_fail(err, AVZ_ERR_INPUT,
@@ -172,7 +179,8 @@ static AvzCode check_shapes(const ModelConfig *cfg, const char *path, char *err)
     return AVZ_OK;
 }
 
-static AvzCode config_from_json(ModelConfig *cfg, const cJSON *root, const char *path,
+/* attnviz's own config.json: exactly the fields above. */
+static AvzCode config_from_ours(ModelConfig *cfg, const cJSON *root, const char *path,
                                 char *err) {
     AvzCode rc;
     if ((rc = get_pos_int(root, "n_layer", CFG_MAX_LAYER, &cfg->n_layer, path, err))) return rc;
@@ -188,7 +196,228 @@ static AvzCode config_from_json(ModelConfig *cfg, const cJSON *root, const char 
     if ((rc = get_pos_float(root, "rope_theta", 10000.0f, &cfg->rope_theta, path, err)))
         return rc;
     if ((rc = get_names(root, cfg, path, err))) return rc;
+    cfg->arch = ARCH_GPT2;
+    cfg->bos_id = cfg->eos_id = -1;
     return check_shapes(cfg, path, err);
+}
+
+/* ---- Hugging Face config.json (the families of arch.h) ---------------------------- */
+
+/* The largest MLP width accepted (Llama 3 70B: 28672). */
+#define CFG_MAX_INNER (1 << 16)
+
+/* Like get_pos_int, but absent or null gives def. */
+static AvzCode get_opt_int(const cJSON *root, const char *key, int def, int hi, int *out,
+                           const char *path, char *err) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!item || cJSON_IsNull(item)) {
+        *out = def;
+        return AVZ_OK;
+    }
+    return get_pos_int(root, key, hi, out, path, err);
+}
+
+/* A boolean field: absent or null gives def. */
+static AvzCode get_bool(const cJSON *root, const char *key, int def, int *out, const char *path,
+                        char *err) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!item || cJSON_IsNull(item)) {
+        *out = def;
+        return AVZ_OK;
+    }
+    if (!cJSON_IsBool(item)) {
+        char got[64];
+        describe(item, got, sizeof got);
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: field '%s' must be true or false (got %s)",
+                        path, key, got);
+    }
+    *out = cJSON_IsTrue(item);
+    return AVZ_OK;
+}
+
+/* A token id (bos_token_id, eos_token_id): an integer, a list of them (Llama 3's eos
+ * ids: the first is kept), null or absent (-1). Out of range ids are not errors here:
+ * they are checked against the vocabulary where they are used. */
+static AvzCode get_token_id(const cJSON *root, const char *key, int *out, const char *path,
+                            char *err) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    *out = -1;
+    if (cJSON_IsArray(item)) item = item->child;
+    if (!item || cJSON_IsNull(item)) return AVZ_OK;
+    double v = item->valuedouble;
+    if (!cJSON_IsNumber(item) || v != floor(v) || v < 0 || v > CFG_MAX_VOCAB) {
+        char got[64];
+        describe(item, got, sizeof got);
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: field '%s' must be a token id (got %s)", path,
+                        key, got);
+    }
+    *out = (int)v;
+    return AVZ_OK;
+}
+
+/* The values the family's forward pass does not implement (ArchLimit). */
+static AvzCode check_limits(const ArchInfo *a, const cJSON *root, const char *path, char *err) {
+    for (int i = 0; i < ARCH_MAX_LIMITS && a->limits[i].key; i++) {
+        const ArchLimit *lim = &a->limits[i];
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, lim->key);
+        if (!item || cJSON_IsNull(item)) continue;
+        int ok = 0;
+        switch (lim->rule) {
+        case MUST_NULL: ok = 0; break;
+        case MUST_FALSE: ok = cJSON_IsFalse(item); break;
+        case MUST_TRUE: ok = cJSON_IsTrue(item); break;
+        case MUST_NULL_OR_WIDE: ok = cJSON_IsNumber(item) && item->valuedouble >= AVZ_MAX_T; break;
+        }
+        if (ok) continue;
+        char got[64];
+        describe(item, got, sizeof got);
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: field '%s' is %s: unsupported (%s); attnviz "
+                        "runs %s models without it", path, lim->key, got, lim->why,
+                        a->model_type);
+    }
+    return AVZ_OK;
+}
+
+/* The activation (GPT-2's activation_function, Llama's hidden_act) must be one the
+ * family's MLP computes: GELU's tanh form, or SiLU. */
+static AvzCode check_activation(const ArchInfo *a, const cJSON *root, const char *path,
+                                char *err) {
+    const char *s;
+    AvzCode rc = get_string(root, a->keys.act, &s, path, err);
+    if (rc || !s) return rc;
+    for (int i = 0; i < ARCH_MAX_ACTS && a->acts[i]; i++)
+        if (strcmp(s, a->acts[i]) == 0) return AVZ_OK;
+    char list[96] = "";
+    for (int i = 0; i < ARCH_MAX_ACTS && a->acts[i]; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                 a->acts[i]);
+    return avz_fail(err, AVZ_ERR_INPUT, "%s: field '%s' is \"%.40s\": unsupported activation "
+                    "(%s models here use %s)", path, a->keys.act, s, a->model_type, list);
+}
+
+/* The cross-field checks of a Hugging Face config, each naming its fields. */
+static AvzCode check_shapes_hf(const ModelConfig *c, const ArchInfo *a, int head_dim_given,
+                               const char *path, char *err) {
+    const ArchKeys *k = &a->keys;
+    if (!head_dim_given && c->n_embd % c->n_head != 0)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: field '%s' (%d) must be divisible by '%s' (%d) "
+                        "when there is no 'head_dim'", path, k->n_embd, c->n_embd, k->n_head,
+                        c->n_head);
+    if (c->n_head % c->n_kv_head != 0)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: field '%s' (%d) must divide '%s' (%d): every "
+                        "key/value head serves the same number of query heads", path,
+                        k->n_kv_head ? k->n_kv_head : "n_kv_head", c->n_kv_head, k->n_head,
+                        c->n_head);
+    if (c->head_dim > AVZ_MAX_HS)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: field '%s' = %d: heads larger than %d "
+                        "dimensions are not supported", path,
+                        head_dim_given ? k->head_dim : k->n_embd, c->head_dim, AVZ_MAX_HS);
+    if (c->pe == PE_ROPE && c->head_dim % 2 != 0)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: head size %d ('%s') must be even for RoPE, "
+                        "which rotates pairs of dimensions", path, c->head_dim,
+                        head_dim_given ? k->head_dim : k->n_embd);
+    return AVZ_OK;
+}
+
+/* The context length: keys.n_ctx, or keys.n_ctx_alt when that is absent. */
+static AvzCode get_context(const ArchInfo *a, const cJSON *root, int *out, const char *path,
+                           char *err) {
+    const char *key = a->keys.n_ctx;
+    if (a->keys.n_ctx_alt && !cJSON_GetObjectItemCaseSensitive(root, key) &&
+        cJSON_GetObjectItemCaseSensitive(root, a->keys.n_ctx_alt))
+        key = a->keys.n_ctx_alt;
+    return get_pos_int(root, key, CFG_MAX_POSITIONS, out, path, err);
+}
+
+/* A Hugging Face config.json of family a, read through its row of the table. */
+static AvzCode config_from_hf(ModelConfig *c, const cJSON *root, const ArchInfo *a,
+                              const char *path, char *err) {
+    const ArchKeys *k = &a->keys;
+    AvzCode rc;
+    c->arch = a->id;
+    c->hf = 1;
+    c->pe = a->pe;
+    c->norm = a->norm;
+    c->mlp = a->mlp;
+    snprintf(c->tokenizer, sizeof c->tokenizer, "none");   /* model_load looks at the files */
+    if ((rc = get_pos_int(root, k->n_layer, CFG_MAX_LAYER, &c->n_layer, path, err))) return rc;
+    if ((rc = get_pos_int(root, k->n_head, CFG_MAX_HEAD, &c->n_head, path, err))) return rc;
+    if ((rc = get_pos_int(root, k->n_embd, CFG_MAX_EMBD, &c->n_embd, path, err))) return rc;
+    c->n_kv_head = c->n_head;
+    if (k->n_kv_head &&
+        (rc = get_opt_int(root, k->n_kv_head, c->n_head, CFG_MAX_HEAD, &c->n_kv_head, path, err)))
+        return rc;
+    if (a->inner_required) rc = get_pos_int(root, k->n_inner, CFG_MAX_INNER, &c->n_inner, path, err);
+    else rc = get_opt_int(root, k->n_inner, 4 * c->n_embd, CFG_MAX_INNER, &c->n_inner, path, err);
+    if (rc) return rc;
+    if ((rc = get_context(a, root, &c->n_positions, path, err))) return rc;
+    if ((rc = get_pos_int(root, "vocab_size", CFG_MAX_VOCAB, &c->vocab_size, path, err))) return rc;
+    if ((rc = get_pos_float(root, k->eps, a->eps_default, &c->layer_norm_epsilon, path, err)))
+        return rc;
+    c->rope_theta = 10000.0f;
+    if (a->pe == PE_ROPE &&
+        (rc = get_pos_float(root, "rope_theta", 10000.0f, &c->rope_theta, path, err)))
+        return rc;
+    const cJSON *hd = k->head_dim ? cJSON_GetObjectItemCaseSensitive(root, k->head_dim) : NULL;
+    int head_dim_given = hd && !cJSON_IsNull(hd);
+    if (head_dim_given) {
+        if ((rc = get_pos_int(root, k->head_dim, CFG_MAX_EMBD, &c->head_dim, path, err))) return rc;
+    } else {
+        c->head_dim = c->n_embd / c->n_head;
+    }
+    c->bias = a->bias;
+    for (int i = 0; i < ARCH_MAX_BIAS_KEYS && a->bias_keys[i].key; i++) {
+        int on = 0;
+        if ((rc = get_bool(root, a->bias_keys[i].key, 0, &on, path, err))) return rc;
+        if (on) c->bias |= a->bias_keys[i].bias;
+    }
+    int tied = 1;
+    if ((rc = get_bool(root, "tie_word_embeddings", a->tied_default, &tied, path, err))) return rc;
+    c->untied = !tied;   /* what the config asks; model_load settles it with the tensors */
+    if ((rc = get_token_id(root, "bos_token_id", &c->bos_id, path, err))) return rc;
+    if ((rc = get_token_id(root, "eos_token_id", &c->eos_id, path, err))) return rc;
+    if ((rc = check_activation(a, root, path, err))) return rc;
+    if ((rc = check_limits(a, root, path, err))) return rc;
+    return check_shapes_hf(c, a, head_dim_given, path, err);
+}
+
+/* Which of the two kinds of config.json root is, and the parse of it. */
+static AvzCode config_from_json(ModelConfig *cfg, const cJSON *root, const char *path,
+                                char *err) {
+    if (cJSON_GetObjectItemCaseSensitive(root, "position_encoding"))
+        return config_from_ours(cfg, root, path, err);
+    const char *mt;
+    AvzCode rc = get_string(root, "model_type", &mt, path, err);
+    if (rc) return rc;
+    if (!mt)   /* neither: the message of attnviz's own format, as it always was */
+        return config_from_ours(cfg, root, path, err);
+    const ArchInfo *a = arch_by_model_type(mt);
+    if (!a)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: field 'model_type' is \"%.40s\": unsupported "
+                        "model family (attnviz reads %s; or add 'position_encoding' for "
+                        "attnviz's own GPT-2 layout)", path, mt, arch_model_types());
+    return config_from_hf(cfg, root, a, path, err);
+}
+
+/* ---- the architecture fields -------------------------------------------------------- */
+
+void config_resolve(ModelConfig *c) {
+    const ArchInfo *a = arch_info(c->arch);
+    if (c->n_kv_head <= 0) c->n_kv_head = c->n_head;
+    if (c->head_dim <= 0 && c->n_head > 0) c->head_dim = c->n_embd / c->n_head;
+    if (c->n_inner <= 0) c->n_inner = 4 * c->n_embd;
+    c->norm = a->norm;
+    c->mlp = a->mlp;
+    c->bias |= a->bias;
+}
+
+int config_qkv_dim(const ModelConfig *c) { return (c->n_head + 2 * c->n_kv_head) * c->head_dim; }
+int config_attn_dim(const ModelConfig *c) { return c->n_head * c->head_dim; }
+int config_up_dim(const ModelConfig *c) { return c->mlp == MLP_SWIGLU ? 2 * c->n_inner : c->n_inner; }
+
+int config_is_core_gpt2(const ModelConfig *c) {
+    return c->arch == ARCH_GPT2 && c->n_kv_head == c->n_head && c->head_dim * c->n_head == c->n_embd &&
+           c->n_inner == 4 * c->n_embd && !c->untied && c->bias == BIAS_ALL;
 }
 
 AvzCode config_parse(ModelConfig *cfg, const char *json, const char *path, char *err) {
@@ -205,8 +434,41 @@ AvzCode config_parse(ModelConfig *cfg, const char *json, const char *path, char 
     memset(&tmp, 0, sizeof tmp);
     AvzCode rc = config_from_json(&tmp, root, path, err);
     cJSON_Delete(root);
-    if (rc == AVZ_OK) *cfg = tmp; /* cfg is untouched on failure */
+    if (rc == AVZ_OK) {   /* cfg is untouched on failure */
+        config_resolve(&tmp);
+        *cfg = tmp;
+    }
     return rc;
+}
+
+/* 1 if dir/name is a regular file. */
+static int has_file(const char *dir, const char *name) {
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* Which tokenizer the folder has (ModelConfig.tokenizer), from its files: never by
+ * reading a vocab.json, since GPT-2's and attnviz's are both JSON maps. attnviz's own
+ * config means "word", unless it names no tokenizer and GPT-2's merges.txt is there. */
+static void find_tokenizer(ModelConfig *c, const char *json, const char *dir) {
+    char word[sizeof c->tokenizer];
+    snprintf(word, sizeof word, "%s", c->tokenizer);
+    const char *kind = word;
+    if (!c->hf) {
+        cJSON *root = cJSON_Parse(json);
+        int named = root && cJSON_GetObjectItemCaseSensitive(root, "tokenizer") != NULL;
+        cJSON_Delete(root);
+        if (!named && has_file(dir, "merges.txt")) kind = "gpt2";
+    } else if (has_file(dir, "vocab.json") && has_file(dir, "merges.txt")) {
+        kind = "gpt2";
+    } else if (has_file(dir, "tokenizer.json")) {
+        kind = "tokenizer.json";
+    } else {
+        kind = "none";
+    }
+    snprintf(c->tokenizer, sizeof c->tokenizer, "%s", kind);
 }
 
 AvzCode config_load(ModelConfig *cfg, const char *dir, char *err) {
@@ -216,6 +478,7 @@ AvzCode config_load(ModelConfig *cfg, const char *dir, char *err) {
     char *text = avz_read_file(path, NULL, err);
     if (!text) return AVZ_ERR_INPUT;
     AvzCode rc = config_parse(cfg, text, path, err);
+    if (!rc) find_tokenizer(cfg, text, dir);
     free(text);
     return rc;
 }

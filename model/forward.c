@@ -35,30 +35,40 @@ static void embed(Model *m, const int *tokens, int B, int T, int use_position) {
  * for the longest text seen so far, then reused (a table for more positions starts
  * with the same rows). */
 static const float *rope_table(Model *m, int T) {
-    int hs = m->cfg.n_embd / m->cfg.n_head;
+    int hd = m->cfg.head_dim;
     if (T > m->rope_T) {
         free(m->rope_table);
-        m->rope_table = avz_xmalloc(sizeof(float) * (size_t)T * hs);
-        posenc_rope_table(m->rope_table, T, hs, m->cfg.rope_theta, 0);
+        m->rope_table = avz_xmalloc(sizeof(float) * (size_t)T * hd);
+        posenc_rope_table(m->rope_table, T, hd, m->cfg.rope_theta, 0);
         m->rope_T = T;
     }
     return m->rope_table;
 }
 
-/* Head h of batch row b: its columns of qkv (T rows of 3C) into qh, kh, vh (T, hs)
- * each; RoPE (cs: rope_table, or NULL for none) rotates q and k. Done per head right
- * before the head's attention, so that what attention reads is still in the L1 cache. */
-static AVZ_HOT void split_head(const float *qkv, int b, int h, int T, int C, int hs,
+/* Where a head's columns lie in a row of the q, k, v product (QKV floats: [q | k | v],
+ * query head h at h*hd, key/value head g at koff + g*hd and voff + g*hd). */
+typedef struct {
+    int ld, hd, koff, voff;
+} QkvCols;
+
+/* Query head h of batch row b: its columns of qkv (T rows) into qh (T, hd), and when kh
+ * is not NULL those of its key/value head g into kh and vh (T, hd) too (a key/value head
+ * serves NH / NKV query heads: split once, for the first of them). RoPE (cs: rope_table,
+ * or NULL for none) rotates q and k. Done per head right before the head's attention, so
+ * that what attention reads is still in the L1 cache. */
+static AVZ_HOT void split_head(const float *qkv, QkvCols qc, int b, int h, int g, int T,
                                const float *cs, float *qh, float *kh, float *vh) {
+    int hd = qc.hd;
     for (int t = 0; t < T; t++) {
-        const float *row = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
-        avz_copy_row(qh + (size_t)t * hs, row, hs);
-        avz_copy_row(kh + (size_t)t * hs, row + C, hs);
-        avz_copy_row(vh + (size_t)t * hs, row + 2 * C, hs);
+        const float *row = qkv + ((size_t)b * T + t) * qc.ld;
+        avz_copy_row(qh + (size_t)t * hd, row + h * hd, hd);
+        if (!kh) continue;
+        avz_copy_row(kh + (size_t)t * hd, row + qc.koff + g * hd, hd);
+        avz_copy_row(vh + (size_t)t * hd, row + qc.voff + g * hd, hd);
     }
     if (cs) {
-        posenc_rope_apply_table(qh, T, hs, cs, +1);
-        posenc_rope_apply_table(kh, T, hs, cs, +1);
+        posenc_rope_apply_table(qh, T, hd, cs, +1);
+        if (kh) posenc_rope_apply_table(kh, T, hd, cs, +1);
     }
 }
 
@@ -73,33 +83,42 @@ static int keeps_probs(const Model *m, AttnKind kind, int B, int T) {
 }
 
 /* The attention of one layer: every (b, h) independently, from its columns of qkv
- * (split into q, k, v per head first, split_head), writing its head's slice
- * of z (B, T, C) and its row log-sum-exps. Flash runs the fast kernel (one thread per
- * head); attn_flash in attention.c is its readable reference. A short text keeps P
- * (m->p_kept) instead: the same result, and capture needs no recomputation. */
+ * (split into q, k, v per head first, split_head), writing its head's slice of z
+ * (B, T, A) and its row log-sum-exps. Grouped-query attention: the NH / NKV query heads
+ * of key/value head g run one after another on the same k and v. Flash runs the fast
+ * kernel (one thread per key/value head); attn_flash in attention.c is its readable
+ * reference. A short text keeps P (m->p_kept) instead: the same result, and capture
+ * needs no recomputation. */
 static void attention_layer(Model *m, int l, int B, int T, AttnKind kind, int use_position) {
-    int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
+    const ModelConfig *c = &m->cfg;
+    int NH = c->n_head, NKV = c->n_kv_head, hd = c->head_dim, group = NH / NKV;
+    int A = config_attn_dim(c), KV = NKV * hd;
+    QkvCols qc = {config_qkv_dim(c), hd, A, A + KV};
     size_t BT = (size_t)B * T, kept = attn_keep_rows(T) * attn_keep_ld(T);
-    float *q = m->acts.q + l * BT * C, *k = m->acts.k + l * BT * C, *v = m->acts.v + l * BT * C;
-    float *z = m->acts.z + l * BT * C, *lse = m->acts.lse + l * NH * BT;
+    float *q = m->acts.q + l * BT * A, *k = m->acts.k + l * BT * KV, *v = m->acts.v + l * BT * KV;
+    float *z = m->acts.z + l * BT * A, *lse = m->acts.lse + l * NH * BT;
     float *att = kind == ATTN_NAIVE ? m->att + (size_t)l * B * NH * T * T : NULL;
     float *pk = m->kept ? m->p_kept + (size_t)l * B * NH * kept : NULL;
-    const float *qkv = m->acts.qkv + l * BT * 3 * C;
-    const float *cs = use_position && m->cfg.pe == PE_ROPE ? rope_table(m, T) : NULL;
+    const float *qkv = m->acts.qkv + l * BT * qc.ld;
+    const float *cs = use_position && c->pe == PE_ROPE ? rope_table(m, T) : NULL;
     /* threads only when the work pays for waking them (about 4 MFLOP) */
-    int par = (double)B * NH * T * T * hs > 1e6;
+    int par = (double)B * NH * T * T * hd > 1e6;
 #pragma omp parallel for collapse(2) schedule(dynamic) if (par)
     for (int b = 0; b < B; b++) {
-        for (int h = 0; h < NH; h++) {
-            AttnShape s = {T, hs, 1.0f / sqrtf((float)hs),
-                           use_position ? m->alibi_slopes[h] : 0.0f, 1, C};
-            size_t bh = (size_t)b * NH + h;
-            float *qh = q + bh * T * hs, *kh = k + bh * T * hs, *vh = v + bh * T * hs;
-            split_head(qkv, b, h, T, C, hs, cs, qh, kh, vh);
-            float *out = z + (size_t)b * T * C + h * hs;
-            if (att) attn_naive(&s, qh, kh, vh, att + bh * T * T, out, lse + bh * T);
-            else if (pk) attn_fast_keep(&s, qh, kh, vh, out, lse + bh * T, pk + bh * kept);
-            else attn_flash_fast(&s, qh, kh, vh, out, lse + bh * T);   /* attention_fast.c */
+        for (int g = 0; g < NKV; g++) {
+            float *kh = k + ((size_t)b * NKV + g) * T * hd, *vh = v + ((size_t)b * NKV + g) * T * hd;
+            for (int j = 0; j < group; j++) {
+                int h = g * group + j;
+                AttnShape s = {T, hd, 1.0f / sqrtf((float)hd),
+                               use_position ? m->alibi_slopes[h] : 0.0f, 1, A};
+                size_t bh = (size_t)b * NH + h;
+                float *qh = q + bh * T * hd;
+                split_head(qkv, qc, b, h, g, T, cs, qh, j == 0 ? kh : NULL, vh);
+                float *out = z + (size_t)b * T * A + h * hd;
+                if (att) attn_naive(&s, qh, kh, vh, att + bh * T * T, out, lse + bh * T);
+                else if (pk) attn_fast_keep(&s, qh, kh, vh, out, lse + bh * T, pk + bh * kept);
+                else attn_flash_fast(&s, qh, kh, vh, out, lse + bh * T);   /* attention_fast.c */
+            }
         }
     }
 }
@@ -117,23 +136,23 @@ static int any_ablated(const Model *m, const ForwardOpts *o) {
  * head and leaves every bias alone. Returns what c_proj reads: zin, or z itself when
  * no head is switched off (then zin is not written: a copy for nothing). */
 static const float *ablate_heads(Model *m, int l, int B, int T, const ForwardOpts *o) {
-    int C = m->cfg.n_embd, NH = m->cfg.n_head, hs = C / NH;
+    int NH = m->cfg.n_head, hd = m->cfg.head_dim, A = config_attn_dim(&m->cfg);
     size_t BT = (size_t)B * T;
-    const float *z = m->acts.z + l * BT * C;
-    float *zin = m->acts.zin + l * BT * C;
+    const float *z = m->acts.z + l * BT * A;
+    float *zin = m->acts.zin + l * BT * A;
     if (!m->ablated) return z;
-    memcpy(zin, z, sizeof(float) * BT * C);
+    memcpy(zin, z, sizeof(float) * BT * A);
     for (int h = 0; h < NH; h++) {
         if (!o->ablate[l * NH + h]) continue;
         for (int b = 0; b < B; b++) {
             float mean[AVZ_MAX_HS] = {0};
             if (o->ablate_mode == ABLATE_MEAN) {
                 for (int t = 0; t < T; t++)
-                    for (int d = 0; d < hs; d++) mean[d] += z[((size_t)b * T + t) * C + h * hs + d];
-                for (int d = 0; d < hs; d++) mean[d] /= T;
+                    for (int d = 0; d < hd; d++) mean[d] += z[((size_t)b * T + t) * A + h * hd + d];
+                for (int d = 0; d < hd; d++) mean[d] /= T;
             }
             for (int t = 0; t < T; t++)
-                memcpy(zin + ((size_t)b * T + t) * C + h * hs, mean, sizeof(float) * hs);
+                memcpy(zin + ((size_t)b * T + t) * A + h * hd, mean, sizeof(float) * hd);
         }
     }
     return zin;
@@ -145,6 +164,21 @@ static void linear(float *out, const float *x, const float *w, const GemmPackedB
                    const float *b, int N, int C, int OC) {
     if (packed) ops_matmul_packed(out, x, packed, b, N);
     else ops_matmul(out, x, w, b, N, C, OC);
+}
+
+/* A layer's bias, or NULL when the model's linear layers of that kind have none. */
+static const float *bias_of(const ModelConfig *c, unsigned kind, const float *b) {
+    return (c->bias & kind) ? b : NULL;
+}
+
+/* sum = x + add (when add is not NULL), then out = Norm(sum, or x): the model's norm,
+ * LayerNorm (mean and rstd saved) or RMSNorm (rstd saved, no mean, no bias). */
+static void add_norm(const ModelConfig *c, float *sum, float *out, float *mean, float *rstd,
+                     const float *x, const float *add, const float *w, const float *b, int N) {
+    if (c->norm == NORM_RMS) ops_add_rmsnorm(sum, out, rstd, x, add, w, N, c->n_embd,
+                                             c->layer_norm_epsilon);
+    else ops_add_layernorm(sum, out, mean, rstd, x, add, w, b, N, c->n_embd,
+                           c->layer_norm_epsilon);
 }
 
 AvzCode model_check_input(const Model *m, const int *tokens, int B, int T, char *err) {
@@ -194,39 +228,41 @@ AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, in
     m->ablated = any_ablated(m, o);
     const ModelWeightCache *wc = model_weight_cache(m);   /* NULL: multiply unpacked */
 
+    int QKV = config_qkv_dim(c), A = config_attn_dim(c), F = c->n_inner, U = config_up_dim(c);
     embed(m, tokens, B, T, use_pos);
     const float *x = a->encoded;                           /* (B, T, C) residual stream */
     for (int l = 0; l < L; l++) {
-        float *ln1 = a->ln1 + l * BT * C, *qkv = a->qkv + l * BT * 3 * C;
+        float *ln1 = a->ln1 + l * BT * C, *qkv = a->qkv + l * BT * QKV;
         float *res2 = a->residual2 + l * BT * C, *ln2 = a->ln2 + l * BT * C;
-        float *fch = a->fch + l * BT * 4 * C, *fchg = a->fch_gelu + l * BT * 4 * C;
+        float *fch = a->fch + l * BT * U, *fchg = a->fch_gelu + l * BT * F;
         float *attproj = a->attproj + l * BT * C, *fcproj = a->fcproj + l * BT * C;
         float *res3 = a->residual3 + l * BT * C;
-        /* attention sub-block: x + c_proj(attn(LN(x))) */
-        ops_layernorm(ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, x,
-                      p->ln1w + l * C, p->ln1b + l * C, BT, C, c->layer_norm_epsilon);
-        linear(qkv, ln1, p->qkvw + (size_t)l * C * 3 * C, wc ? &wc->qkv[l] : NULL,
-               p->qkvb + l * 3 * C, BT, C, 3 * C);
+        /* attention sub-block: x + c_proj(attn(Norm(x))) */
+        add_norm(c, NULL, ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, x, NULL,
+                 p->ln1w + l * C, p->ln1b + l * C, BT);
+        linear(qkv, ln1, p->qkvw + (size_t)l * C * QKV, wc ? &wc->qkv[l] : NULL,
+               bias_of(c, BIAS_QKV, p->qkvb + l * QKV), BT, C, QKV);
         attention_layer(m, l, B, T, o->attn, use_pos);
         const float *zin = ablate_heads(m, l, B, T, o);
-        linear(attproj, zin, p->attprojw + (size_t)l * C * C,
-               wc ? &wc->attproj[l] : NULL, p->attprojb + l * C, BT, C, C);
-        /* MLP sub-block: x + c_proj(gelu(c_fc(LN(x)))), its x = res2 = x + attproj
-         * (the residual add and the LayerNorm in one pass over the rows) */
-        ops_add_layernorm(res2, ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, x, attproj,
-                          p->ln2w + l * C, p->ln2b + l * C, BT, C, c->layer_norm_epsilon);
-        linear(fch, ln2, p->fcw + (size_t)l * C * 4 * C, wc ? &wc->fc[l] : NULL,
-               p->fcb + l * 4 * C, BT, C, 4 * C);
-        ops_gelu(fchg, fch, BT * 4 * C);
-        linear(fcproj, fchg, p->fcprojw + (size_t)l * 4 * C * C, wc ? &wc->fcproj[l] : NULL,
-               p->fcprojb + l * C, BT, 4 * C, C);
+        linear(attproj, zin, p->attprojw + (size_t)l * A * C, wc ? &wc->attproj[l] : NULL,
+               bias_of(c, BIAS_O, p->attprojb + l * C), BT, A, C);
+        /* MLP sub-block: x + down(act(up(Norm(x)))), its x = res2 = x + attproj
+         * (the residual add and the norm in one pass over the rows) */
+        add_norm(c, res2, ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, x, attproj,
+                 p->ln2w + l * C, p->ln2b + l * C, BT);
+        linear(fch, ln2, p->fcw + (size_t)l * C * U, wc ? &wc->fc[l] : NULL,
+               bias_of(c, BIAS_MLP, p->fcb + l * U), BT, C, U);
+        if (c->mlp == MLP_SWIGLU) ops_swiglu(fchg, fch, BT, F);   /* silu(gate) * up */
+        else ops_gelu(fchg, fch, BT * F);
+        linear(fcproj, fchg, p->fcprojw + (size_t)l * F * C, wc ? &wc->fcproj[l] : NULL,
+               bias_of(c, BIAS_MLP, p->fcprojb + l * C), BT, F, C);
         ops_add(res3, res2, fcproj, BT * C);
         x = res3;
     }
-    ops_layernorm(a->lnf, a->lnf_mean, a->lnf_rstd, x, p->lnfw, p->lnfb, BT, C,
-                  c->layer_norm_epsilon);
-    if (wc) ops_matmul_packed(a->logits, a->lnf, &wc->lm_head, NULL, BT);   /* tied LM head */
-    else ops_matmul_wt(a->logits, a->lnf, p->wte, BT, C, V);
+    add_norm(c, NULL, a->lnf, a->lnf_mean, a->lnf_rstd, x, NULL, p->lnfw, p->lnfb, BT);
+    /* the LM head: wte (tied) or lm_head, both (V, C), read transposed */
+    if (wc) ops_matmul_packed(a->logits, a->lnf, &wc->lm_head, NULL, BT);
+    else ops_matmul_wt(a->logits, a->lnf, c->untied ? p->lm_head : p->wte, BT, C, V);
 
     m->B = B;
     m->T = T;
@@ -253,8 +289,26 @@ const float *model_probs(Model *m) {
     return m->probs;
 }
 
+int model_kv_head(const ModelConfig *c, int h) { return h / (c->n_head / c->n_kv_head); }
+
+const float *model_head_q(const Model *m, int l, int b, int h) {
+    const ModelConfig *c = &m->cfg;
+    size_t BT = (size_t)m->B * m->T, hd = c->head_dim;
+    return m->acts.q + l * BT * config_attn_dim(c) + ((size_t)b * c->n_head + h) * m->T * hd;
+}
+
+const float *model_head_k(const Model *m, int l, int b, int h) {
+    const ModelConfig *c = &m->cfg;
+    size_t BT = (size_t)m->B * m->T, hd = c->head_dim, KV = (size_t)c->n_kv_head * hd;
+    return m->acts.k + l * BT * KV + ((size_t)b * c->n_kv_head + model_kv_head(c, h)) * m->T * hd;
+}
+
+const float *model_head_v(const Model *m, int l, int b, int h) {
+    return m->acts.v + (model_head_k(m, l, b, h) - m->acts.k);
+}
+
 void model_capture(const Model *m, int layer, int head, int b, float *out) {
-    int T = m->T, NH = m->cfg.n_head, C = m->cfg.n_embd, hs = C / NH;
+    int T = m->T, NH = m->cfg.n_head, hd = m->cfg.head_dim;
     AVZ_ASSERT(layer >= 0 && layer < m->cfg.n_layer && head >= 0 && head < NH);
     AVZ_ASSERT(b >= 0 && b < m->B);
     size_t BT = (size_t)m->B * T, bh = (size_t)b * NH + head;
@@ -270,18 +324,19 @@ void model_capture(const Model *m, int layer, int head, int b, float *out) {
             for (int i = 0; i < T; i++) memcpy(out + (size_t)i * T, P + i * ld, sizeof(float) * T);
         return;
     }
-    AttnShape s = {T, hs, 1.0f / sqrtf((float)hs),
-                   m->no_position ? 0.0f : m->alibi_slopes[head], 1, hs};
-    const float *q = m->acts.q + layer * BT * C + bh * T * hs;
-    const float *k = m->acts.k + layer * BT * C + bh * T * hs;
+    /* flash proper: recompute P from the head's q, the keys of its key/value head and
+     * the saved log-sum-exps */
+    AttnShape s = {T, hd, 1.0f / sqrtf((float)hd),
+                   m->no_position ? 0.0f : m->alibi_slopes[head], 1, hd};
     const float *lse = m->acts.lse + layer * NH * BT + bh * T;
-    attn_capture_rows_fast(&s, q, k, lse, 0, T, out);
+    attn_capture_rows_fast(&s, model_head_q(m, layer, b, head), model_head_k(m, layer, b, head),
+                           lse, 0, T, out);
 }
 
 void model_capture_all(const Model *m, int b, float *out) {
     int L = m->cfg.n_layer, NH = m->cfg.n_head;
     size_t TT = (size_t)m->T * m->T;
-    int par = (double)L * NH * TT * (m->cfg.n_embd / NH) > 1e6;   /* worth waking threads */
+    int par = (double)L * NH * TT * m->cfg.head_dim > 1e6;   /* worth waking threads */
 #pragma omp parallel for collapse(2) schedule(dynamic) if (par)
     for (int l = 0; l < L; l++)
         for (int h = 0; h < NH; h++) model_capture(m, l, h, b, out + ((size_t)l * NH + h) * TT);

@@ -1,6 +1,6 @@
 /* model.c: the Model's memory (one arena for weights, one for activations), random
- * initialisation, and loading / saving a model folder in the GPT-2 layout.
- * The forward pass is in forward.c. */
+ * initialisation, the weight cache, and saving a model folder in the GPT-2 layout.
+ * Loading (every family of arch.h) is in load.c, the forward pass in forward.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "model.h"
 
@@ -9,22 +9,30 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "arch.h"
 #include "posenc.h"
 #include "safetensors.h"
 
 size_t model_param_sizes(const ModelConfig *cfg, size_t sizes[N_PARAM_TENSORS]) {
-    size_t V = cfg->vocab_size, C = cfg->n_embd, L = cfg->n_layer;
-    size_t P = cfg->pe == PE_LEARNED ? (size_t)cfg->n_positions : 0;
+    ModelConfig c = *cfg;
+    config_resolve(&c);
+    size_t V = c.vocab_size, C = c.n_embd, L = c.n_layer;
+    size_t P = c.pe == PE_LEARNED ? (size_t)c.n_positions : 0;
+    size_t QKV = config_qkv_dim(&c), A = config_attn_dim(&c), F = c.n_inner;
+    size_t U = config_up_dim(&c);
+    int ln = c.norm == NORM_LAYER;   /* RMSNorm has a gain only */
+    int bqkv = (c.bias & BIAS_QKV) != 0, bo = (c.bias & BIAS_O) != 0, bm = (c.bias & BIAS_MLP) != 0;
     size_t s[N_PARAM_TENSORS] = {
-        V * C,                 /* wte */
-        P * C,                 /* wpe */
-        L * C, L * C,          /* ln1w, ln1b */
-        L * C * 3 * C, L * 3 * C, /* qkvw, qkvb */
-        L * C * C, L * C,      /* attprojw, attprojb */
-        L * C, L * C,          /* ln2w, ln2b */
-        L * C * 4 * C, L * 4 * C, /* fcw, fcb */
-        L * 4 * C * C, L * C,  /* fcprojw, fcprojb */
-        C, C,                  /* lnfw, lnfb */
+        V * C,                        /* wte */
+        P * C,                        /* wpe */
+        L * C, ln * L * C,            /* ln1w, ln1b */
+        L * C * QKV, bqkv * L * QKV,  /* qkvw, qkvb */
+        L * A * C, bo * L * C,        /* attprojw, attprojb */
+        L * C, ln * L * C,            /* ln2w, ln2b */
+        L * C * U, bm * L * U,        /* fcw, fcb */
+        L * F * C, bm * L * C,        /* fcprojw, fcprojb */
+        C, ln * C,                    /* lnfw, lnfb */
+        c.untied ? V * C : 0,         /* lm_head */
     };
     size_t total = 0;
     for (int i = 0; i < N_PARAM_TENSORS; i++) {
@@ -38,7 +46,7 @@ void model_point_params(ParamTensors *p, float *arena, const size_t sizes[N_PARA
     float **ptrs[N_PARAM_TENSORS] = {
         &p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw,
         &p->attprojb, &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb,
-        &p->lnfw, &p->lnfb,
+        &p->lnfw, &p->lnfb, &p->lm_head,
     };
     for (int i = 0; i < N_PARAM_TENSORS; i++) {
         *ptrs[i] = arena;
@@ -60,11 +68,14 @@ static void model_derive_tables(Model *m) {
 
 AvzCode model_create(Model *m, const ModelConfig *cfg, Vocab *vocab, char *err) {
     memset(m, 0, sizeof *m);
-    if (vocab->n != cfg->vocab_size)
+    /* a model without the word tokenizer (a BPE checkpoint) has no Vocab: n = 0 */
+    int word = strcmp(cfg->tokenizer, "word") == 0;
+    if (word ? vocab->n != cfg->vocab_size : vocab->n != 0)
         return avz_fail(err, AVZ_ERR_INPUT,
                         "vocab.json has %d tokens but config.json says vocab_size %d",
                         vocab->n, cfg->vocab_size);
     m->cfg = *cfg;
+    config_resolve(&m->cfg);
     m->vocab = *vocab;
     memset(vocab, 0, sizeof *vocab);
     m->num_parameters = model_param_sizes(cfg, m->param_sizes);
@@ -104,6 +115,7 @@ void model_init_random(Model *m, uint64_t seed) {
     fill_normal(p->fcw, sz[10], 0.02f, &r);
     fill_normal(p->fcprojw, sz[12], proj_std, &r);
     fill_const(p->lnfw, sz[14], 1.0f);
+    fill_normal(p->lm_head, sz[16], 0.02f, &r);   /* after the others: their draws unchanged */
     model_params_changed(m);
 }
 
@@ -135,7 +147,9 @@ void model_weight_cache_enable(Model *m, int on) {
 static void weight_cache_pack(Model *m) {
     ModelWeightCache *wc = &m->wcache;
     const ParamTensors *p = &m->params;
-    int L = m->cfg.n_layer, C = m->cfg.n_embd, V = m->cfg.vocab_size;
+    const ModelConfig *c = &m->cfg;
+    int L = c->n_layer, C = c->n_embd, V = c->vocab_size, F = c->n_inner;
+    int QKV = config_qkv_dim(c), A = config_attn_dim(c), U = config_up_dim(c);
     if (wc->L != L) {
         free(wc->qkv);
         free(wc->attproj);
@@ -148,12 +162,13 @@ static void weight_cache_pack(Model *m) {
         wc->L = L;
     }
     for (int l = 0; l < L; l++) {
-        gemm_pack_b(&wc->qkv[l], 3 * C, C, p->qkvw + (size_t)l * C * 3 * C, 3 * C, 0);
-        gemm_pack_b(&wc->attproj[l], C, C, p->attprojw + (size_t)l * C * C, C, 0);
-        gemm_pack_b(&wc->fc[l], 4 * C, C, p->fcw + (size_t)l * C * 4 * C, 4 * C, 0);
-        gemm_pack_b(&wc->fcproj[l], C, 4 * C, p->fcprojw + (size_t)l * 4 * C * C, C, 0);
+        gemm_pack_b(&wc->qkv[l], QKV, C, p->qkvw + (size_t)l * C * QKV, QKV, 0);
+        gemm_pack_b(&wc->attproj[l], C, A, p->attprojw + (size_t)l * A * C, C, 0);
+        gemm_pack_b(&wc->fc[l], U, C, p->fcw + (size_t)l * C * U, U, 0);
+        gemm_pack_b(&wc->fcproj[l], C, F, p->fcprojw + (size_t)l * F * C, C, 0);
     }
-    gemm_pack_b(&wc->lm_head, V, C, p->wte, C, 1);   /* read transposed: x @ wte^T */
+    /* read transposed: x @ wte^T (or lm_head^T) */
+    gemm_pack_b(&wc->lm_head, V, C, c->untied ? p->lm_head : p->wte, C, 1);
     wc->version = m->params_version;
 }
 
@@ -201,115 +216,6 @@ void model_for_each_tensor(const Model *m, ParamTensors *p, ModelTensorFn fn, vo
     emit(fn, user, "ln_f.bias", p->lnfb, 1, C, 0);
 }
 
-/* ---- loading -------------------------------------------------------------- */
-
-typedef struct {
-    const SafeTensors *st;
-    int n_seen;
-    AvzCode rc;
-    char *err;
-} LoadCtx;
-
-static void load_one(void *user, const char *name, float *data, int ndim, const int64_t *shape) {
-    LoadCtx *lc = user;
-    if (lc->rc) return;
-    const StTensorInfo *t = safetensors_find(lc->st, name);
-    if (!t) {
-        lc->rc = avz_fail(lc->err, AVZ_ERR_INPUT, "%s: missing tensor '%s'", lc->st->path, name);
-        return;
-    }
-    int ok = t->ndim == ndim;
-    for (int d = 0; ok && d < ndim; d++) ok = t->shape[d] == shape[d];
-    if (!ok) {
-        char want[64], got[64];
-        snprintf(want, sizeof want, ndim == 1 ? "[%lld]" : "[%lld, %lld]",
-                 (long long)shape[0], (long long)shape[1]);
-        int n = snprintf(got, sizeof got, "[");
-        for (int d = 0; d < t->ndim && n < 48; d++)
-            n += snprintf(got + n, sizeof got - n, d ? ", %lld" : "%lld", (long long)t->shape[d]);
-        snprintf(got + n, sizeof got - n, "]");
-        lc->rc = avz_fail(lc->err, AVZ_ERR_INPUT,
-                          "%s: tensor '%s' has shape %s but config.json implies %s",
-                          lc->st->path, name, got, want);
-        return;
-    }
-    safetensors_read_f32(lc->st, t, data);
-    lc->n_seen++;
-}
-
-/* Every weight must be a finite number: a NaN would silently turn every map grey. */
-static AvzCode check_finite(const Model *m, const char *path, char *err) {
-    for (size_t i = 0; i < m->num_parameters; i++) {
-        if (!isfinite(m->params_memory[i]))
-            return avz_fail(err, AVZ_ERR_INPUT,
-                            "%s: weights contain NaN or Inf (parameter %zu of %zu); "
-                            "the model cannot be shown", path, i, m->num_parameters);
-    }
-    return AVZ_OK;
-}
-
-static AvzCode load_weights(Model *m, const char *path, char *err) {
-    SafeTensors st;
-    AvzCode rc = safetensors_open(&st, path, err);
-    if (rc) return rc;
-    LoadCtx lc = {&st, 0, AVZ_OK, err};
-    model_for_each_tensor(m, &m->params, load_one, &lc);
-    rc = lc.rc;
-    if (!rc && lc.n_seen != st.n_tensors) {
-        /* find the first tensor the config does not explain */
-        for (int i = 0; i < st.n_tensors; i++) {
-            const char *nm = st.tensors[i].name;
-            int known = 0;
-            /* a name is known if the layout emits it: check by prefix rules */
-            if (strcmp(nm, "wte.weight") == 0 || strncmp(nm, "ln_f.", 5) == 0) known = 1;
-            if (strcmp(nm, "wpe.weight") == 0 && m->cfg.pe == PE_LEARNED) known = 1;
-            int l;
-            if (sscanf(nm, "h.%d.", &l) == 1 && l >= 0 && l < m->cfg.n_layer) known = 1;
-            if (!known) {
-                rc = avz_fail(err, AVZ_ERR_INPUT,
-                              "%s: unexpected tensor '%s' (not part of a %d-layer %s model)",
-                              path, nm, m->cfg.n_layer, pe_name(m->cfg.pe));
-                break;
-            }
-        }
-        if (!rc)
-            rc = avz_fail(err, AVZ_ERR_INPUT, "%s: %d tensors, expected %d", path,
-                          st.n_tensors, lc.n_seen);
-    }
-    safetensors_free(&st);
-    if (!rc) rc = check_finite(m, path, err);
-    return rc;
-}
-
-AvzCode model_load(Model *m, const char *dir, char *err) {
-    memset(m, 0, sizeof *m);
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return avz_fail(err, AVZ_ERR_INPUT, "%s: not a folder (a model is a folder with "
-                        "config.json, model.safetensors and vocab.json)", dir);
-    ModelConfig cfg;
-    AvzCode rc = config_load(&cfg, dir, err);
-    if (rc) return rc;
-    Vocab vocab;
-    rc = vocab_load(&vocab, dir, err);
-    if (rc) return rc;
-    char path[4200];
-    if (vocab.n != cfg.vocab_size) {
-        rc = avz_fail(err, AVZ_ERR_INPUT, "%s/vocab.json has %d tokens but config.json "
-                      "field 'vocab_size' is %d", dir, vocab.n, cfg.vocab_size);
-        vocab_free(&vocab);
-        return rc;
-    }
-    rc = model_create(m, &cfg, &vocab, err);
-    if (rc) { vocab_free(&vocab); return rc; }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    rc = load_weights(m, path, err);
-    if (rc) { model_free(m); return rc; }
-    snprintf(m->dir, sizeof m->dir, "%s", dir);
-    model_params_changed(m);
-    return AVZ_OK;
-}
-
 /* ---- saving --------------------------------------------------------------- */
 
 typedef struct {
@@ -330,6 +236,10 @@ static void save_one(void *user, const char *name, float *data, int ndim, const 
 }
 
 AvzCode model_save(const Model *m, const char *dir, char *err) {
+    if (!config_is_core_gpt2(&m->cfg) || m->cfg.hf || strcmp(m->cfg.tokenizer, "word") != 0)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: attnviz saves only its own models (GPT-2's "
+                        "layout with a tied head and the word tokenizer); this %s model is "
+                        "read from its own folder as it is", dir, arch_info(m->cfg.arch)->model_type);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot create folder: %s", dir, strerror(errno));
     AvzCode rc = config_save(&m->cfg, dir, err);
@@ -369,18 +279,21 @@ void model_free(Model *m) {
 void model_ensure_acts(Model *m, int B, int T) {
     if (m->acts_memory && B * T <= m->acts_B * m->acts_T && B <= m->acts_B && T <= m->acts_T)
         return;
-    size_t L = m->cfg.n_layer, C = m->cfg.n_embd, NH = m->cfg.n_head, V = m->cfg.vocab_size;
+    const ModelConfig *c = &m->cfg;
+    size_t L = c->n_layer, C = c->n_embd, NH = c->n_head, V = c->vocab_size, F = c->n_inner;
+    size_t QKV = config_qkv_dim(c), A = config_attn_dim(c), U = config_up_dim(c);
+    size_t KV = (size_t)c->n_kv_head * c->head_dim;
     size_t BT = (size_t)B * T;
     size_t s[N_ACT_TENSORS] = {
         BT * C,                        /* encoded */
         L * BT * C, L * BT, L * BT,    /* ln1, ln1_mean, ln1_rstd */
-        L * BT * 3 * C,                /* qkv */
-        L * BT * C, L * BT * C, L * BT * C, /* q, k, v (NH * hs = C) */
+        L * BT * QKV,                  /* qkv */
+        L * BT * A, L * BT * KV, L * BT * KV, /* q, k, v */
         L * NH * BT,                   /* lse */
-        L * BT * C, L * BT * C,        /* z, zin */
+        L * BT * A, L * BT * A,        /* z, zin */
         L * BT * C, L * BT * C,        /* attproj, residual2 */
         L * BT * C, L * BT, L * BT,    /* ln2, ln2_mean, ln2_rstd */
-        L * BT * 4 * C, L * BT * 4 * C,/* fch, fch_gelu */
+        L * BT * U, L * BT * F,        /* fch, fch_gelu */
         L * BT * C, L * BT * C,        /* fcproj, residual3 */
         BT * C, BT, BT,                /* lnf, lnf_mean, lnf_rstd */
         BT * V,                        /* logits */
@@ -409,4 +322,59 @@ void model_ensure_acts(Model *m, int B, int T) {
     m->probs_cap = 0;
     m->acts_B = B;
     m->acts_T = T;
+}
+
+/* ---- model info ------------------------------------------------------------------ */
+
+/* "q, k, v, o, MLP" for the BIAS_* bits; "none". */
+static void bias_names(unsigned bias, char *buf, size_t n) {
+    snprintf(buf, n, "%s%s%s", bias & BIAS_QKV ? "q, k, v" : "",
+             bias & BIAS_O ? (bias & BIAS_QKV ? ", output" : "output") : "",
+             bias & BIAS_MLP ? (bias & (BIAS_QKV | BIAS_O) ? ", MLP" : "MLP") : "");
+    if (!buf[0]) snprintf(buf, n, "none");
+}
+
+int model_describe(const Model *m, char *buf, size_t n) {
+    const ModelConfig *c = &m->cfg;
+    const ArchInfo *a = arch_info(c->arch);
+    int NH = c->n_head, NKV = c->n_kv_head;
+    char heads[128], biases[48], ctx[96];
+    if (NKV == NH) snprintf(heads, sizeof heads, "NH = %d (NKV = %d: one key/value head each)", NH, NKV);
+    else if (NKV == 1) snprintf(heads, sizeof heads, "NH = %d query heads, NKV = 1 key/value head "
+                                "(multi-query: all %d share it)", NH, NH);
+    else snprintf(heads, sizeof heads, "NH = %d query heads, NKV = %d key/value heads (grouped-query: "
+                  "%d query heads share each)", NH, NKV, NH / NKV);
+    bias_names(c->bias, biases, sizeof biases);
+    if (c->pe == PE_LEARNED) snprintf(ctx, sizeof ctx, "%d tokens (the learned table's rows)",
+                                      c->n_positions);
+    else snprintf(ctx, sizeof ctx, "%d tokens trained; texts up to %d", c->n_positions,
+                  config_max_len(c));
+    char pos[96];
+    if (c->pe == PE_ROPE) snprintf(pos, sizeof pos, "rope (rotate-half: dimension i with i + hd/2; "
+                                   "theta %g)", (double)c->rope_theta);
+    else snprintf(pos, sizeof pos, "%s", pe_name(c->pe));
+    double bytes = 4.0 * (double)m->num_parameters;
+    return snprintf(buf, n,
+        "family:     %s (%s)%s\n"
+        "layers:     L = %d\n"
+        "heads:      %s\n"
+        "head size:  hd = %d\n"
+        "width:      C = %d\n"
+        "MLP:        %s, F = %d\n"
+        "vocabulary: V = %d\n"
+        "context:    %s\n"
+        "norm:       %s, eps %g\n"
+        "position:   %s\n"
+        "LM head:    %s\n"
+        "biases:     %s\n"
+        "weights:    %s on disk, float32 in memory\n"
+        "parameters: %zu (%.1f MB as float32)\n"
+        "tokenizer:  %s\n",
+        a->model_type, c->hf ? a->hf_class : "attnviz's own layout",
+        c->hf ? ", read from a Hugging Face config.json" : "",
+        c->n_layer, heads, c->head_dim, c->n_embd, arch_mlp_name(c->mlp), c->n_inner,
+        c->vocab_size, ctx, arch_norm_name(c->norm), (double)c->layer_norm_epsilon, pos,
+        c->untied ? "untied (lm_head.weight)" : "tied to the token embedding",
+        biases, m->disk_dtype[0] ? m->disk_dtype : "(made in memory)", m->num_parameters,
+        bytes / 1e6, c->tokenizer);
 }

@@ -1,17 +1,22 @@
 /* model.h: the transformer itself: weights, activations, the forward pass.
  *
- * attnviz's model is GPT-2 shaped (pre-LayerNorm, causal, tied LM head):
+ * Every family of the architecture table (arch.h) is this one pre-norm, causal decoder:
  *
  *   x = wte[token] (+ position vector for sinusoidal / learned; sinusoidal scales
  *       wte by sqrt(C) first, as Vaswani et al. do)
  *   for each of L blocks:
- *       a = LayerNorm_1(x)
- *       q, k, v = a @ c_attn            (each split into NH heads of size hs = C/NH)
+ *       a = Norm_1(x)                   (LayerNorm, or RMSNorm for the Llama family)
+ *       q, k, v = a @ W_qkv (+ b)       (NH query heads, NKV key/value heads, each of size hd)
  *       (RoPE: rotate q and k by their position)
- *       z_h = softmax(q_h k_h^T / sqrt(hs) (+ ALiBi bias), causal) v_h   per head
- *       x = x + concat(z_h) @ c_proj    (an ablated head's z_h is zeroed or averaged first)
- *       x = x + MLP(LayerNorm_2(x))     (C -> 4C, GELU, 4C -> C)
- *   logits = LayerNorm_f(x) @ wte^T
+ *       z_h = softmax(q_h k_g^T / sqrt(hd) (+ ALiBi bias), causal) v_g   per query head h,
+ *                                       g = h / (NH / NKV) its key/value head
+ *       x = x + concat(z_h) @ W_o (+ b) (an ablated head's z_h is zeroed or averaged first)
+ *       x = x + MLP(Norm_2(x))          GELU:   (C -> F, GELU, F -> C), biases
+ *                                       SwiGLU: down(silu(gate(a)) * up(a)), C -> F -> C
+ *   logits = Norm_f(x) @ wte^T          (or @ lm_head^T when the head is not tied)
+ *
+ * attnviz's own models are GPT-2's layout: LayerNorm, GELU, NKV = NH, hd = C / NH,
+ * F = 4C, every bias, a tied head. Absent tensors (no bias, no wpe, ...) have size 0.
  *
  * As in llm.c all parameters live in one allocation (the arena) with named
  * pointers into it, and so do all activations. Every pointer carries its shape. */
@@ -25,24 +30,34 @@
 
 /* ---- parameters --------------------------------------------------------- */
 
-#define N_PARAM_TENSORS 16
+/* Shapes: L layers, C = n_embd, V = vocab_size, NH query heads and NKV key/value heads of
+ * hd dimensions, QKV = (NH + 2 NKV) hd, A = NH hd (the attention output's width), F =
+ * n_inner and U = F (GELU) or 2F (SwiGLU: gate and up side by side). Every linear weight
+ * is stored [in, out] (GPT-2's Conv1D layout: y = x @ W + b); the loader transposes
+ * nn.Linear's [out, in] weights once. A tensor a model does not have has size 0 (its
+ * pointer then points at the next one: never read it). */
+#define N_PARAM_TENSORS 17
 typedef struct {
-    float *wte;        /* (V, C) token embeddings, also the LM head (tied) */
+    float *wte;        /* (V, C) token embeddings, also the LM head when tied */
     float *wpe;        /* (n_positions, C) learned position table; size 0 unless learned */
-    float *ln1w;       /* (L, C) */
-    float *ln1b;       /* (L, C) */
-    float *qkvw;       /* (L, C, 3C) Conv1D layout [in, out]: columns are [q | k | v], head h at h*hs */
-    float *qkvb;       /* (L, 3C) */
-    float *attprojw;   /* (L, C, C) [in, out] */
-    float *attprojb;   /* (L, C) */
-    float *ln2w;       /* (L, C) */
-    float *ln2b;       /* (L, C) */
-    float *fcw;        /* (L, C, 4C) [in, out] */
-    float *fcb;        /* (L, 4C) */
-    float *fcprojw;    /* (L, 4C, C) [in, out] */
-    float *fcprojb;    /* (L, C) */
-    float *lnfw;       /* (C) */
-    float *lnfb;       /* (C) */
+    float *ln1w;       /* (L, C) norm before attention: gain */
+    float *ln1b;       /* (L, C) ... bias; size 0 for RMSNorm */
+    float *qkvw;       /* (L, C, QKV) [in, out]: columns [q | k | v] of widths NH hd, NKV hd,
+                          NKV hd; query head h at column h*hd, kv head g at NH*hd + g*hd (k)
+                          and (NH + NKV)*hd + g*hd (v) */
+    float *qkvb;       /* (L, QKV) size 0 without BIAS_QKV */
+    float *attprojw;   /* (L, A, C) [in, out] attention output projection (c_proj / o_proj) */
+    float *attprojb;   /* (L, C) size 0 without BIAS_O */
+    float *ln2w;       /* (L, C) norm before the MLP: gain */
+    float *ln2b;       /* (L, C) ... bias; size 0 for RMSNorm */
+    float *fcw;        /* (L, C, U) [in, out]: GELU: c_fc; SwiGLU: columns [gate | up] */
+    float *fcb;        /* (L, U) size 0 without BIAS_MLP */
+    float *fcprojw;    /* (L, F, C) [in, out] the MLP's down projection (c_proj / down_proj) */
+    float *fcprojb;    /* (L, C) size 0 without BIAS_MLP */
+    float *lnfw;       /* (C) final norm: gain */
+    float *lnfb;       /* (C) ... bias; size 0 for RMSNorm */
+    float *lm_head;    /* (V, C) the LM head when untied (nn.Linear's [out, in], read as
+                          x @ lm_head^T like the tied wte); size 0 when tied */
 } ParamTensors;
 
 /* ---- activations (kept for the visualizer and for the backward pass) ----- */
@@ -51,23 +66,23 @@ typedef struct {
 typedef struct {
     float *encoded;    /* (B, T, C) token embedding (+ position vector) */
     float *ln1;        /* (L, B, T, C) */
-    float *ln1_mean;   /* (L, B, T) */
-    float *ln1_rstd;   /* (L, B, T) */
-    float *qkv;        /* (L, B, T, 3C) the c_attn output, before RoPE */
-    float *q;          /* (L, B, NH, T, hs) queries per head, after RoPE */
-    float *k;          /* (L, B, NH, T, hs) keys per head, after RoPE */
-    float *v;          /* (L, B, NH, T, hs) values per head */
+    float *ln1_mean;   /* (L, B, T) (0 for RMSNorm) */
+    float *ln1_rstd;   /* (L, B, T) 1 / sqrt(var + eps), or 1 / rms for RMSNorm */
+    float *qkv;        /* (L, B, T, QKV) the q, k, v projection output, before RoPE */
+    float *q;          /* (L, B, NH, T, hd) queries per head, after RoPE */
+    float *k;          /* (L, B, NKV, T, hd) keys per key/value head, after RoPE */
+    float *v;          /* (L, B, NKV, T, hd) values per key/value head */
     float *lse;        /* (L, B, NH, T) log-sum-exp of each attention row: all that flash keeps of P */
-    float *z;          /* (L, B, T, C) attention output of every head, concatenated */
-    float *zin;        /* (L, B, T, C) what enters c_proj: z with ablated heads zeroed or averaged;
+    float *z;          /* (L, B, T, A) attention output of every query head, concatenated */
+    float *zin;        /* (L, B, T, A) what enters c_proj: z with ablated heads zeroed or averaged;
                           written only when a head is ablated (Model.ablated), else c_proj reads z */
     float *attproj;    /* (L, B, T, C) */
     float *residual2;  /* (L, B, T, C) x after attention */
     float *ln2;        /* (L, B, T, C) */
     float *ln2_mean;   /* (L, B, T) */
     float *ln2_rstd;   /* (L, B, T) */
-    float *fch;        /* (L, B, T, 4C) MLP hidden before GELU */
-    float *fch_gelu;   /* (L, B, T, 4C) after GELU */
+    float *fch;        /* (L, B, T, U) the MLP's first product (SwiGLU: [gate | up]) */
+    float *fch_gelu;   /* (L, B, T, F) after GELU, or silu(gate) * up */
     float *fcproj;     /* (L, B, T, C) */
     float *residual3;  /* (L, B, T, C) x after the block */
     float *lnf;        /* (B, T, C) */
@@ -89,11 +104,11 @@ typedef struct {
     int enabled;              /* 0: multiply by the weights where they are (see below) */
     uint64_t version;         /* the params_version it was packed at; 0 = never packed */
     int L;                    /* layers packed (the arrays below have L entries) */
-    GemmPackedB *qkv;         /* (L) c_attn, (C, 3C) */
-    GemmPackedB *attproj;     /* (L) attention c_proj, (C, C) */
-    GemmPackedB *fc;          /* (L) MLP c_fc, (C, 4C) */
-    GemmPackedB *fcproj;      /* (L) MLP c_proj, (4C, C) */
-    GemmPackedB lm_head;      /* wte^T, (C, V) */
+    GemmPackedB *qkv;         /* (L) q, k, v projection, (C, QKV) */
+    GemmPackedB *attproj;     /* (L) attention output projection, (A, C) */
+    GemmPackedB *fc;          /* (L) MLP c_fc, or [gate | up], (C, U) */
+    GemmPackedB *fcproj;      /* (L) MLP down projection, (F, C) */
+    GemmPackedB lm_head;      /* wte^T or lm_head^T, (C, V) */
 } ModelWeightCache;
 
 typedef enum { ATTN_FLASH = 0, ATTN_NAIVE } AttnKind;
@@ -108,8 +123,10 @@ typedef struct {
 
 typedef struct {
     ModelConfig cfg;
-    Vocab vocab;
+    Vocab vocab;                  /* the word-level vocabulary (n = 0 unless cfg.tokenizer is "word") */
     char dir[4096];               /* the folder it was loaded from ("" if made in memory) */
+    char disk_dtype[24];          /* the weights' dtype in the files ("F32", "BF16", "F16+F32");
+                                     "" if made in memory */
 
     ParamTensors params;
     size_t param_sizes[N_PARAM_TENSORS];
@@ -121,7 +138,7 @@ typedef struct {
     /* derived tables, computed once from the config */
     float *alibi_slopes;          /* (NH) ALiBi slope per head (all 0 for other encodings) */
     float *sin_table;             /* (max_len, C) sinusoidal vectors, NULL unless sinusoidal */
-    float *rope_table;            /* (rope_T, hs) RoPE cos, then sin, per position; grown */
+    float *rope_table;            /* (rope_T, hd) RoPE cos, then sin, per position; grown */
     int rope_T;                   /* positions in rope_table */
 
     /* activations of the last forward pass */
@@ -180,14 +197,33 @@ void model_weight_cache_enable(Model *m, int on);
  * are stale; NULL when the cache is off. Owned by m (freed by model_free). */
 const ModelWeightCache *model_weight_cache(Model *m);
 
-/* Loads a model folder (config.json, model.safetensors, vocab.json) and
- * validates every tensor against the config. Errors name the file and the tensor
- * or field; on failure m holds nothing to free. */
+/* Loads a model folder and validates every tensor against the config (model/load.c):
+ * attnviz's own (config.json with position_encoding, model.safetensors, vocab.json) or a
+ * Hugging Face checkpoint of a family in arch.h (config.json, model.safetensors or
+ * model.safetensors.index.json and its shards, any tokenizer files: see
+ * ModelConfig.tokenizer; vocab.json is read as attnviz's word vocabulary only when the
+ * tokenizer is "word"). Weights are F32, F16 or BF16, converted to float32 once. Errors
+ * name the file and the tensor or field; on failure m holds nothing to free. */
 AvzCode model_load(Model *m, const char *dir, char *err);
 
 /* Writes config.json, model.safetensors and vocab.json into dir (created if
- * missing), each atomically. */
+ * missing), each atomically. attnviz's own layout with the word tokenizer only
+ * (config_is_core_gpt2): anything else is refused with AVZ_ERR_INPUT. */
 AvzCode model_save(const Model *m, const char *dir, char *err);
+
+/* Describes the architecture as read, one "name: value" line each (family, L, NH, NKV,
+ * head size, C, F, V, context, norm, MLP, position encoding, head tied or not, biases,
+ * dtype on disk, parameters, tokenizer) into buf (n bytes, always NUL-terminated,
+ * truncated if short). Returns the length it needed, as snprintf does. */
+int model_describe(const Model *m, char *buf, size_t n);
+
+/* Where the per-head activations of the last pass lie: query head h of batch row b at
+ * layer l (T rows of hd floats), and the key and value rows that head reads (its
+ * key/value head h / (NH / NKV): shared by NH / NKV query heads). */
+int model_kv_head(const ModelConfig *c, int h);
+const float *model_head_q(const Model *m, int l, int b, int h);
+const float *model_head_k(const Model *m, int l, int b, int h);
+const float *model_head_v(const Model *m, int l, int b, int h);
 
 void model_free(Model *m);
 

@@ -60,6 +60,31 @@ void ops_layernorm(float *out, float *mean, float *rstd, const float *x, const f
     ops_add_layernorm(NULL, out, mean, rstd, x, NULL, w, b, N, C, eps);
 }
 
+/* One row of RMSNorm: the mean of the squares in double (a long row of large
+ * activations loses nothing), then a scale per element. */
+static AVZ_HOT void rmsnorm_row(float *on, float *rstd, const float *xn, const float *w, int C,
+                                float eps) {
+    double ss = 0.0;
+    for (int i = 0; i < C; i++) ss += (double)xn[i] * xn[i];
+    float r = 1.0f / sqrtf((float)(ss / C) + eps);
+    for (int i = 0; i < C; i++) on[i] = xn[i] * r * w[i];
+    if (rstd) *rstd = r;
+}
+
+void ops_add_rmsnorm(float *sum, float *out, float *rstd, const float *x, const float *add,
+                     const float *w, int N, int C, float eps) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C > (1u << 16))
+    for (int n = 0; n < N; n++) {
+        size_t o = (size_t)n * C;
+        const float *src = x + o;
+        if (add) {
+            ops_add(sum + o, x + o, add + o, (size_t)C);
+            src = sum + o;
+        }
+        rmsnorm_row(out + o, rstd ? rstd + n : NULL, src, w, C, eps);
+    }
+}
+
 /* Rows [n0, n1) of out = x @ w + b. Four rows at a time share each row of w, so it
  * is read from cache once per four outputs; the inner loop walks a row of w and
  * rows of out, both contiguous, and vectorises. */
@@ -147,6 +172,23 @@ static AVZ_HOT AVZ_CONTRACT void gelu_fast(float *out, const float *x, size_t n)
 void ops_gelu(float *out, const float *x, size_t n) {
     if (simd_avx512_active()) simd_gelu_avx512(out, x, n);   /* avx512_ops.c */
     else gelu_fast(out, x, n);
+}
+
+/* silu(g) * u with sigmoid(g) from a = e^(-|g|) in (0, 1]: 1 / (1 + a) for g >= 0 and
+ * a / (1 + a) below, so that no exponential overflows whatever g is. */
+static AVZ_HOT AVZ_CONTRACT void swiglu_row(float *out, const float *g, const float *u, int F) {
+#pragma omp simd
+    for (int i = 0; i < F; i++) {
+        float a = avz_fast_exp(-fabsf(g[i]));
+        float sig = (g[i] >= 0.0f ? 1.0f : a) / (1.0f + a);
+        out[i] = g[i] * sig * u[i];
+    }
+}
+
+void ops_swiglu(float *out, const float *gu, int N, int F) {
+#pragma omp parallel for schedule(static) if ((size_t)N * F > (1u << 18))
+    for (int n = 0; n < N; n++)
+        swiglu_row(out + (size_t)n * F, gu + (size_t)n * 2 * F, gu + (size_t)n * 2 * F + F, F);
 }
 
 void ops_add(float *out, const float *a, const float *b, size_t n) {

@@ -21,6 +21,13 @@ void ops_add_layernorm(float *sum, float *out, float *mean, float *rstd, const f
                        const float *add, const float *w, const float *b, int N, int C,
                        float eps);
 
+/* RMSNorm (Zhang and Sennrich 2019; Llama): out = x / sqrt(mean(x^2) + eps) * w, no mean
+ * subtracted, no bias. When add is not NULL the rows normalised are sum = x + add, written
+ * to sum first (as ops_add_layernorm). rstd (N) gets each row's 1 / rms (may be NULL).
+ * x, add, sum, out: (N, C). */
+void ops_add_rmsnorm(float *sum, float *out, float *rstd, const float *x, const float *add,
+                     const float *w, int N, int C, float eps);
+
 /* Linear layer in GPT-2's Conv1D layout: out (N, OC) = x (N, C) @ w (C, OC) + b (OC).
  * b may be NULL. Runs on the fast kernels of gemm.c. */
 void ops_matmul(float *out, const float *x, const float *w, const float *b, int N, int C,
@@ -43,6 +50,10 @@ void ops_matmul_wt(float *out, const float *x, const float *wte, int N, int C, i
  * ops_gelu_ref with libm's tanhf, the reference it is tested against. */
 void ops_gelu(float *out, const float *x, size_t n);
 void ops_gelu_ref(float *out, const float *x, size_t n);
+
+/* SwiGLU (Shazeer 2020; Llama's MLP): gu is (N, 2F), each row the gate's F values then
+ * up's F; out (N, F) = silu(gate) * up, with silu(g) = g * sigmoid(g) = g / (1 + e^-g). */
+void ops_swiglu(float *out, const float *gu, int N, int F);
 
 /* out = a + b, n floats. */
 void ops_add(float *out, const float *a, const float *b, size_t n);

@@ -12,7 +12,7 @@
 #include "attention.h"
 #include "posenc.h"
 
-static int head_size(const Model *m) { return m->cfg.n_embd / m->cfg.n_head; }
+static int head_size(const Model *m) { return m->cfg.head_dim; }
 
 /* ---- 1. Position view ------------------------------------------------------------- */
 
@@ -123,13 +123,15 @@ void teach_rope_score_vs_distance(const Model *m, const float *q, const float *k
 
 void teach_head_qk(const Model *m, int layer, int head, int qpos, int kpos, float *q,
                    float *k) {
-    int C = m->cfg.n_embd, hs = head_size(m);
+    int hs = head_size(m), QKV = config_qkv_dim(&m->cfg), A = config_attn_dim(&m->cfg);
     AVZ_ASSERT(layer >= 0 && layer < m->cfg.n_layer && head >= 0 && head < m->cfg.n_head);
     AVZ_ASSERT(qpos >= 0 && qpos < m->T && kpos >= 0 && kpos < m->T);
-    /* qkv is (L, B, T, 3C): columns [q | k | v], head h at h * hs */
-    const float *qkv = m->acts.qkv + (size_t)layer * m->B * m->T * 3 * C;
-    memcpy(q, qkv + (size_t)qpos * 3 * C + head * hs, sizeof(float) * hs);
-    memcpy(k, qkv + (size_t)kpos * 3 * C + C + head * hs, sizeof(float) * hs);
+    /* qkv is (L, B, T, QKV): columns [q | k | v], query head h at h * hs, its key/value
+     * head g at A + g * hs */
+    const float *qkv = m->acts.qkv + (size_t)layer * m->B * m->T * QKV;
+    int g = model_kv_head(&m->cfg, head);
+    memcpy(q, qkv + (size_t)qpos * QKV + head * hs, sizeof(float) * hs);
+    memcpy(k, qkv + (size_t)kpos * QKV + A + g * hs, sizeof(float) * hs);
 }
 
 /* ---- 2. Permutation demo ---------------------------------------------------------- */
@@ -143,7 +145,7 @@ AvzCode teach_layer0_scores(Model *m, const int *ids, int T, int no_position, fl
     float scale = 1.0f / sqrtf((float)hs);
     for (int h = 0; h < NH; h++) {
         /* layer 0, batch row 0: the head's (T, hs) queries and keys, RoPE applied */
-        const float *q = m->acts.q + (size_t)h * T * hs, *k = m->acts.k + (size_t)h * T * hs;
+        const float *q = model_head_q(m, 0, 0, h), *k = model_head_k(m, 0, 0, h);
         float slope = no_position ? 0.0f : m->alibi_slopes[h];
         for (int i = 0; i < T; i++)
             for (int j = 0; j < T; j++) {
@@ -400,16 +402,16 @@ AvzCode flash_trace_init(FlashTrace *ft, const float *q, const float *k, const f
 AvzCode flash_trace_init_model(FlashTrace *ft, const Model *m, int layer, int head, int bq,
                                int bk, char *err) {
     memset(ft, 0, sizeof *ft);
-    int NH = m->cfg.n_head, C = m->cfg.n_embd, hs = head_size(m), T = m->T;
+    int NH = m->cfg.n_head, hs = head_size(m), T = m->T;
     if (T < 1 || m->B < 1) return avz_fail(err, AVZ_ERR_INPUT, "no forward pass to trace yet");
     if (layer < 0 || layer >= m->cfg.n_layer || head < 0 || head >= NH)
         return avz_fail(err, AVZ_ERR_INPUT, "no head %d.%d in a model of %d layers x %d heads",
                         layer, head, m->cfg.n_layer, NH);
-    /* (L, B, NH, T, hs): layer, batch row 0, head */
-    size_t off = (size_t)layer * m->B * T * C + (size_t)head * T * hs;
+    /* layer, batch row 0, the head (and the keys and values of its key/value head) */
     float slope = m->no_position ? 0.0f : m->alibi_slopes[head];
-    return flash_trace_init(ft, m->acts.q + off, m->acts.k + off, m->acts.v + off, T, hs,
-                            1.0f / sqrtf((float)hs), slope, 1, bq, bk, err);
+    return flash_trace_init(ft, model_head_q(m, layer, 0, head), model_head_k(m, layer, 0, head),
+                            model_head_v(m, layer, 0, head), T, hs, 1.0f / sqrtf((float)hs),
+                            slope, 1, bq, bk, err);
 }
 
 void flash_trace_free(FlashTrace *ft) {

@@ -123,7 +123,9 @@ Test(lengths, learned_stops_at_its_table_others_go_on) {
     for (int e = 0; e < 2; e++) {
         Vocab v;
         cr_assert_eq(vocab_from_words(&v, words, n, err), AVZ_OK);
-        ModelConfig cfg = {1, 2, 16, 16, n, 1e-5f, pes[e], 10000.0f, "word"};
+        ModelConfig cfg = {.n_layer = 1, .n_head = 2, .n_embd = 16, .n_positions = 16,
+                           .vocab_size = n, .layer_norm_epsilon = 1e-5f, .pe = pes[e],
+                           .rope_theta = 10000.0f, .tokenizer = "word"};
         cr_assert_eq(model_create(&m, &cfg, &v, err), AVZ_OK, "%s", err);
         model_init_random(&m, 3);
         float loss[40];
