@@ -17,6 +17,10 @@
  * table (FNV-1a, linear probing), at most half full so that probes stay short. */
 #include "tokenizer.h"
 
+#include <sys/stat.h>
+
+#include "bpe.h"
+
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -433,4 +437,122 @@ void tokens_unknown_list(const Tokens *t, char *buf, size_t len) {
         used += need;
         if (used + 4 <= len) safe = used;
     }
+}
+
+/* ---- every tokenizer behind one face (see tokenizer.h) ---------------------------- */
+
+void tokenizer_init_word(Tokenizer *t, const Vocab *v) {
+    memset(t, 0, sizeof *t);
+    t->kind = TOKENIZER_WORD;
+    t->bos_id = v->bos_id;
+    t->n_vocab = v->n;
+}
+
+static int file_exists(const char *dir, const char *name) {
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0;
+}
+
+int tokenizer_dir_has_bpe(const char *dir) {
+    return file_exists(dir, "tokenizer.json") || file_exists(dir, "merges.txt");
+}
+
+AvzCode tokenizer_open_bpe(Tokenizer *t, const char *dir, char *err) {
+    memset(t, 0, sizeof *t);
+    char a[4200], b[4200];
+    AvzCode rc;
+    if (file_exists(dir, "tokenizer.json")) {
+        snprintf(a, sizeof a, "%s/tokenizer.json", dir);
+        t->kind = TOKENIZER_HF;
+        rc = bpe_load_hf(&t->bpe, a, err);
+    } else if (file_exists(dir, "merges.txt")) {
+        snprintf(a, sizeof a, "%s/vocab.json", dir);
+        snprintf(b, sizeof b, "%s/merges.txt", dir);
+        t->kind = TOKENIZER_GPT2;
+        rc = bpe_load_gpt2(&t->bpe, a, b, err);
+    } else {
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: no tokenizer: expected tokenizer.json, or "
+                        "vocab.json with merges.txt", dir);
+    }
+    if (rc) return rc;
+    t->n_vocab = bpe_vocab_size(t->bpe);
+    /* Llama's post-processor adds its bos itself (bpe_encode with add_special); GPT-2's
+     * adds nothing, so its <|endoftext|> is prepended here, as TransformerLens does. */
+    t->bos_id = t->kind == TOKENIZER_GPT2 ? bpe_bos_id(t->bpe) : -1;
+    return AVZ_OK;
+}
+
+void tokenizer_free(Tokenizer *t) {
+    if (t->bpe) bpe_free(t->bpe);
+    memset(t, 0, sizeof *t);
+}
+
+const char *tokenizer_kind_name(const Tokenizer *t) {
+    switch (t->kind) {
+    case TOKENIZER_GPT2: return "GPT-2 byte-level BPE";
+    case TOKENIZER_HF: return "tokenizer.json BPE";
+    default: return "word";
+    }
+}
+
+void tokenizer_label(const Tokenizer *t, const Vocab *v, int id, char *buf, size_t n) {
+    if (n == 0) return;
+    if (t->kind == TOKENIZER_WORD) {
+        const char *w = v && id >= 0 && id < v->n ? v->words[id] : "<id?>";
+        snprintf(buf, n, "%s", w);
+        return;
+    }
+    bpe_label(t->bpe, id, buf, n);
+}
+
+const char *tokenizer_piece(const Tokenizer *t, const Vocab *v, int id) {
+    if (t->kind == TOKENIZER_WORD) return v && id >= 0 && id < v->n ? v->words[id] : NULL;
+    return bpe_piece(t->bpe, id);
+}
+
+int tokenizer_is_special(const Tokenizer *t, const Vocab *v, int id) {
+    if (t->kind != TOKENIZER_WORD) return bpe_is_special(t->bpe, id) || id == t->bos_id;
+    const char *w = tokenizer_piece(t, v, id);
+    size_t n = w ? strlen(w) : 0;
+    return n >= 3 && w[0] == '<' && w[n - 1] == '>';   /* <bos>, <unk>, <pad>, ... */
+}
+
+AvzCode tokenizer_encode(const Tokenizer *t, const Vocab *v, const char *text, int max_tokens,
+                         Tokens *out, char *err) {
+    if (t->kind == TOKENIZER_WORD) return tokenize(v, text, max_tokens, out, err);
+    memset(out, 0, sizeof *out);
+    BpeTokens bt = {0};
+    AvzCode rc = bpe_encode(t->bpe, text, strlen(text), 1, &bt, err);
+    if (rc) return rc;
+    int lead = t->bos_id >= 0 ? 1 : 0;
+    if (bt.n + lead > max_tokens) {
+        rc = avz_fail(err, AVZ_ERR_INPUT, "text is %d tokens long; this model accepts at most %d",
+                      bt.n + lead, max_tokens);
+        bpe_tokens_free(&bt);
+        return rc;
+    }
+    if (bt.n + lead == 0) {   /* an empty text with no bos: nothing to run */
+        bpe_tokens_free(&bt);
+        return avz_fail(err, AVZ_ERR_INPUT, "the text is empty");
+    }
+    tokens_alloc(out, bt.n + lead);
+    char label[256];
+    if (lead) {
+        out->ids[0] = t->bos_id;
+        tokenizer_label(t, v, t->bos_id, label, sizeof label);
+        out->text[0] = dup_str(label);
+        out->byte_start[0] = -1;
+    }
+    for (int i = 0; i < bt.n; i++) {
+        int k = i + lead;
+        out->ids[k] = bt.ids[i];
+        tokenizer_label(t, v, bt.ids[i], label, sizeof label);
+        out->text[k] = dup_str(label);
+        out->byte_start[k] = bt.byte_len[i] > 0 ? bt.byte_start[i] : -1;
+        out->byte_len[k] = bt.byte_len[i];
+    }
+    bpe_tokens_free(&bt);
+    return AVZ_OK;
 }

@@ -54,4 +54,50 @@ void tokens_free(Tokens *t);
 /* The unknown words joined by ", " into buf (for messages). */
 void tokens_unknown_list(const Tokens *t, char *buf, size_t len);
 
+/* ---- every tokenizer behind one face ---------------------------------------------
+ * A model folder brings its own tokenizer, and the rest of attnviz does not care
+ * which: text -> Tokens (ids, the text to show for each, byte spans) and id -> label.
+ *   word   our toy models: vocab.json of whole words, the tokenizer above;
+ *   gpt2   GPT-2's vocab.json + merges.txt: byte-level BPE (model/bpe.h);
+ *   hf     a Hugging Face tokenizer.json (Llama 2/3, SmolLM, TinyLlama, Qwen2): BPE.
+ * The sequence always starts with the model's beginning-of-text token when it has
+ * one: <bos> for word models, <s> / <|begin_of_text|> for Llama (its post-processor
+ * adds them), and <|endoftext|> for GPT-2, which Hugging Face's tokenizer does not add
+ * but TransformerLens does by default: a first token every position can attend to
+ * (the "attention sink") without which GPT-2's maps pile onto the first word. */
+typedef enum { TOKENIZER_WORD = 0, TOKENIZER_GPT2, TOKENIZER_HF } TokenizerKind;
+
+struct Bpe;
+typedef struct {
+    TokenizerKind kind;
+    struct Bpe *bpe;            /* gpt2, hf: owned; NULL for word (the Vocab is passed in) */
+    int bos_id;                 /* prepended when >= 0 and the tokenizer does not add it */
+    int n_vocab;                /* ids are 0..n_vocab-1 */
+} Tokenizer;
+
+/* The word tokenizer of v. The functions below take the word vocabulary as v (a model
+ * keeps it in Model.vocab; NULL is fine for the BPE kinds): the Tokenizer holds no
+ * pointer into the model, so a Model can be moved by value. */
+void tokenizer_init_word(Tokenizer *t, const Vocab *v);
+/* The BPE tokenizer of a folder: tokenizer.json if present, else vocab.json +
+ * merges.txt. AVZ_ERR_INPUT naming the file when neither is there or one is bad. */
+AvzCode tokenizer_open_bpe(Tokenizer *t, const char *dir, char *err);
+/* Does dir hold a BPE tokenizer (tokenizer.json, or merges.txt)? */
+int tokenizer_dir_has_bpe(const char *dir);
+void tokenizer_free(Tokenizer *t);
+
+/* Text -> tokens, as tokenize() above for every kind: never fails on content (invalid
+ * UTF-8 is replaced by U+FFFD), AVZ_ERR_INPUT only past max_tokens, with both numbers. */
+AvzCode tokenizer_encode(const Tokenizer *t, const Vocab *v, const char *text, int max_tokens, Tokens *out,
+                         char *err);
+/* The text to show for id on an axis ("curie", " world", "<0xE2>"), NUL-terminated. */
+void tokenizer_label(const Tokenizer *t, const Vocab *v, int id, char *buf, size_t n);
+/* The vocabulary's own string for id ("Ġworld", "▁the"): the tooltip's "piece". */
+const char *tokenizer_piece(const Tokenizer *t, const Vocab *v, int id);
+/* Special tokens (<bos>, <unk>, <s>, <|endoftext|>, ...), which the role protocol's
+ * random blocks leave out. */
+int tokenizer_is_special(const Tokenizer *t, const Vocab *v, int id);
+/* "word", "GPT-2 byte-level BPE", "tokenizer.json BPE". */
+const char *tokenizer_kind_name(const Tokenizer *t);
+
 #endif

@@ -193,6 +193,7 @@ static void view_key(App *a, int key, int mods) {
     case 'm': app_set_ablate_mode(a, a->ablate_mode == ABLATE_ZERO ? ABLATE_MEAN : ABLATE_ZERO);
         app_status(a, "ablation mode: %s", a->ablate_mode == ABLATE_ZERO ? "zero" : "mean"); break;
     case 'w': app_start_sweep(a); break;
+    case 'd': app_repeat_demo(a); break;
     case 'c': a->cmap = (Colormap)((a->cmap + 1) % CMAP_DIVERGING);
         app_status(a, "colormap: %s", colormap_name(a->cmap)); break;
     case 's': app_toggle_shared_scale(a); break;

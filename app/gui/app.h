@@ -28,6 +28,7 @@
 #include "figure/heatmap.h"
 #include "gui/job.h"
 #include "gui/lesson.h"
+#include "detect.h"
 #include "probes.h"
 #include "render/render.h"
 #include "gui/script.h"
@@ -95,7 +96,8 @@ typedef struct {
     char err[AVZ_ERR_LEN];
     float *importance;          /* (L * NH) sweep */
     float loss_base;
-    ProbeReport roles;
+    DetectReport roles;         /* head roles by the standard protocol (head_roles.h) */
+    int roles_cached;           /* they came from the cache */
     Engine eng;                 /* the worker's own model (only it touches this) */
     char eng_dir[4096];
     char device_name[160];
@@ -203,11 +205,13 @@ typedef struct App {
     float shared_vmax;          /* the largest value over every head's map */
     unsigned long shared_key;
 
-    /* head roles (measured by probes on the worker) and the sweep */
+    /* head roles (the standard protocol, measured on the worker) and the sweep */
     int roles_ready, roles_failed;
-    char (*role_label)[48];     /* (L * NH) "previous-token 0.82" or "mixed" */
-    float *role_score;          /* (ROLE_COUNT, L * NH) probes' role scores */
-    float role_uniform[ROLE_COUNT]; /* what uniform attention would score */
+    char (*role_label)[48];     /* (L * NH) "induction 0.91", "weak ... 0.31" or "mixed" */
+    float *role_score;          /* (DET_COUNT, L * NH) mean scores over the block lengths */
+    float role_uniform[DET_COUNT]; /* what uniform attention would score */
+    char role_protocol[160];
+    int demo_count;             /* repeat demos so far: each draws a fresh block */    /* "random repeated blocks, n = 5..31 (7 lengths), 32 seqs ..." */
     float *sweep;               /* (L * NH) loss increase per head */
     int sweep_valid, sweep_wanted;
     float sweep_base;
@@ -309,6 +313,8 @@ AvzCode app_load_model(App *a, const char *dir_or_name, char *err);
 /* The text changed (a->edit): tokenizes and reruns; errors go to the status bar. */
 void app_text_changed(App *a);
 void app_set_text(App *a, const char *text);
+/* D or the Head view's button: a random block of words, then the same block again. */
+void app_repeat_demo(App *a);
 void app_select(App *a, int layer, int head);
 void app_toggle_ablation(App *a, int layer, int head);
 void app_clear_ablation(App *a);

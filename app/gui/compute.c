@@ -274,7 +274,7 @@ static void alloc_model_state(App *a) {
     a->maps = avz_xcalloc(n, sizeof(float *));
     a->abl_maps = avz_xcalloc(n, sizeof(float *));
     a->role_label = avz_xcalloc(n, sizeof *a->role_label);
-    a->role_score = avz_xcalloc((size_t)ROLE_COUNT * n, sizeof(float));
+    a->role_score = avz_xcalloc((size_t)DET_COUNT * n, sizeof(float));
     a->sweep = avz_xcalloc(n, sizeof(float));
     a->tex_thumbs = avz_xcalloc(n, sizeof(RenderMap));
     a->n_thumbs = n;

@@ -266,6 +266,7 @@ static const char *HELP[][2] = {
     {"A", "switch the selected head off / on (ablation)"},
     {"M", "ablation mode: zero or mean"},
     {"W", "run the ablation sweep (Esc cancels it)"},
+    {"D", "repeat demo: a random block of words, then the same block again"},
     {"Enter or click the text", "edit the text (Esc or Enter to stop editing)"},
     {"Ctrl+C / X / V, Ctrl+A", "copy, cut, paste, select all in the text"},
     {"E / O", "examples menu / model menu"},

@@ -1,9 +1,44 @@
-/* text_actions.c: two actions of the teaching views on the app's text and model:
- * repeat the text to a length (Lengths view, X) and switch to the next shipped model
- * keeping the text (N). */
+/* text_actions.c: actions of the views on the app's text and model: the classroom's
+ * repeat demo (Head view, D), repeat the text to a length (Lengths view, X) and switch
+ * to the next shipped model keeping the text (N). */
 #include <string.h>
 
 #include "gui/views/views.h"
+#include "head_roles.h"
+
+#define DEMO_BLOCK 12   /* words in the repeat demo's block */
+
+/* The demo of the standard protocol (head_roles.h), typed in one click: a block of
+ * words drawn uniformly from the model's vocabulary, then the same block again. An
+ * induction head attends from each word of the second copy to the word after its
+ * first occurrence; a previous-token head to the word before it. */
+void app_repeat_demo(App *a) {
+    if (!a->base.loaded || a->base.model.vocab.n == 0) {
+        app_error(a, "repeat demo: needs a model with a word vocabulary");
+        return;
+    }
+    int n, bos;
+    int *pool = head_roles_pool(&a->base.model, &n, &bos);
+    if (n < 2) {
+        free(pool);
+        app_error(a, "repeat demo: the vocabulary has no words to draw from");
+        return;
+    }
+    AvzRng rng;
+    avz_rng_init(&rng, 0xDE40ull + (uint64_t)a->demo_count++);
+    const char *w[DEMO_BLOCK];
+    for (int i = 0; i < DEMO_BLOCK; i++) w[i] = a->base.model.vocab.words[pool[avz_rng_u64(&rng) % n]];
+    char text[4096] = "";
+    size_t k = 0;
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < DEMO_BLOCK && k + 80 < sizeof text; i++)
+            k += (size_t)snprintf(text + k, sizeof text - k, "%s%s", k ? " " : "", w[i]);
+    free(pool);
+    app_set_text(a, text);
+    app_status(a, "repeat demo: %d random words, then the same %d again. Induction heads "
+               "look from each repeated word to the word after its first copy.", DEMO_BLOCK,
+               DEMO_BLOCK);
+}
 
 
 /* ---- text and model controls ---- */

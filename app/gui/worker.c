@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gui/app.h"
+#include "head_roles.h"
 
 
 /* ---- the worker thread ---- */
@@ -25,7 +26,10 @@ static void worker_main(Job *job, void *user) {
         snprintf(w->eng_dir, sizeof w->eng_dir, "%s", rc ? "" : w->model_dir);
     }
     if (!rc && w->kind == JOB_ROLES) {
-        rc = probes_run(&w->eng.be, &w->eng.model, PROBES_SEED, 30, NULL, &w->roles, w->err);
+        /* the standard protocol (head_roles.h), from the cache when measured before */
+        char note[AVZ_ERR_LEN];
+        rc = head_roles_measure(&w->eng.be, &w->eng.model, sweep_progress, w, &w->roles,
+                                &w->roles_cached, note, w->err);
     } else if (!rc && w->kind == JOB_SWEEP) {
         int n = w->eng.model.cfg.n_layer * w->eng.model.cfg.n_head;
         w->importance = avz_xmalloc(sizeof(float) * n);
@@ -85,24 +89,18 @@ void app_cancel_sweep(App *a) {
     else if (pending) app_status(a, "sweep cancelled before it started");
 }
 
-/* "previous-token 0.82" for the best role clearly above uniform, else "mixed". */
-static void label_roles(App *a, const ProbeReport *rep) {
+/* Each head's label ("induction 0.91", "weak previous-token 0.35", "mixed") and
+ * scores, by the standard protocol (head_roles.h). */
+static void label_roles(App *a, const DetectReport *rep, int cached) {
     int n = rep->L * rep->NH;
     if (n != app_L(a) * app_NH(a)) return;
-    memcpy(a->role_score, rep->score, sizeof(float) * ROLE_COUNT * n);
+    memcpy(a->role_score, rep->score, sizeof(float) * DET_COUNT * n);
     memcpy(a->role_uniform, rep->uniform, sizeof a->role_uniform);
-    for (int i = 0; i < n; i++) {
-        int best = -1;
-        float bs = 0.0f;
-        for (int r = 0; r < ROLE_COUNT; r++) {
-            float s = rep->score[r * n + i];
-            if (s > 0.3f && s > 2.0f * rep->uniform[r] && s > bs) best = r, bs = s;
-        }
-        if (best < 0) snprintf(a->role_label[i], sizeof a->role_label[i], "mixed");
-        else snprintf(a->role_label[i], sizeof a->role_label[i], "%s %.2f",
-                      probes_role_name((HeadRole)best), bs);
-    }
+    for (int i = 0; i < n; i++) head_roles_label(rep, i, a->role_label[i], sizeof a->role_label[i]);
+    detect_protocol_label(rep, a->role_protocol, sizeof a->role_protocol);
     a->roles_ready = 1;
+    app_status(a, "head roles %s: %s", cached ? "read from the cache" : "measured",
+               a->role_protocol);
 }
 
 static void collect_sweep(App *a, Worker *w) {
@@ -130,14 +128,14 @@ static void collect(App *a) {
     Worker *w = &a->worker;
     job_join(&w->job);
     if (w->model_gen == a->model_gen) {
-        if (w->kind == JOB_ROLES && !w->rc) label_roles(a, &w->roles);
+        if (w->kind == JOB_ROLES && !w->rc) label_roles(a, &w->roles, w->roles_cached);
         else if (w->kind == JOB_ROLES) {
             a->roles_failed = 1;
             app_error(a, "head roles: %s", w->err);
         }
         else collect_sweep(a, w);
     }
-    probe_report_free(&w->roles);
+    detect_report_free(&w->roles);
     free(w->importance);
     w->importance = NULL;
     a->redraw = 1;
@@ -161,7 +159,7 @@ void app_worker_free(App *a) {
     Worker *w = &a->worker;
     if (w->job.started) {
         job_stop(&w->job);
-        probe_report_free(&w->roles);
+        detect_report_free(&w->roles);
         free(w->importance);
     }
     engine_close(&w->eng);

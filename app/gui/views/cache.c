@@ -28,7 +28,7 @@ void app_teach_free(App *a) {
     for (int i = 0; i < t->n_cmp; i++) {
         free(t->cmp_map[i]);
         t->cmp_map[i] = NULL;
-        if (t->cmp[i].loaded) backend_close(t->cmp[i].be), model_free(&t->cmp[i].model);
+        engine_close(&t->cmp[i]);
     }
     t->n_cmp = t->cmp_loaded = 0;
     teach_permutation_free(&t->perm);

@@ -1,5 +1,5 @@
 /* compare.c: the Compare view: one text, one (layer, head), every shipped model side
- * by side (each loaded once into its own engine, on the CPU). */
+ * by side (each loaded once into its own engine, on the app's device). */
 #include <math.h>
 #include <string.h>
 
@@ -17,11 +17,7 @@ static void compare_load(App *a) {
     for (int i = 0; i < a->n_models && t->n_cmp < GUI_CMP_MAX; i++) {
         Engine *e = &t->cmp[t->n_cmp];
         char err[AVZ_ERR_LEN], note[AVZ_ERR_LEN];
-        memset(e, 0, sizeof *e);
-        if (model_load(&e->model, a->models[i].dir, err)) continue;
-        e->be = device_open("cpu", note, err);
-        if (!e->be) { model_free(&e->model); continue; }
-        e->loaded = 1;
+        if (engine_open(e, a->models[i].dir, a->device, note, err)) continue;
         snprintf(t->cmp_name[t->n_cmp++], sizeof t->cmp_name[0], "%s", a->models[i].name);
     }
     t->cmp_loaded = 1;
@@ -49,7 +45,7 @@ static void compare_one(App *a, int i) {
     if (tok.n != app_T(a)) {
         snprintf(t->cmp_err[i], sizeof t->cmp_err[i], "reads the text as %d tokens, not %d", tok.n,
                  app_T(a));
-    } else if (e->be->forward(e->be, &e->model, tok.ids, NULL, 1, tok.n, &o, err)) {
+    } else if (backend_forward(&e->be, &e->model, tok.ids, NULL, 1, tok.n, &o, NULL, err)) {
         snprintf(t->cmp_err[i], sizeof t->cmp_err[i], "%.250s", err);
     } else {
         t->cmp_map[i] = avz_xmalloc(sizeof(float) * (size_t)tok.n * tok.n);

@@ -44,10 +44,11 @@ static void model_cell(App *a, Rect cell, float s, int l, int h) {
 
 void view_model(App *a, Rect area) {
     int L = app_L(a), NH = app_NH(a);
-    char head[256];
-    snprintf(head, sizeof head, "Every head of the %s model, %d layer%s x %d heads. Labels: the "
-             "role each head plays on held-out probe texts. Click a head to open it.",
-             a->model_name, L, L == 1 ? "" : "s", NH);
+    char head[512];
+    snprintf(head, sizeof head, "Every head of the %s model, %d layer%s x %d heads. Labels: each "
+             "head's strongest role on random repeated blocks (%s). Click a head to open it.",
+             a->model_name, L, L == 1 ? "" : "s", NH,
+             a->roles_ready ? a->role_protocol : "the standard protocol");
     ui_text_fit(a, head, area.x, area.y, FONT_UI, area.w, TH_MUTED);
     float top = area.y + 30, lab = 74;
     float cw = (area.w - lab) / NH, ch = (area.h - 30) / L;

@@ -86,26 +86,28 @@ static void pinned_bars(App *a, float x, float y, float w, const float *P) {
     }
 }
 
-/* The probes' role scores of the selected head beside uniform attention's. */
+/* The selected head's role scores by the standard protocol (random repeated blocks,
+ * head_roles.h) beside uniform attention's. */
 static void role_table(App *a, float x, float y, float w) {
     int n = app_L(a) * app_NH(a), i = a->layer * app_NH(a) + a->head;
-    render_text(a->r, "role scores on probe texts", x, y, FONT_SMALL, TH_MUTED);
+    render_text(a->r, "role scores on random repeated blocks", x, y, FONT_SMALL, TH_MUTED);
     if (!a->roles_ready) {
         render_text(a->r, a->roles_failed ? "not measured (see the status bar)" : "measuring...",
                     x, y + 22, FONT_SMALL, TH_MUTED);
         return;
     }
-    for (int r = 0; r < ROLE_COUNT; r++) {
+    for (int r = 0; r < DET_COUNT; r++) {
         float yy = y + 22 + r * 21, sc = a->role_score[r * n + i], u = a->role_uniform[r];
-        int strong = sc > 0.3f && sc > 2 * u;
+        int strong = sc >= 0.5f && sc > 2 * u;
         char t[32];
-        ui_text_fit(a, probes_role_name((HeadRole)r), x, yy, FONT_SMALL, w - 90, strong ? TH_INK : TH_MUTED);
+        ui_text_fit(a, detect_role_name((DetectRole)r), x, yy, FONT_SMALL, w - 90, strong ? TH_INK : TH_MUTED);
         snprintf(t, sizeof t, "%.2f", sc);
         render_text(a->r, t, x + w - 84, yy, FONT_SMALL, strong ? TH_ACCENT : TH_INK);
         snprintf(t, sizeof t, "(%.2f)", u);
         render_text(a->r, t, x + w - 44, yy, FONT_SMALL, TH_MUTED);
     }
-    render_text(a->r, "(uniform attention's score)", x, y + 24 + ROLE_COUNT * 21, FONT_SMALL, TH_MUTED);
+    render_text(a->r, "(uniform attention's score)", x, y + 24 + DET_COUNT * 21, FONT_SMALL, TH_MUTED);
+    ui_text_wrap(a, a->role_protocol, x, y + 46 + DET_COUNT * 21, w, FONT_SMALL, TH_MUTED);
 }
 
 /* The side panel: title, role, readout, colour bar and role scores, the pinned
@@ -119,7 +121,9 @@ static void head_side(App *a, Rect s, const HeatmapScale *hs, const float *P) {
     snprintf(t, sizeof t, "role: %s", a->roles_ready    ? a->role_label[i]
                                       : a->roles_failed ? "not measured"
                                                         : "measuring...");
-    ui_text_fit(a, t, s.x, s.y + 34, FONT_UI, s.w, a->roles_ready ? TH_INK : TH_MUTED);
+    ui_text_fit(a, t, s.x, s.y + 34, FONT_UI, s.w - 130, a->roles_ready ? TH_INK : TH_MUTED);
+    if (ui_button(a, (Rect){s.x + s.w - 124, s.y + 28, 120, 30}, "Repeat demo", 0))
+        app_repeat_demo(a);
     if (a->ablate[i]) render_text(a->r, "switched off (ablated)", s.x, s.y + 56, FONT_UI, TH_OFF);
     Rect box = {s.x, s.y + 82, s.w, 48};
     ui_panel(a, box);
