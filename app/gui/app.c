@@ -266,7 +266,7 @@ static void handle_event(App *a, const Event *e) {
         u->mx = e->x, u->my = e->y;
         if (e->button == 1) u->down = 0, u->released = 1;
         break;
-    case EV_WHEEL: u->wheel += e->wheel, u->mx = e->x, u->my = e->y; break;
+    case EV_WHEEL: u->wheel += e->wheel, u->mx = e->x, u->my = e->y, u->ctrl = e->mods & MOD_CTRL; break;
     default: break;
     }
 }

@@ -70,6 +70,7 @@ typedef struct {
     int double_click;
     float press_x, press_y;     /* where it went down */
     float wheel;                /* wheel steps since the last frame */
+    int ctrl;                   /* Ctrl was held for that wheel */
     int layer;                  /* the layer being drawn (0 views, 1 menus and help) */
     int input_layer;            /* the layer that receives the mouse */
     int dragging;               /* a drag that started on a map (DRAG_*) */
@@ -223,6 +224,8 @@ typedef struct App {
     float gamma;
     float zoom;                 /* head view: 1 = whole map */
     float pan_r, pan_c;         /* head view: first visible row / column (cells) */
+    float grid_scroll;          /* model view: layers scrolled off the top */
+    float grid_zoom;            /* model view: 1 = fit the window, up to 4 (wheel + Ctrl) */
     unsigned lines_heads;       /* lines view: bit h = head h of the layer shown */
     float lines_scroll;         /* lines view: rows scrolled off the top */
     int help_open;

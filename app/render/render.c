@@ -334,6 +334,7 @@ static int translate(Renderer *r, const SDL_Event *e, Event *ev) {
     case SDL_MOUSEWHEEL: {
         ev->type = EV_WHEEL;
         ev->wheel = e->wheel.preciseY != 0.0f ? e->wheel.preciseY : (float)e->wheel.y;
+        ev->mods = mods_of(SDL_GetModState());
         int mx, my;
         SDL_GetMouseState(&mx, &my);
         to_logical(r, mx, my, ev);

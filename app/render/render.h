@@ -47,7 +47,7 @@ typedef enum {
 
 typedef struct {
     EventType type;
-    int key, mods;        /* EV_KEY */
+    int key, mods;        /* EV_KEY; mods also for EV_WHEEL (Ctrl + wheel zooms) */
     char text[32];        /* EV_TEXT: UTF-8 typed text */
     float x, y;           /* mouse position, logical pixels */
     int button;           /* 1 left, 2 middle, 3 right */

@@ -10,6 +10,18 @@
 
 /* ---- Model view ---- */
 
+/* The colour a role is drawn in, in the frames and the legend (roles as head_roles.h
+ * labels them); muted for "mixed". */
+static Rgba role_colour(const char *label) {
+    static const struct { const char *role; Rgba c; } C[] = {
+        {"previous-token", {0, 114, 178, 255}}, {"induction", {213, 94, 0, 255}},
+        {"duplicate-token", {0, 158, 115, 255}}, {"first-token", {120, 120, 120, 255}},
+        {"current-token", {204, 121, 167, 255}}};
+    for (size_t k = 0; k < sizeof C / sizeof C[0]; k++)
+        if (strstr(label, C[k].role)) return C[k].c;
+    return TH_BORDER;
+}
+
 /* One thumbnail of the grid with its title and role. */
 static void model_cell(App *a, Rect cell, float s, int l, int h) {
     int NH = app_NH(a), T = app_T(a), i = l * NH + h, off = a->ablate[i];
@@ -24,8 +36,10 @@ static void model_cell(App *a, Rect cell, float s, int l, int h) {
     render_map_upload(a->r, &a->tex_thumbs[i], P, T, T, gui_version(a, 0, i));
     render_map_draw(a->r, &a->tex_thumbs[i], th, 0, 0, T, T, &hs);
     ui_add_region(a, title, th, 0, 0, T, T, l, h);
-    Rgba fr = off ? TH_OFF : sel ? TH_ACCENT : ui_hover(a, th) ? TH_MUTED : TH_BORDER;
-    render_frame(a->r, (Rect){th.x - 3, th.y - 3, th.w + 6, th.h + 6}, sel || off ? 3.0f : 1.0f, fr);
+    Rgba fr = off ? TH_OFF : sel ? TH_ACCENT : ui_hover(a, th) ? TH_MUTED
+              : a->roles_ready ? role_colour(a->role_label[i]) : TH_BORDER;
+    int strong = a->roles_ready && strncmp(a->role_label[i], "weak", 4) && strcmp(a->role_label[i], "mixed");
+    render_frame(a->r, (Rect){th.x - 3, th.y - 3, th.w + 6, th.h + 6}, sel || off || strong ? 3.0f : 1.0f, fr);
     if (off) {
         render_rect(a->r, th, (Rgba){255, 255, 255, 150});
         render_rect(a->r, (Rect){th.x + 4, th.y + 4, 44, 22}, TH_OFF);
@@ -42,23 +56,54 @@ static void model_cell(App *a, Rect cell, float s, int l, int h) {
     }
 }
 
+/* The wheel scrolls the layers (many-layer models: GPT-2 has 12 x 12 heads,
+ * SmolLM2-135M 30 x 9); with Ctrl held it zooms. Only the rows on screen are drawn, so
+ * only their heads' maps are ever captured. */
+static void grid_scroll_zoom(App *a, Rect area, int L, float rows_visible) {
+    if (!ui_hover(a, area) || a->ui.wheel == 0.0f) return;
+    if (a->ui.ctrl) a->grid_zoom = fmaxf(1.0f, fminf(4.0f, a->grid_zoom * powf(1.2f, a->ui.wheel)));
+    else a->grid_scroll -= a->ui.wheel;
+    a->ui.wheel = 0;
+    a->grid_scroll = fmaxf(0.0f, fminf(a->grid_scroll, fmaxf(0.0f, L - rows_visible)));
+}
+
 void view_model(App *a, Rect area) {
     int L = app_L(a), NH = app_NH(a);
     char head[512];
     snprintf(head, sizeof head, "Every head of the %s model, %d layer%s x %d heads. Labels: each "
-             "head's strongest role on random repeated blocks (%s). Click a head to open it.",
+             "head's strongest role by the standard protocol (%s). Click a head to open it.",
              a->model_name, L, L == 1 ? "" : "s", NH,
              a->roles_ready ? a->role_protocol : "the standard protocol");
     ui_text_fit(a, head, area.x, area.y, FONT_UI, area.w, TH_MUTED);
-    float top = area.y + 30, lab = 74;
+    float top = area.y + 30, lab = 74, zoom = a->grid_zoom >= 1.0f ? a->grid_zoom : 1.0f;
+    /* cells fit the window, but never smaller than a readable thumbnail: then the
+     * layers scroll */
     float cw = (area.w - lab) / NH, ch = (area.h - 30) / L;
-    float s = floorf(minf(cw - 24, ch - 56));
-    if (s < 16) s = 16;
-    for (int l = 0; l < L; l++) {
+    float s = floorf(minf(cw - 24, ch - 56) * zoom);
+    if (s < 40) s = 40;
+    cw = fmaxf(cw, s + 24);
+    ch = s + 56;
+    float rows_visible = (area.h - 52) / ch;   /* 22 px left below for the scroll hint */
+    grid_scroll_zoom(a, area, L, rows_visible);
+    int l0 = (int)a->grid_scroll, l1 = (int)ceilf(a->grid_scroll + rows_visible);
+    if (l1 > L) l1 = L;
+    Rect clip = {area.x, top, area.w, area.h - 52};
+    render_clip(a->r, &clip);
+    for (int l = l0; l < l1; l++) {
+        float y = top + (l - a->grid_scroll) * ch;
         char name[32];
         snprintf(name, sizeof name, "layer %d", l);
-        render_text(a->r, name, area.x, top + l * ch + 26 + s / 2 - 9, FONT_UI, TH_MUTED);
-        for (int h = 0; h < NH; h++)
-            model_cell(a, (Rect){area.x + lab + h * cw, top + l * ch, cw, ch}, s, l, h);
+        render_text(a->r, name, area.x, y + 26 + s / 2 - 9, FONT_UI, TH_MUTED);
+        for (int h = 0; h < NH; h++) {
+            float x = area.x + lab + h * cw;
+            if (x > area.x + area.w) break;   /* heads past the right edge: zoom out */
+            model_cell(a, (Rect){x, y, cw, ch}, s, l, h);
+        }
+    }
+    render_clip(a->r, NULL);
+    if (l1 - l0 < L || area.x + lab + NH * cw > area.x + area.w + 1) {
+        char t[96];
+        snprintf(t, sizeof t, "layers %d-%d of %d (wheel: scroll, Ctrl+wheel: zoom)", l0, l1 - 1, L);
+        ui_text_fit(a, t, area.x + lab, area.y + area.h - 18, FONT_SMALL, area.w - lab, TH_MUTED);
     }
 }
