@@ -17,9 +17,14 @@
 #include <string.h>
 
 #include "arch.h"
+#include "backend.h"
 #include "backward.h"
+#include "device.h"
 #include "helpers.h"
 #include "model.h"
+#ifdef AVZ_CUDA
+#include "gpu_backend.h"
+#endif
 
 #define FIXTURE "/usr/bin/python3 tests/ref/hf_fixture.py"
 #define TOL_MAP 1e-4
@@ -43,7 +48,7 @@ static void ref_free(Ref *r) {
 }
 
 static void *read_n(FILE *f, size_t n, size_t size) {
-    void *p = malloc(n * size ? n * size : 1);
+    void *p = malloc(n * size > 0 ? n * size : 1);
     cr_assert(p && fread(p, size, n, f) == n, "short reference file");
     return p;
 }
@@ -380,4 +385,89 @@ Test(hf, backward_and_save_refuse_other_layouts, .timeout = 60) {
     helper_model(&toy, PE_ROPE, 1, 2, 16, 16, 1);
     cr_expect_eq(model_backward_supported(&toy, err), AVZ_OK, "%s", err);
     model_free(&toy);
+}
+
+/* ---- the CUDA backend and the fall back to the CPU --------------------------------------- */
+
+/* A backend that fails the way the CUDA backend refuses a model it cannot run. */
+static AvzCode refusing_forward(Backend *be, Model *m, const int *tokens, const int *targets,
+                                int B, int T, const ForwardOpts *o, char *err) {
+    (void)be; (void)m; (void)tokens; (void)targets; (void)B; (void)T; (void)o;
+    return avz_fail(err, AVZ_ERR_INTERNAL, "the CUDA backend runs GPT-2's layout only");
+}
+static void no_capture(Backend *be, const Model *m, int l, int h, int b, float *out) {
+    (void)be; (void)m; (void)l; (void)h; (void)b; (void)out;
+}
+static void free_backend(Backend *be) { free(be); }
+
+Test(hf, a_refusing_backend_falls_back_to_the_cpu_with_a_note, .timeout = 60) {
+    char dir[64], err[AVZ_ERR_LEN], note[AVZ_ERR_LEN] = "";
+    make_fixture(dir, sizeof dir, "llama-gqa", "");
+    Model m;
+    cr_assert_eq(model_load(&m, dir, err), AVZ_OK, "%s", err);
+    Backend *be = calloc(1, sizeof *be);
+    be->name = "cuda";
+    be->forward = refusing_forward;
+    be->capture = no_capture;
+    be->destroy = free_backend;
+    int ids[12];
+    fixture_ids(ids, 12, m.cfg.vocab_size, 3);
+    cr_assert_eq(backend_forward(&be, &m, ids, NULL, 1, 12, NULL, note, err), AVZ_OK, "%s", err);
+    cr_expect_str_eq(be->name, "cpu");
+    cr_expect(strstr(note, "CUDA failed") && strstr(note, "GPT-2's layout"), "note: %s", note);
+    Ref r;
+    reference(&r, dir, ids, 12);
+    Errors e = {0};
+    compare_pass(&m, ids, 12, &r, &e, "fallback");
+    cr_expect(e.map <= TOL_MAP, "the CPU's maps after the fall back: %.3e", e.map);
+    ref_free(&r);
+    backend_close(be);
+    model_free(&m);
+    helper_rmtree(dir);
+}
+
+/* On a machine with a GPU: the real CUDA backend refuses a Llama model (the CPU runs it,
+ * with a note), runs an untied GPT-2 and matches the CPU. SKIPPED, visibly, without one. */
+Test(hf, cuda_refuses_llama_and_runs_untied_gpt2, .timeout = 120) {
+#ifdef AVZ_CUDA
+    char why[AVZ_ERR_LEN] = "";
+    Backend *probe = gpu_backend_create(why);
+    if (!probe) {
+        fprintf(stderr, "[SKIP] hf::cuda_refuses_llama_and_runs_untied_gpt2: no CUDA device: %s\n", why);
+        cr_skip_test("no CUDA device: %s", why);
+    }
+    backend_close(probe);
+    static const char *variants[] = {"llama-gqa", "gpt2-untied"};
+    for (int i = 0; i < 2; i++) {
+        char dir[64], err[AVZ_ERR_LEN], note[AVZ_ERR_LEN] = "";
+        make_fixture(dir, sizeof dir, variants[i], "--embd 64");   /* head size 16 */
+        Model m;
+        cr_assert_eq(model_load(&m, dir, err), AVZ_OK, "%s", err);
+        Backend *be = device_open("cuda", note, err);
+        cr_assert(be && strcmp(be->name, "cuda") == 0, "device_open(cuda): %s", note);
+        int ids[20];
+        fixture_ids(ids, 20, m.cfg.vocab_size, 4);
+        cr_assert_eq(backend_forward(&be, &m, ids, NULL, 1, 20, NULL, note, err), AVZ_OK, "%s", err);
+        size_t n = (size_t)20 * m.cfg.vocab_size;
+        float *gpu = malloc(sizeof(float) * n);
+        memcpy(gpu, m.acts.logits, sizeof(float) * n);
+        if (i == 0) {
+            cr_expect_str_eq(be->name, "cpu", "a llama model runs on the CPU");
+            cr_expect(strstr(note, "GPT-2's layout only"), "note: %s", note);
+        } else {
+            cr_expect_str_eq(be->name, "cuda", "an untied GPT-2 runs on the GPU: %s", note);
+            cr_assert_eq(model_forward(&m, ids, NULL, 1, 20, NULL, err), AVZ_OK, "%s", err);
+            double e = helper_rel_err(gpu, m.acts.logits, n);
+            printf("hf cuda gpt2-untied logits rel err %.2e\n", e);
+            cr_expect(e <= 1e-4, "untied GPT-2 logits on the GPU: rel err %.3e", e);
+        }
+        free(gpu);
+        backend_close(be);
+        model_free(&m);
+        helper_rmtree(dir);
+    }
+#else
+    fprintf(stderr, "[SKIP] hf::cuda_refuses_llama_and_runs_untied_gpt2: built without CUDA\n");
+    cr_skip_test("built without CUDA (nvcc not found, or NO_CUDA=1)");
+#endif
 }
