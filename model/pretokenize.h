@@ -97,9 +97,10 @@ int pretok_cp_to_byte(uint32_t cp);
 
 typedef struct PretokRegex PretokRegex;
 /* Compiles an Oniguruma pattern (as written in tokenizer.json) with PCRE2, UTF + UCP.
- * \s and \S are rewritten to Unicode White_Space exactly (PCRE2's \s also matches
- * U+180E, Oniguruma's does not). Returns AVZ_ERR_INPUT with PCRE2's message and the
- * offset on a bad pattern. Free with pretok_regex_free. */
+ * The escapes on which the two engines differ are rewritten to mean what Oniguruma
+ * means: \s and \S exactly Unicode White_Space (PCRE2's \s also matches U+180E), \h a
+ * hex digit, \w with marks. Returns AVZ_ERR_INPUT with PCRE2's message on a bad pattern.
+ * Free with pretok_regex_free. */
 AvzCode pretok_regex_compile(PretokRegex **out, const char *pattern, char *err);
 void pretok_regex_free(PretokRegex *re);
 /* The regex GPT-2's ByteLevel pre-tokenizer uses, compiled once (never freed). */

@@ -280,17 +280,14 @@ typedef struct {
     char *eot;   /* (n) 1: contains <|endoftext|> (gpt-3-encoder has no special tokens) */
 } Corpus;
 
-#define N_LINES     3000
-#define N_BAD_LINES 300
-#define N_PROBES    80
-
-static void corpus_make(Corpus *c, uint64_t seed) {
+/* n_lines ordinary lines, then a tenth as many broken ones, then probes. */
+static void corpus_make(Corpus *c, uint64_t seed, int n_lines) {
     /* U+0085 (only as bytes: C11 has no \u escape below U+00A0), U+FEFF, U+180E, 'ſ */
     static const char *probes[] = {"\xC2\x85", " \xC2\x85", "\uFEFF", "\uFEFF\uFEFF", "\u180E",
                                    "'ſ", "'ſa"};
     AvzRng r;
     avz_rng_init(&r, seed);
-    int total = N_LINES + N_BAD_LINES + N_PROBES;
+    int n_bad = n_lines / 10, n_probes = n_lines / 40 + 5, total = n_lines + n_bad + n_probes;
     memset(c, 0, sizeof *c);
     c->s = calloc((size_t)total, sizeof *c->s);
     c->len = calloc((size_t)total, sizeof *c->len);
@@ -298,9 +295,9 @@ static void corpus_make(Corpus *c, uint64_t seed) {
     c->eot = calloc((size_t)total, 1);
     Buf b = {0};
     for (int i = 0; i < total; i++) {
-        if (i < N_LINES) {
+        if (i < n_lines) {
             gen_line(&r, &b);
-        } else if (i < N_LINES + N_BAD_LINES) {
+        } else if (i < n_lines + n_bad) {
             gen_bad_line(&r, &b);
         } else { /* a probe: one of the divergent characters inside a line */
             gen_line(&r, &b);
@@ -503,7 +500,7 @@ static void compare_all(const char *kind, const Bpe *b, const Corpus *c, const c
 
 static void reference_test(const char *kind) {
     Corpus c;
-    corpus_make(&c, 20240601);
+    corpus_make(&c, 20240601, 3000);
     fprintf(stderr, "[bpe] %s: %d generated lines (%d not valid UTF-8, %d probes)\n", kind, c.n,
             c.n_bad_utf8, c.n_probe);
     cr_assert(c.n - c.n_probe >= 3000);
@@ -551,7 +548,7 @@ Test(bpe_ref, llama3_template_bos, .init = make_tmpdir, .fini = rm_tmpdir, .time
     cr_assert(bpe_load_hf(&b, path, err) == AVZ_OK, "%s", err);
     EXPECT(b, "Hello world", 1, 128000, 9906, 1917);
     Corpus c;
-    corpus_make(&c, 7);
+    corpus_make(&c, 7, 1000); /* only the post-processor differs from the llama3 test */
     snprintf(kind, sizeof kind, "file:%s", path);
     cJSON *ref = run_reference(kind, &c);
     compare_all("llama3 (TemplateProcessing)", b, &c, ref);
@@ -592,7 +589,7 @@ Test(bpe, gpt2_tokenizer_json_equals_gpt2_files, .init = make_tmpdir, .fini = rm
     Bpe *h, *g = load("gpt2");
     cr_assert(bpe_load_hf_mem(&h, json, strlen(json), "gpt2.json", err) == AVZ_OK, "%s", err);
     Corpus c;
-    corpus_make(&c, 11);
+    corpus_make(&c, 11, 1000);
     for (int i = 0; i < c.n; i++) {
         BpeTokens a = {0}, b = {0};
         cr_assert(!bpe_encode(g, c.s[i], (size_t)c.len[i], 1, &a, err) &&
