@@ -41,3 +41,5 @@ Test(fuzz_replay, config) { cr_assert(replay("config", fuzz_config) > 0); }
 Test(fuzz_replay, vocab) { cr_assert(replay("vocab", fuzz_vocab) > 0); }
 Test(fuzz_replay, tokenizer) { cr_assert(replay("tokenizer", fuzz_tokenizer) > 0); }
 Test(fuzz_replay, script) { cr_assert(replay("script", fuzz_script) > 0); }
+Test(fuzz_replay, hf_config) { cr_assert(replay("hf_config", fuzz_hf_config) > 0); }
+Test(fuzz_replay, index) { cr_assert(replay("index", fuzz_index) > 0); }

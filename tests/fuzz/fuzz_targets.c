@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "safetensors.h"
 #include "gui/script.h"
@@ -74,6 +75,34 @@ int fuzz_script(const uint8_t *data, size_t size) {
     char *s = as_string(data, size), err[AVZ_ERR_LEN];
     Script sc;
     if (s && script_parse(s, "fuzz.script", &sc, err) == AVZ_OK) script_free(&sc);
+    free(s);
+    return 0;
+}
+
+/* A Hugging Face config.json: the same parser as fuzz_config, by the architecture table's
+ * keys; a config that parses must give sizes that are positive and consistent. */
+int fuzz_hf_config(const uint8_t *data, size_t size) {
+    char *s = as_string(data, size), err[AVZ_ERR_LEN];
+    ModelConfig cfg;
+    if (s && config_parse(&cfg, s, "fuzz/config.json", err) == AVZ_OK) {
+        int qkv = config_qkv_dim(&cfg), a = config_attn_dim(&cfg), u = config_up_dim(&cfg);
+        if (qkv <= 0 || a <= 0 || u <= 0 || cfg.n_head % cfg.n_kv_head != 0 ||
+            cfg.head_dim > 256 || (cfg.pe == PE_ROPE && cfg.head_dim % 2))
+            abort();   /* the parser let through what the model cannot hold */
+    }
+    free(s);
+    return 0;
+}
+
+int fuzz_index(const uint8_t *data, size_t size) {
+    char *s = as_string(data, size), err[AVZ_ERR_LEN];
+    CkptIndex ix;
+    if (s && ckpt_index_parse(&ix, s, "fuzz/model.safetensors.index.json", err) == AVZ_OK) {
+        for (int i = 0; i < ix.n; i++)
+            if (ix.file[i] < 0 || ix.file[i] >= ix.n_files || strchr(ix.files[ix.file[i]], '/'))
+                abort();
+        ckpt_index_free(&ix);
+    }
     free(s);
     return 0;
 }

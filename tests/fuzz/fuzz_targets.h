@@ -13,5 +13,7 @@ int fuzz_config(const uint8_t *data, size_t size);       /* config.json */
 int fuzz_vocab(const uint8_t *data, size_t size);        /* vocab.json */
 int fuzz_tokenizer(const uint8_t *data, size_t size);    /* the tokenizer on any bytes */
 int fuzz_script(const uint8_t *data, size_t size);       /* the app's script language */
+int fuzz_hf_config(const uint8_t *data, size_t size);    /* a Hugging Face config.json */
+int fuzz_index(const uint8_t *data, size_t size);        /* model.safetensors.index.json */
 
 #endif
