@@ -24,18 +24,26 @@ typedef struct {
     float w_agree;          /* subject-verb agreement across attractor nouns */
     float w_facts;          /* capitals, animal sounds, opposites, categories */
     float w_induct_list;    /* a list of items or names, later repeated */
-    float w_induct_random;  /* a span of random words, repeated after a marker */
+    float w_induct_random;  /* a span of random content words, repeated after a filler
+                             * (sometimes announced by a marker) */
+    float w_blocks;         /* a block of words drawn uniformly from the whole vocabulary,
+                             * then the same block again: the standard protocol's shape */
+    float w_echo;           /* ordinary sentences, then a stretch of them again */
     int min_sentences, max_sentences; /* per passage, 1 <= min <= max <= CORPUS_MAX_SENTENCES */
     float repeat_frac;      /* induction passages: probability that the second span copies
                              * the first; otherwise it is a fresh span (a control), in [0, 1] */
+    int block_max;          /* longest random block, 2..CORPUS_BLOCK_MAX (the trainer may
+                             * raise it step by step: a curriculum) */
 } CorpusMix;
 
 #define CORPUS_MAX_SENTENCES 12
+/* The longest random block (w_blocks): two copies fill a 64-token context. */
+#define CORPUS_BLOCK_MAX 32
 /* A buffer of this many bytes holds any passage of any valid mix. */
 #define CORPUS_PASSAGE_CAP 8192
 
-/* Defaults: coref 0.30, agree 0.25, facts 0.15, induct_list 0.10,
- * induct_random 0.20, 2 to 5 sentences, repeat_frac 0.9. */
+/* Defaults: coref 0.25, agree 0.20, facts 0.12, induct_list 0.05, induct_random 0.08,
+ * blocks 0.30, echo 0.10, 2 to 5 sentences, repeat_frac 0.9, block_max 32. */
 void corpus_mix_default(CorpusMix *m);
 
 /* AVZ_OK, or AVZ_ERR_INPUT with err (may be NULL) naming the bad field. */

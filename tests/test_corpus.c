@@ -58,11 +58,15 @@ static int in_set(const WordSet *s, const char *word) {
     return bsearch(&word, s->w, (size_t)s->n, sizeof(char *), cmp_str) != NULL;
 }
 
+/* The passage kinds in CorpusMix's order. */
+enum { K_COREF, K_AGREE, K_FACTS, K_LIST, K_RANDOM, K_BLOCKS, K_ECHO, N_KINDS };
+
 static CorpusMix mix_only(int kind, float repeat_frac) {
     CorpusMix m;
     corpus_mix_default(&m);
-    float *w[5] = {&m.w_coref, &m.w_agree, &m.w_facts, &m.w_induct_list, &m.w_induct_random};
-    for (int i = 0; i < 5; i++) *w[i] = i == kind ? 1.0f : 0.0f;
+    float *w[N_KINDS] = {&m.w_coref, &m.w_agree, &m.w_facts, &m.w_induct_list,
+                         &m.w_induct_random, &m.w_blocks, &m.w_echo};
+    for (int i = 0; i < N_KINDS; i++) *w[i] = i == kind ? 1.0f : 0.0f;
     m.repeat_frac = repeat_frac;
     return m;
 }
@@ -216,7 +220,7 @@ Test(corpus, every_generated_word_is_in_vocab) {
         cr_assert_gt(corpus_passage(&r, &m, buf, sizeof buf), 0);
         expect_in_vocab(&s, buf);
     }
-    for (int kind = 0; kind < 5; kind++) {      /* each kind alone, long passages, controls */
+    for (int kind = 0; kind < N_KINDS; kind++) { /* each kind alone, long passages, controls */
         CorpusMix one = mix_only(kind, 0.5f);
         one.max_sentences = CORPUS_MAX_SENTENCES;
         for (int i = 0; i < 400; i++) {
@@ -269,31 +273,125 @@ Test(corpus, each_kind_has_its_signature) {
     static Toks t;
     AvzRng r;
     avz_rng_init(&r, 77);
-    for (int kind = 0; kind < 5; kind++) {
+    for (int kind = 0; kind < N_KINDS; kind++) {
         CorpusMix m = mix_only(kind, 1.0f);
         for (int i = 0; i < 300; i++) {
             corpus_passage(&r, &m, buf, sizeof buf);
             toks_split(&t, buf);
-            cr_assert_str_eq(t.tok[t.n - 1], ".", "passage does not end with ' .': %s", buf);
+            if (kind != K_BLOCKS)   /* a random block ends wherever its last word falls */
+                cr_assert_str_eq(t.tok[t.n - 1], ".", "passage does not end with ' .': %s", buf);
             int pron = has_word(&t, "she") || has_word(&t, "he") || has_word(&t, "they") ||
                        has_word(&t, "her") || has_word(&t, "him") || has_word(&t, "them") ||
                        has_word(&t, "his") || has_word(&t, "their");
             int fact = 0;
             for (int k = 0; k < 4; k++) fact |= has_word(&t, fact_words[k]);
             switch (kind) {
-            case 0: cr_assert(pron, "coref passage without a pronoun: %s", buf); break;
-            case 1: cr_assert(!pron && has_word(&t, "the"), "agreement passage: %s", buf); break;
-            case 2: cr_assert(fact, "fact passage without a relation verb: %s", buf); break;
-            default: cr_assert(has_repeat(&t, 5), "no repeated span: %s", buf); break;
+            case K_COREF: cr_assert(pron, "coref passage without a pronoun: %s", buf); break;
+            case K_AGREE: cr_assert(!pron && has_word(&t, "the"), "agreement passage: %s", buf); break;
+            case K_FACTS: cr_assert(fact, "fact passage without a relation verb: %s", buf); break;
+            case K_LIST: case K_RANDOM:
+                cr_assert(has_repeat(&t, 5), "no repeated span: %s", buf); break;
+            default: cr_assert(has_repeat(&t, 2), "nothing repeated: %s", buf); break;
             }
         }
     }
-    CorpusMix controls = mix_only(4, 0.0f);     /* random spans, never repeated */
+    CorpusMix controls = mix_only(K_RANDOM, 0.0f);  /* random spans, never repeated */
     for (int i = 0; i < 300; i++) {
         corpus_passage(&r, &controls, buf, sizeof buf);
         toks_split(&t, buf);
         cr_assert(!has_repeat(&t, 5), "repeat_frac 0 still repeated: %s", buf);
     }
+    controls = mix_only(K_BLOCKS, 0.0f);
+    for (int i = 0; i < 300; i++) {
+        corpus_passage(&r, &controls, buf, sizeof buf);
+        toks_split(&t, buf);
+        cr_assert(!has_repeat(&t, 5), "repeat_frac 0 still repeated a block: %s", buf);
+    }
+}
+
+/* A random block, as the standard protocol draws one (detect.h): words from the whole
+ * vocabulary, punctuation and function words too, with replacement, 2 to block_max of
+ * them; half the passages are nothing but the block twice. */
+Test(corpus, blocks_draw_from_the_whole_vocabulary) {
+    const char *const *words;
+    int n_vocab = corpus_vocab(&words);
+    WordSet s = vocab_set();
+    int *seen = calloc((size_t)s.n, sizeof(int));
+    static char buf[CORPUS_PASSAGE_CAP];
+    static Toks t;
+    AvzRng r;
+    avz_rng_init(&r, 31);
+    CorpusMix m = mix_only(K_BLOCKS, 1.0f);
+    int alone = 0, with_dup = 0, longest = 0, n_pass = 4000;
+    for (int i = 0; i < n_pass; i++) {
+        corpus_passage(&r, &m, buf, sizeof buf);
+        toks_split(&t, buf);
+        for (int k = 1; k < t.n; k++) {
+            const char **hit = bsearch(&t.tok[k], s.w, (size_t)s.n, sizeof(char *), cmp_str);
+            seen[hit - s.w] = 1;
+        }
+        int n = (t.n - 1) / 2, same = (t.n - 1) % 2 == 0;
+        for (int k = 0; same && k < n; k++) same = !strcmp(t.tok[1 + k], t.tok[1 + n + k]);
+        if (same) {
+            alone++;
+            longest = n > longest ? n : longest;
+            for (int a = 0; a < n && !with_dup; a++)
+                for (int b = a + 1; b < n; b++) with_dup |= !strcmp(t.tok[1 + a], t.tok[1 + b]);
+        }
+    }
+    int n_seen = 0;
+    for (int i = 0; i < s.n; i++) n_seen += seen[i];
+    cr_assert_geq(n_seen, n_vocab - 2, "blocks used %d of %d words", n_seen, n_vocab);
+    const char *dot = ".", **at_dot = bsearch(&dot, s.w, (size_t)s.n, sizeof(char *), cmp_str);
+    cr_assert(seen[at_dot - s.w], "no '.' in a block");
+    cr_assert(alone > n_pass * 35 / 100 && alone < n_pass * 55 / 100,
+              "%d of %d passages are a block twice", alone, n_pass);
+    cr_assert_eq(longest, CORPUS_BLOCK_MAX, "longest block %d", longest);
+    cr_assert(with_dup, "blocks are drawn with replacement: some word should come twice");
+    m.block_max = 3;                                /* block_max caps the length */
+    for (int i = 0; i < 500; i++) {
+        corpus_passage(&r, &m, buf, sizeof buf);
+        toks_split(&t, buf);
+        int n = (t.n - 1) / 2, same = (t.n - 1) % 2 == 0;
+        for (int k = 0; same && k < n; k++) same = !strcmp(t.tok[1 + k], t.tok[1 + n + k]);
+        if (same) cr_assert_leq(n, 3, "block of %d words with block_max 3: %s", n, buf);
+    }
+    m.block_max = 1;
+    cr_assert_eq(corpus_mix_check(&m, NULL), AVZ_ERR_INPUT);
+    free(seen);
+    free(s.w);
+}
+
+/* An echo repeats, word for word, a stretch of 2 to 30 of its own earlier words. */
+Test(corpus, echo_repeats_a_stretch_of_itself) {
+    static char buf[CORPUS_PASSAGE_CAP];
+    static Toks t;
+    AvzRng r;
+    avz_rng_init(&r, 37);
+    CorpusMix m = mix_only(K_ECHO, 1.0f);
+    int short_ones = 0, long_ones = 0;
+    for (int i = 0; i < 1000; i++) {
+        corpus_passage(&r, &m, buf, sizeof buf);
+        toks_split(&t, buf);
+        /* the copy is the stretch before the final " ."; find the longest tail that
+         * occurred earlier */
+        int best = 0;
+        for (int end = t.n - 1; end <= t.n; end++)  /* without the final ".", or with it */
+            for (int len = 2; len <= 30 && len < end; len++) {
+                int start = end - len, found = 0;
+                for (int j = 1; j + len <= start && !found; j++) {
+                    int k = 0;
+                    while (k < len && !strcmp(t.tok[j + k], t.tok[start + k])) k++;
+                    found = k == len;
+                }
+                if (found && len > best) best = len;
+            }
+        cr_assert_geq(best, 2, "no echo: %s", buf);
+        short_ones += best <= 5;
+        long_ones += best >= 20;
+    }
+    cr_assert(short_ones > 20 && long_ones > 20, "echo lengths: %d short, %d long", short_ones,
+              long_ones);
 }
 
 /* ---- probes ---- */
