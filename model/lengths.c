@@ -30,3 +30,34 @@ AvzCode lengths_measure(Backend **bep, Model *m, int max_T, int n_seq, uint64_t 
     free(sum);
     return rc;
 }
+
+AvzCode lengths_detect(Backend **bep, Model *m, const int *pool, int n_pool, int bos,
+                       const DetectOpts *o, DetectReport *r, char *err) {
+    int need = 0, off = bos >= 0;
+    for (int k = 0; k < o->n_lengths; k++)
+        need = off + 2 * o->lengths[k] > need ? off + 2 * o->lengths[k] : need;
+    int ctx = m->cfg.n_positions;
+    if (need > ctx && m->cfg.pe == PE_LEARNED) {
+        memset(r, 0, sizeof *r);
+        return avz_fail(err, AVZ_ERR_INPUT, "lengths: a learned position table has %d rows; "
+                        "blocks of %d tokens do not fit", ctx, need);
+    }
+    if (need > config_max_len(&m->cfg)) {
+        memset(r, 0, sizeof *r);
+        return avz_fail(err, AVZ_ERR_INPUT, "lengths: %d tokens are more than the model "
+                        "accepts (%d)", need, config_max_len(&m->cfg));
+    }
+    if (need > ctx) m->cfg.n_positions = need;
+    AvzCode rc = detect_run(bep, m, pool, n_pool, bos, o, NULL, r, NULL, err);
+    m->cfg.n_positions = ctx;
+    return rc;
+}
+
+void lengths_detect_opts_2x(DetectOpts *o, const ModelConfig *cfg) {
+    ModelConfig twice = *cfg;
+    twice.n_positions = 2 * cfg->n_positions;
+    detect_opts_default(o, &twice);
+    int nmax = (twice.n_positions - 1) / 2;
+    o->n_lengths = 0;
+    for (int k = 4; k <= 8; k++) o->lengths[o->n_lengths++] = (nmax * k + 7) / 8;
+}

@@ -14,6 +14,8 @@
 #endif
 
 #include "backward.h"
+#include "detect.h"
+#include "lengths.h"
 #include "model.h"
 #include "probes.h"
 
@@ -38,6 +40,54 @@ void train_config_default(TrainConfig *tc) {
     tc->val_batches = 8;
     tc->probe_count = 40;
     corpus_mix_default(&tc->mix);
+    tc->live_every = 25;
+}
+
+/* "Induction in 2 minutes": a small model on text that is mostly random repeated
+ * blocks, a high learning rate and no evaluations but the live log's, so that the
+ * previous-token and induction heads form within a couple of minutes on two cores,
+ * and the phase change (the induction score jumping, the loss falling off a plateau)
+ * can be watched. */
+static void recipe_induction_2min(TrainConfig *tc) {
+    tc->n_layer = 2;
+    tc->n_head = 4;
+    tc->n_embd = 64;
+    tc->n_positions = 64;
+    tc->steps = 1200;
+    tc->batch = 16;
+    tc->warmup = 50;
+    tc->lr = 3e-3f;
+    tc->eval_every = tc->steps;
+    corpus_mix_default(&tc->mix);
+    tc->mix.w_blocks = 2.0f;
+}
+
+static const struct { const char *name; void (*apply)(TrainConfig *); } RECIPES[] = {
+    {"shipped", NULL},
+    {"induction-2min", recipe_induction_2min},
+};
+
+const char *train_recipe_names(void) { return "shipped, induction-2min"; }
+
+AvzCode train_recipe(TrainConfig *tc, const char *name, char *err) {
+    for (size_t i = 0; i < sizeof RECIPES / sizeof RECIPES[0]; i++) {
+        if (strcmp(name, RECIPES[i].name) != 0) continue;
+        TrainConfig keep = *tc;
+        train_config_default(tc);
+        if (RECIPES[i].apply) RECIPES[i].apply(tc);
+        tc->pe = keep.pe;
+        tc->out_dir = keep.out_dir;
+        tc->threads = keep.threads;
+        tc->quiet = keep.quiet;
+        tc->live_log = keep.live_log;
+        tc->live_every = keep.live_every;
+        tc->resume = keep.resume;
+        tc->seed = keep.seed;
+        tc->recipe = RECIPES[i].name;
+        return AVZ_OK;
+    }
+    return avz_fail(err, AVZ_ERR_INPUT, "train: unknown recipe '%s' (known: %s)", name,
+                    train_recipe_names());
 }
 
 float train_lr_at(const TrainConfig *tc, int s) {
@@ -176,30 +226,78 @@ static AvzCode checkpoint(const TrainConfig *tc, const Model *m, const TrainStat
 
 /* ---- evaluation ------------------------------------------------------------------------ */
 
+/* The standard protocol (detect.h) on m through a CPU backend (training is CPU-only:
+ * its weights live here): random blocks from every word of the vocabulary after
+ * <bos>. cheap: 8 sequences at 3 lengths (8, 16 and the longest that fits), for
+ * the evaluations during training; else detect_opts_default. r is the caller's to
+ * free (detect_report_free). */
+static AvzCode standard_roles(Model *m, int cheap, int twice, DetectReport *r, char *err) {
+    DetectOpts o;
+    if (twice) lengths_detect_opts_2x(&o, &m->cfg);
+    else detect_opts_default(&o, &m->cfg);
+    if (cheap) {
+        int nmax = o.lengths[o.n_lengths - 1];
+        o.n_lengths = 0;
+        if (nmax > 8) o.lengths[o.n_lengths++] = 8;
+        if (nmax > 16) o.lengths[o.n_lengths++] = 16;
+        o.lengths[o.n_lengths++] = nmax;
+        o.seqs_per_length = 8;
+    }
+    int n_pool, *pool = detect_pool_word_vocab(&m->vocab, &n_pool);
+    Backend *cpu = backend_cpu_create();
+    AvzCode rc = twice ? lengths_detect(&cpu, m, pool, n_pool, m->vocab.bos_id, &o, r, err)
+                       : detect_run(&cpu, m, pool, n_pool, m->vocab.bos_id, &o, NULL, r, NULL, err);
+    backend_close(cpu);
+    free(pool);
+    return rc;
+}
+
+/* Mean of a report's per-length losses. */
+static float mean_of(const float *x, int n) {
+    double s = 0;
+    for (int k = 0; k < n; k++) s += x[k];
+    return n ? (float)(s / n) : NAN;
+}
+
 typedef struct {
     float val_loss;
-    float prev, induct, coref, agree;   /* best head's role scores */
+    float std_prev, std_induct;         /* best head by the standard protocol (cheap) */
+    float loss_first, loss_second;      /* its mean loss on the first and second copy */
+    float prev, induct, coref, agree;   /* best head's role scores on the corpus probes */
     float acc_pronoun, acc_agree, acc_induct, acc_fact;
 } EvalResult;
 
-static AvzCode evaluate(const TrainConfig *tc, Model *m, EvalResult *e, char *err) {
+/* Mean loss over n_batches held-out batches (a stream the training never draws). */
+static AvzCode val_loss(const TrainConfig *tc, Model *m, int n_batches, float *out, char *err) {
     int B = tc->batch, T = tc->n_positions;
     int *in = avz_xmalloc(sizeof(int) * B * T), *tg = avz_xmalloc(sizeof(int) * B * T);
     AvzRng vr;
-    avz_rng_init(&vr, tc->seed ^ 0xA11DA7E5ull);   /* held-out: never the training stream */
+    avz_rng_init(&vr, tc->seed ^ 0xA11DA7E5ull);
     double s = 0;
     AvzCode rc = AVZ_OK;
-    for (int i = 0; !rc && i < tc->val_batches; i++) {
+    for (int i = 0; !rc && i < n_batches; i++) {
         sample_batch(m, &vr, &tc->mix, B, T, in, tg);
         rc = model_forward(m, in, tg, B, T, NULL, err);
         s += m->mean_loss;
     }
     free(in);
     free(tg);
+    *out = (float)(s / n_batches);
+    return rc;
+}
+
+static AvzCode evaluate(const TrainConfig *tc, Model *m, EvalResult *e, char *err) {
+    AvzCode rc = val_loss(tc, m, tc->val_batches, &e->val_loss, err);
+    DetectReport dr;
+    if (!rc) rc = standard_roles(m, 1, 0, &dr, err);
     if (rc) return rc;
-    e->val_loss = (float)(s / tc->val_batches);
+    e->std_prev = detect_best(&dr, DET_PREV, NULL);
+    e->std_induct = detect_best(&dr, DET_INDUCT, NULL);
+    e->loss_first = mean_of(dr.loss_first, dr.n_lengths);
+    e->loss_second = mean_of(dr.loss_second, dr.n_lengths);
+    detect_report_free(&dr);
     ProbeReport pr;
-    Backend *cpu = backend_cpu_create();   /* training is CPU-only: its weights live here */
+    Backend *cpu = backend_cpu_create();
     rc = probes_run(&cpu, m, PROBES_SEED, tc->probe_count, NULL, &pr, err);
     backend_close(cpu);
     if (rc) return rc;
@@ -225,18 +323,57 @@ static AvzCode log_eval(const TrainConfig *tc, int step, float train_loss, float
     if (!f) return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot append: %s", path, strerror(errno));
     if (fresh)
         fprintf(f, "step,tokens,train_loss,val_loss,lr,prev_token,induction,coreference,"
-                   "agreement,acc_pronoun,acc_agreement,acc_induction,acc_fact\n");
-    fprintf(f, "%d,%ld,%.4f,%.4f,%.6f,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%.3f\n", step,
-            (long)step * tc->batch * tc->n_positions, train_loss, e->val_loss, lr, e->prev,
-            e->induct, e->coref, e->agree, e->acc_pronoun, e->acc_agree, e->acc_induct,
-            e->acc_fact);
+                   "agreement,acc_pronoun,acc_agreement,acc_induction,acc_fact,std_prev_token,"
+                   "std_induction,std_loss_first,std_loss_second\n");
+    fprintf(f, "%d,%ld,%.4f,%.4f,%.6f,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,"
+            "%.4f\n", step, (long)step * tc->batch * tc->n_positions, train_loss, e->val_loss,
+            lr, e->prev, e->induct, e->coref, e->agree, e->acc_pronoun, e->acc_agree,
+            e->acc_induct, e->acc_fact, e->std_prev, e->std_induct, e->loss_first,
+            e->loss_second);
     fclose(f);
+    return AVZ_OK;
+}
+
+/* One line of the live log: {"step": .., "wall_s": .., "train_loss": .., "val_loss": ..,
+ * "loss_first": .., "loss_second": .., "heads": [{"head": "0.0", "prev": .., "induction":
+ * .., "duplicate": ..}, ...]}, scores by the cheap standard protocol. train_loss is the
+ * moving average (null before the first step). */
+static AvzCode log_live(const TrainConfig *tc, Model *m, int step, double wall, double train_loss,
+                        float lr, char *err) {
+    float vl;
+    DetectReport dr;
+    AvzCode rc = val_loss(tc, m, 2, &vl, err);
+    if (!rc) rc = standard_roles(m, 1, 0, &dr, err);
+    if (rc) return rc;
+    FILE *f = fopen(tc->live_log, "a");
+    if (!f) {
+        detect_report_free(&dr);
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot append: %s", tc->live_log,
+                        strerror(errno));
+    }
+    char tl[32];
+    if (train_loss < 0) snprintf(tl, sizeof tl, "null");
+    else snprintf(tl, sizeof tl, "%.4f", train_loss);
+    fprintf(f, "{\"step\": %d, \"wall_s\": %.2f, \"tokens\": %ld, \"lr\": %.6f, \"train_loss\": "
+            "%s, \"val_loss\": %.4f, \"loss_first\": %.4f, \"loss_second\": %.4f, \"heads\": [",
+            step, wall, (long)step * tc->batch * tc->n_positions, lr, tl, vl,
+            mean_of(dr.loss_first, dr.n_lengths), mean_of(dr.loss_second, dr.n_lengths));
+    int nh = dr.L * dr.NH;
+    for (int hd = 0; hd < nh; hd++)
+        fprintf(f, "%s{\"head\": \"%d.%d\", \"prev\": %.4f, \"induction\": %.4f, \"duplicate\": "
+                "%.4f}", hd ? ", " : "", hd / dr.NH, hd % dr.NH, dr.score[DET_PREV * nh + hd],
+                dr.score[DET_INDUCT * nh + hd], dr.score[DET_DUP * nh + hd]);
+    fprintf(f, "]}\n");
+    int bad = ferror(f);
+    fclose(f);
+    detect_report_free(&dr);
+    if (bad) return avz_fail(err, AVZ_ERR_INTERNAL, "%s: write failed", tc->live_log);
     return AVZ_OK;
 }
 
 /* ---- the model card ------------------------------------------------------------------------ */
 
-static void card_roles(FILE *f, const ProbeReport *pr) {
+static void card_probe_roles(FILE *f, const ProbeReport *pr) {
     int n = pr->L * pr->NH;
     fprintf(f, "| head |");
     for (int k = 0; k < ROLE_COUNT; k++) fprintf(f, " %s |", probes_role_name(k));
@@ -257,6 +394,88 @@ static void card_roles(FILE *f, const ProbeReport *pr) {
     }
 }
 
+/* Every head's mean score by the standard protocol, the best per role in bold. */
+static void card_standard_heads(FILE *f, const DetectReport *r) {
+    static const DetectRole roles[] = {DET_PREV, DET_INDUCT, DET_DUP, DET_FIRST};
+    int nh = r->L * r->NH, nr = 4;
+    fprintf(f, "| head |");
+    for (int k = 0; k < nr; k++) fprintf(f, " %s |", detect_role_name(roles[k]));
+    fprintf(f, "\n|---|");
+    for (int k = 0; k < nr; k++) fprintf(f, "---|");
+    fprintf(f, "\n| uniform |");
+    for (int k = 0; k < nr; k++) fprintf(f, " %.2f |", r->uniform[roles[k]]);
+    fprintf(f, "\n");
+    for (int hd = 0; hd < nh; hd++) {
+        fprintf(f, "| %d.%d |", hd / r->NH, hd % r->NH);
+        for (int k = 0; k < nr; k++) {
+            int best;
+            detect_best(r, roles[k], &best);
+            fprintf(f, best == hd ? " **%.2f** |" : " %.2f |", r->score[roles[k] * nh + hd]);
+        }
+        fprintf(f, "\n");
+    }
+}
+
+/* Per block length: the best previous-token and induction heads' scores and the
+ * model's loss on each copy. */
+static void card_by_length(FILE *f, const DetectReport *r, int prev, int ind) {
+    fprintf(f, "| block length n | tokens | previous-token %d.%d | induction %d.%d | loss, "
+               "first copy | loss, second copy |\n|---|---|---|---|---|---|\n",
+            prev / r->NH, prev % r->NH, ind / r->NH, ind % r->NH);
+    for (int k = 0; k < r->n_lengths; k++)
+        fprintf(f, "| %d | %d | %.2f | %.2f | %.2f | %.2f |\n", r->lengths[k],
+                2 * r->lengths[k] + (r->bos >= 0), detect_at(r, DET_PREV, k, prev),
+                detect_at(r, DET_INDUCT, k, ind), r->loss_first[k], r->loss_second[k]);
+}
+
+/* The headline: roles by the standard protocol, at the training context and at twice
+ * it (where the encoding allows), then every head's scores. */
+static AvzCode card_standard(FILE *f, Model *m, char *err) {
+    DetectReport r, r2;
+    AvzCode rc = standard_roles(m, 0, 0, &r, err);
+    if (rc) return rc;
+    int prev, ind, has2 = m->cfg.pe != PE_LEARNED;
+    float sp = detect_best(&r, DET_PREV, &prev), si = detect_best(&r, DET_INDUCT, &ind);
+    if (has2 && (rc = standard_roles(m, 0, 1, &r2, err))) { detect_report_free(&r); return rc; }
+    char label[256];
+    detect_protocol_label(&r, label, sizeof label);
+    fprintf(f, "## Head roles by the standard protocol\n\n`<bos>` and a block of n words "
+               "drawn uniformly from the whole vocabulary, then the same block again "
+               "(Olsson et al. 2022; TransformerLens): nothing but copying can predict the "
+               "second copy. A score is the head's mean attention on the cell its role "
+               "predicts (`model/detect.h`; %s; uniform attention scores %.2f and %.2f).\n\n",
+            label, r.uniform[DET_PREV], r.uniform[DET_INDUCT]);
+    fprintf(f, "- **Best previous-token head:** %d.%d, %.2f (weakest length %.2f).\n",
+            prev / r.NH, prev % r.NH, sp, detect_min_over_lengths(&r, DET_PREV, prev));
+    fprintf(f, "- **Best induction head:** %d.%d, %.2f (weakest length %.2f).\n", ind / r.NH,
+            ind % r.NH, si, detect_min_over_lengths(&r, DET_INDUCT, ind));
+    fprintf(f, "- **Loss on the random blocks:** first copy %.2f, second copy %.2f nats per "
+               "token (mean over the lengths; knowing nothing of the block scores ln %d = "
+               "%.2f).\n\n", mean_of(r.loss_first, r.n_lengths),
+            mean_of(r.loss_second, r.n_lengths), r.n_pool, r.loss_chance);
+    card_by_length(f, &r, prev, ind);
+    if (has2) {
+        fprintf(f, "\nAt twice the training context (blocks past the %d tokens it trained on; "
+                   "the same heads):\n\n", m->cfg.n_positions);
+        card_by_length(f, &r2, prev, ind);
+        detect_report_free(&r2);
+    } else {
+        fprintf(f, "\nA learned position table ends at %d positions: there is no twice the "
+                   "context to measure.\n", m->cfg.n_positions);
+    }
+    fprintf(f, "\nEvery head (mean over the lengths; the best per role in bold):\n\n");
+    card_standard_heads(f, &r);
+    detect_report_free(&r);
+    return AVZ_OK;
+}
+
+/* The mix, as the command-line options that set it. */
+static void card_mix_options(FILE *f, const CorpusMix *x) {
+    fprintf(f, "--coref %.2f --agree %.2f --facts %.2f --lists %.2f --induct %.2f --blocks %.2f "
+               "--echo %.2f", x->w_coref, x->w_agree, x->w_facts, x->w_induct_list,
+            x->w_induct_random, x->w_blocks, x->w_echo);
+}
+
 /* Writes <out>/README.md: what the model is, how it was trained, what it learned. */
 static AvzCode write_card(const TrainConfig *tc, Model *m, float train_loss, double secs,
                           char *err) {
@@ -275,6 +494,7 @@ static AvzCode write_card(const TrainConfig *tc, Model *m, float train_loss, dou
     if ((rc = avz_atomic_open(&af, path, err))) { probe_report_free(&pr); return rc; }
     FILE *f = af.f;
     const ModelConfig *c = &m->cfg;
+    const CorpusMix *x = &tc->mix;
     fprintf(f, "# attnviz model: %s\n\n", pe_name(c->pe));
     fprintf(f, "A GPT-2 style transformer trained from scratch by `attnviz train` on the "
                "synthetic corpus of `model/CORPUS.md`.\n\n");
@@ -283,9 +503,10 @@ static AvzCode write_card(const TrainConfig *tc, Model *m, float train_loss, dou
                "parameters.\n", c->n_layer, c->n_head, c->n_embd, c->n_embd / c->n_head,
             c->n_positions, pe_name(c->pe), c->vocab_size, m->num_parameters);
     fprintf(f, "- **Corpus mix (weights):** coreference %.2f, agreement %.2f, facts %.2f, "
-               "repeated lists %.2f, repeated random spans %.2f (repeat fraction %.2f).\n",
-            tc->mix.w_coref, tc->mix.w_agree, tc->mix.w_facts, tc->mix.w_induct_list,
-            tc->mix.w_induct_random, tc->mix.repeat_frac);
+               "repeated lists %.2f, repeated random spans %.2f, random blocks from the whole "
+               "vocabulary %.2f, echoes of ordinary text %.2f (repeat fraction %.2f).\n",
+            x->w_coref, x->w_agree, x->w_facts, x->w_induct_list, x->w_induct_random,
+            x->w_blocks, x->w_echo, x->repeat_frac);
     fprintf(f, "- **Training:** %d steps of %d x %d tokens (%.1fM tokens), AdamW (lr %.1e, "
                "warmup %d, cosine to %.0f%%, weight decay %.2f on matrices, clip %.1f), seed "
                "%llu, %d thread(s), %.1f minutes.\n", tc->steps, tc->batch, c->n_positions,
@@ -297,15 +518,30 @@ static AvzCode write_card(const TrainConfig *tc, Model *m, float train_loss, dou
     fprintf(f, "- **Behaviour on held-out probes:** pronoun %.0f%%, agreement %.0f%%, "
                "induction %.0f%%, facts %.0f%%.\n\n", 100 * pr.acc[BEH_PRONOUN],
             100 * pr.acc[BEH_AGREE], 100 * pr.acc[BEH_INDUCT], 100 * pr.acc[BEH_FACT]);
-    fprintf(f, "## Head roles\n\nFraction of each head's attention on the cells a role "
-               "predicts (`attnviz heads --roles`, 100 held-out probes per kind); the best "
-               "head per role in bold.\n\n");
-    card_roles(f, &pr);
-    fprintf(f, "\nThe training curve, with the best head's role scores at every "
-               "evaluation, is in `train_log.csv`.\n\nReproduce: `attnviz train --pe %s "
-               "--steps %d --batch %d --induct %.2f --seed %llu --threads %d --out DIR` "
-               "(or `make models`).\n", pe_name(c->pe), tc->steps, tc->batch,
-            tc->mix.w_induct_random, (unsigned long long)tc->seed, tc->threads);
+    rc = card_standard(f, m, err);
+    if (rc) {
+        avz_atomic_abort(&af);
+        probe_report_free(&pr);
+        return rc;
+    }
+    fprintf(f, "\n## Corpus probes\n\nThe same roles, and coreference and agreement, on "
+               "held-out passages shaped like the training corpus (`attnviz heads --roles`, "
+               "100 probes per kind, model/probes.h): fraction of each head's attention on "
+               "the cells a role predicts, the best head per role in bold. These passages "
+               "are the template the corpus teaches, so they flatter a model next to the "
+               "standard protocol above.\n\n");
+    card_probe_roles(f, &pr);
+    fprintf(f, "\nThe training curve, with the best heads' scores at every evaluation (the "
+               "standard protocol in a cheap setting: 8 sequences at 3 lengths), is in "
+               "`train_log.csv`.\n\nReproduce: `attnviz train --pe %s", pe_name(c->pe));
+    if (tc->recipe && tc->recipe[0]) fprintf(f, " --recipe %s", tc->recipe);
+    fprintf(f, " --layers %d --heads %d --embd %d --context %d --steps %d --batch %d --lr %g "
+               "--warmup %d ", c->n_layer, c->n_head, c->n_embd, c->n_positions, tc->steps,
+            tc->batch, tc->lr, tc->warmup);
+    card_mix_options(f, x);
+    fprintf(f, " --seed %llu --threads %d --out DIR`%s.\n", (unsigned long long)tc->seed,
+            tc->threads, tc->recipe && !strcmp(tc->recipe, "shipped") ? " (or `make models`)"
+                                                                         : "");
     probe_report_free(&pr);
     return avz_atomic_commit(&af, err);
 }
@@ -355,6 +591,9 @@ static AvzCode train_loop(const TrainConfig *tc, Model *m, TrainState *st, float
     int first = st->step;
     AvzCode rc = AVZ_OK;
     int end = tc->stop_at > 0 && tc->stop_at < tc->steps ? tc->stop_at : tc->steps;
+    int live = tc->live_log && tc->live_every > 0;
+    if (live && st->step == 0)          /* the untrained model: the scores before any step */
+        rc = log_live(tc, m, 0, 0.0, -1.0, train_lr_at(tc, 0), err);
     while (!rc && st->step < end) {
         int s = st->step;
         sample_batch(m, &st->rng, &tc->mix, B, T, in, tg);
@@ -369,16 +608,20 @@ static AvzCode train_loop(const TrainConfig *tc, Model *m, TrainState *st, float
         double el = avz_now() - t0, done = st->step - first;
         progress_bar(tc, st->step, (float)ema, done * B * T / el,
                      el / done * (tc->steps - st->step));
-        if (st->step % tc->eval_every == 0 || st->step == tc->steps) {
+        if (live && (st->step % tc->live_every == 0 || st->step == tc->steps))
+            rc = log_live(tc, m, st->step, avz_now() - t0, ema, lr, err);
+        if (!rc && (st->step % tc->eval_every == 0 || st->step == tc->steps)) {
             EvalResult e;
             rc = evaluate(tc, m, &e, err);
             if (!rc) rc = log_eval(tc, st->step, (float)ema, lr, &e, err);
             if (!rc) rc = checkpoint(tc, m, st, err);
             if (!rc && !tc->quiet)
-                fprintf(stderr, "\n  eval %5d: val %.3f | best heads: prev %.2f induct %.2f "
-                        "coref %.2f agree %.2f | acc: pronoun %.2f agree %.2f induct %.2f "
-                        "fact %.2f\n", st->step, e.val_loss, e.prev, e.induct, e.coref,
-                        e.agree, e.acc_pronoun, e.acc_agree, e.acc_induct, e.acc_fact);
+                fprintf(stderr, "\n  eval %5d: val %.3f | standard: prev %.2f induct %.2f, loss "
+                        "copy 1 %.2f copy 2 %.2f | corpus probes: prev %.2f induct %.2f coref "
+                        "%.2f agree %.2f | acc: pronoun %.2f agree %.2f induct %.2f fact %.2f\n",
+                        st->step, e.val_loss, e.std_prev, e.std_induct, e.loss_first,
+                        e.loss_second, e.prev, e.induct, e.coref, e.agree, e.acc_pronoun,
+                        e.acc_agree, e.acc_induct, e.acc_fact);
         }
     }
     *final_loss = (float)ema;
@@ -391,6 +634,9 @@ AvzCode train_run(const TrainConfig *tc, char *err) {
     if (tc->steps < 1 || tc->batch < 1 || tc->eval_every < 1 || tc->warmup < 1 || tc->lr <= 0)
         return avz_fail(err, AVZ_ERR_INPUT, "train: --steps, --batch, --eval-every, --warmup "
                         "and --lr must be positive");
+    if (tc->live_log && tc->live_every < 1)
+        return avz_fail(err, AVZ_ERR_INPUT, "train: --live-every must be positive (got %d)",
+                        tc->live_every);
     AvzCode rc = corpus_mix_check(&tc->mix, err);
     if (rc) return rc;
 #ifdef _OPENMP

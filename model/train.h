@@ -3,9 +3,13 @@
  * The loop is the textbook one: sample a batch of passages, run the forward pass
  * with targets (the same tokens shifted by one), backpropagate, clip the gradient
  * norm, take an AdamW step with a warmup-then-cosine learning rate. Every
- * eval_every steps it measures the validation loss on held-out passages and the
- * head-role scores (model/probes.h), appends them to train_log.csv, and writes a
- * checkpoint atomically so that --resume can continue an interrupted run. */
+ * eval_every steps it measures the validation loss on held-out passages, the best
+ * heads' roles by the standard protocol (model/detect.h: random repeated blocks, a
+ * cheap setting) and on the corpus probes (model/probes.h), appends them to
+ * train_log.csv, and writes a checkpoint atomically so that --resume can continue an
+ * interrupted run. With a live log it also writes, every live_every steps, one JSON
+ * line with every head's scores, for watching an induction head form. At the end it
+ * writes the model card (README.md) with the full standard protocol as its headline. */
 #ifndef AVZ_TRAIN_H
 #define AVZ_TRAIN_H
 
@@ -30,10 +34,24 @@ typedef struct {
     int resume;
     int stop_at;          /* > 0: stop after this step, as an interruption would (tests) */
     int quiet;            /* no progress bar */
+    const char *live_log; /* JSON-lines file appended every live_every steps, or NULL */
+    int live_every;       /* steps between live lines (> 0 when live_log is set) */
+    const char *recipe;   /* the preset it came from ("" or NULL: none), for the card */
 } TrainConfig;
 
-/* Defaults: 2 layers x 4 heads, C = 64, context 64, rope, batch 16, lr 3e-3, ... */
+/* Defaults: the shipped models' settings (2 layers x 4 heads, C = 64, context 64,
+ * rope, batch 16, the default corpus mix, ...; see train.c). */
 void train_config_default(TrainConfig *tc);
+
+/* Applies a named preset on top of tc (keeping out_dir, pe, threads, the live log and
+ * quiet): "shipped" (the defaults, what `make models` trains) or "induction-2min" (a
+ * small fast run on mostly random repeated blocks, in which a previous-token head and
+ * an induction head form within a few minutes on two cores, with a visible phase
+ * change). Unknown names: AVZ_ERR_INPUT naming the known ones. */
+AvzCode train_recipe(TrainConfig *tc, const char *name, char *err);
+
+/* The names train_recipe knows, comma-separated, for help texts. */
+const char *train_recipe_names(void);
 
 /* Trains (or resumes) into tc->out_dir: model folder files, train_log.csv,
  * train_state.bin. Returns AVZ_OK or an error naming what failed. */

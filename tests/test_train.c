@@ -4,8 +4,11 @@
 #include <math.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "backward.h"
 #include "helpers.h"
+#include "detect.h"
 #include "lengths.h"
 #include "backend.h"
 #include "train.h"
@@ -78,9 +81,147 @@ Test(train, writes_model_log_and_card_and_lowers_the_loss) {
     cr_assert(v[2] < v[0], "validation loss did not fall: %f -> %f", v[0], v[2]);
     free(log);
     char *card = slurp(dir, "README.md", &len);
-    cr_assert(strstr(card, "# attnviz model: alibi") && strstr(card, "Head roles") &&
-              strstr(card, "validation"), "%s", card);
+    cr_assert(strstr(card, "# attnviz model: alibi") && strstr(card, "validation"), "%s", card);
+    /* the standard protocol is the headline, the corpus probes a second, named table */
+    char *std = strstr(card, "## Head roles by the standard protocol");
+    char *probes = strstr(card, "## Corpus probes");
+    cr_assert(std && probes && std < probes, "%s", card);
+    cr_assert(strstr(card, "Best previous-token head:") && strstr(card, "Best induction head:") &&
+              strstr(card, "second copy") && strstr(card, "twice the training context"), "%s",
+              card);
     free(card);
+}
+
+/* The log's standard-protocol columns are fractions and losses. */
+Test(train, log_has_the_standard_protocol_columns) {
+    char dir[64], err[AVZ_ERR_LEN];
+    helper_tmpdir(dir, sizeof dir);
+    TrainConfig tc;
+    tiny(&tc, dir, 10);
+    cr_assert_eq(train_run(&tc, err), AVZ_OK, "%s", err);
+    size_t len;
+    char *log = slurp(dir, "train_log.csv", &len);
+    cr_assert(strstr(log, ",std_prev_token,std_induction,std_loss_first,std_loss_second\n"), "%s",
+              log);
+    char *row = strchr(log, '\n') + 1;
+    float v[17];
+    char *p = row;
+    for (int k = 0; k < 17; k++) {
+        v[k] = strtof(p, &p);
+        p++;
+    }
+    cr_assert(v[13] >= 0 && v[13] <= 1 && v[14] >= 0 && v[14] <= 1, "%s", row);
+    cr_assert(v[15] > 0 && v[16] > 0, "%s", row);
+    free(log);
+}
+
+/* --live-log: one JSON line at step 0 and every live_every steps, every head's scores. */
+Test(train, live_log_has_a_line_every_k_steps_with_every_head) {
+    char dir[64], path[128], err[AVZ_ERR_LEN];
+    helper_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/live.jsonl", dir);
+    TrainConfig tc;
+    tiny(&tc, dir, 12);
+    tc.live_log = path;
+    tc.live_every = 5;
+    cr_assert_eq(train_run(&tc, err), AVZ_OK, "%s", err);
+    size_t len;
+    char *text = slurp(dir, "live.jsonl", &len);
+    int want[] = {0, 5, 10, 12}, n = 0;
+    double wall = -1;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), n++) {
+        cr_assert_lt(n, 4, "too many lines");
+        cJSON *j = cJSON_Parse(line);
+        cr_assert(j, "not JSON: %s", line);
+        cr_assert_eq(cJSON_GetObjectItem(j, "step")->valueint, want[n], "%s", line);
+        double w = cJSON_GetObjectItem(j, "wall_s")->valuedouble;
+        cr_assert_geq(w, wall, "%s", line);
+        wall = w;
+        cJSON *tl = cJSON_GetObjectItem(j, "train_loss");
+        cr_assert(n == 0 ? cJSON_IsNull(tl) : cJSON_IsNumber(tl), "%s", line);
+        cr_assert_gt(cJSON_GetObjectItem(j, "val_loss")->valuedouble, 0);
+        cr_assert_gt(cJSON_GetObjectItem(j, "loss_first")->valuedouble, 0);
+        cr_assert_gt(cJSON_GetObjectItem(j, "loss_second")->valuedouble, 0);
+        cJSON *heads = cJSON_GetObjectItem(j, "heads");
+        cr_assert_eq(cJSON_GetArraySize(heads), tc.n_layer * tc.n_head, "%s", line);
+        cJSON *h;
+        cJSON_ArrayForEach(h, heads) {
+            const char *keys[] = {"prev", "induction", "duplicate"};
+            cr_assert(cJSON_IsString(cJSON_GetObjectItem(h, "head")));
+            for (int k = 0; k < 3; k++) {
+                double x = cJSON_GetObjectItem(h, keys[k])->valuedouble;
+                cr_assert(x >= 0 && x <= 1, "%s = %f", keys[k], x);
+            }
+        }
+        cJSON_Delete(j);
+    }
+    cr_assert_eq(n, 4);
+    free(text);
+    tiny(&tc, dir, 12);
+    tc.live_log = path;
+    tc.live_every = 0;
+    cr_assert_eq(train_run(&tc, err), AVZ_ERR_INPUT);
+    cr_assert(strstr(err, "--live-every"), "%s", err);
+}
+
+Test(train, recipes_apply_on_top_and_unknown_names_list_the_known) {
+    TrainConfig tc;
+    train_config_default(&tc);
+    tc.out_dir = "/tmp/x";
+    tc.pe = PE_ALIBI;
+    tc.threads = 2;
+    tc.steps = 7;
+    char err[AVZ_ERR_LEN];
+    cr_assert_eq(train_recipe(&tc, "induction-2min", err), AVZ_OK, "%s", err);
+    cr_assert_str_eq(tc.out_dir, "/tmp/x");
+    cr_assert_eq(tc.pe, PE_ALIBI);
+    cr_assert_eq(tc.threads, 2);
+    cr_assert_neq(tc.steps, 7);
+    cr_assert_str_eq(tc.recipe, "induction-2min");
+    cr_assert_eq(corpus_mix_check(&tc.mix, err), AVZ_OK, "%s", err);
+    cr_assert_eq(train_recipe(&tc, "shipped", err), AVZ_OK, "%s", err);
+    TrainConfig def;
+    train_config_default(&def);
+    cr_assert_eq(tc.steps, def.steps);
+    cr_assert_eq(tc.n_embd, def.n_embd);
+    cr_assert_eq(train_recipe(&tc, "fast-please", err), AVZ_ERR_INPUT);
+    cr_assert(strstr(err, "fast-please") && strstr(err, "induction-2min"), "%s", err);
+}
+
+/* The standard protocol past the training context: blocks that do not fit twice in
+ * n_positions run on a computed encoding (and n_positions is put back), a learned
+ * table is refused with its size. */
+Test(lengths, detect_runs_past_the_context_except_for_a_learned_table) {
+    char err[AVZ_ERR_LEN];
+    PosEncoding pes[2] = {PE_ROPE, PE_LEARNED};
+    for (int e = 0; e < 2; e++) {
+        Model m;
+        helper_model(&m, pes[e], 2, 2, 16, 16, 21);
+        int n_pool, *pool = detect_pool_word_vocab(&m.vocab, &n_pool);
+        DetectOpts o;
+        lengths_detect_opts_2x(&o, &m.cfg);
+        cr_assert_eq(o.n_lengths, 5);
+        cr_assert_eq(o.lengths[0], 8);
+        cr_assert_eq(o.lengths[4], 15, "the longest block fills 2 x 16 tokens");
+        o.seqs_per_length = 2;
+        Backend *be = backend_cpu_create();
+        DetectReport r;
+        AvzCode rc = lengths_detect(&be, &m, pool, n_pool, m.vocab.bos_id, &o, &r, err);
+        cr_assert_eq(m.cfg.n_positions, 16, "n_positions was not put back");
+        if (pes[e] == PE_LEARNED) {
+            cr_assert_eq(rc, AVZ_ERR_INPUT);
+            cr_assert(strstr(err, "16 rows"), "%s", err);
+        } else {
+            cr_assert_eq(rc, AVZ_OK, "%s", err);
+            cr_assert_eq(r.n_lengths, 5);
+            for (int k = 0; k < r.n_lengths; k++)
+                cr_assert(isfinite(r.loss_first[k]) && isfinite(r.loss_second[k]));
+            detect_report_free(&r);
+        }
+        backend_close(be);
+        free(pool);
+        model_free(&m);
+    }
 }
 
 Test(train, same_seed_same_weights_and_resume_is_exact) {
