@@ -35,12 +35,34 @@ Backend *device_open(const char *name, char *note, char *err) {
     return backend_cpu_create();
 }
 
+/* The folder's tokenizer: the word vocabulary the model loaded with, else its BPE
+ * files, whose ids must all be rows of the embedding. */
+static AvzCode open_tokenizer(Engine *e, const char *dir, char *err) {
+    if (e->model.vocab.n > 0) {
+        tokenizer_init_word(&e->tok, &e->model.vocab);
+        return AVZ_OK;
+    }
+    AvzCode rc = tokenizer_open_bpe(&e->tok, dir, err);
+    if (rc) return rc;
+    if (e->tok.n_vocab > e->model.cfg.vocab_size) {
+        rc = avz_fail(err, AVZ_ERR_INPUT, "%s: the tokenizer has %d tokens but config.json "
+                      "field 'vocab_size' is %d", dir, e->tok.n_vocab, e->model.cfg.vocab_size);
+        tokenizer_free(&e->tok);
+    }
+    return rc;
+}
+
 AvzCode engine_open(Engine *e, const char *dir, const char *device, char *note, char *err) {
     memset(e, 0, sizeof *e);
     AvzCode rc = model_load(&e->model, dir, err);
     if (rc) return rc;
+    if ((rc = open_tokenizer(e, dir, err))) {
+        model_free(&e->model);
+        return rc;
+    }
     e->be = device_open(device ? device : "auto", note, err);
     if (!e->be) {
+        tokenizer_free(&e->tok);
         model_free(&e->model);
         return AVZ_ERR_INPUT;
     }
@@ -51,6 +73,15 @@ AvzCode engine_open(Engine *e, const char *dir, const char *device, char *note, 
 void engine_close(Engine *e) {
     if (!e->loaded) return;
     backend_close(e->be);
+    tokenizer_free(&e->tok);
     model_free(&e->model);
     memset(e, 0, sizeof *e);
+}
+
+AvzCode engine_encode(const Engine *e, const char *text, int max_tokens, Tokens *out, char *err) {
+    return tokenizer_encode(&e->tok, &e->model.vocab, text, max_tokens, out, err);
+}
+
+void engine_label(const Engine *e, int id, char *buf, size_t n) {
+    tokenizer_label(&e->tok, &e->model.vocab, id, buf, n);
 }

@@ -3,6 +3,8 @@
 #define _DEFAULT_SOURCE
 #include "head_roles.h"
 
+#include "bpe.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -26,9 +28,20 @@ void head_roles_opts(const Model *m, DetectOpts *o) {
     o->max_batch = m->num_parameters > BIG_MODEL ? 2 : 0;
 }
 
-int *head_roles_pool(const Model *m, int *n, int *bos) {
-    *bos = m->vocab.n > 0 ? m->vocab.bos_id : -1;
-    return detect_pool_word_vocab(&m->vocab, n);
+int *head_roles_pool(const Engine *e, int *n, int *bos) {
+    const Model *m = &e->model;
+    if (e->tok.kind == TOKENIZER_WORD) {
+        *bos = m->vocab.bos_id;
+        return detect_pool_word_vocab(&m->vocab, n);
+    }
+    int V = e->tok.n_vocab < m->cfg.vocab_size ? e->tok.n_vocab : m->cfg.vocab_size;
+    int *pool = avz_xmalloc(sizeof(int) * (size_t)(V > 0 ? V : 1)), k = 0;
+    for (int id = 0; id < V; id++)
+        if (tokenizer_piece(&e->tok, NULL, id) && !tokenizer_is_special(&e->tok, NULL, id))
+            pool[k++] = id;
+    *n = k;
+    *bos = e->tok.bos_id >= 0 ? e->tok.bos_id : bpe_bos_id(e->tok.bpe);
+    return pool;
 }
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
@@ -181,8 +194,9 @@ static int cache_read(const char *path, const Model *m, const DetectOpts *o, Det
     return ok ? 0 : -1;
 }
 
-AvzCode head_roles_measure(Backend **bep, Model *m, AvzProgressFn progress, void *user,
-                           DetectReport *r, int *cached, char *note, char *err) {
+AvzCode head_roles_measure(Engine *e, AvzProgressFn progress, void *user, DetectReport *r,
+                           int *cached, char *note, char *err) {
+    Model *m = &e->model;
     if (note) note[0] = '\0';
     char nbuf[AVZ_ERR_LEN] = "";
     if (!note) note = nbuf;
@@ -198,8 +212,8 @@ AvzCode head_roles_measure(Backend **bep, Model *m, AvzProgressFn progress, void
         return AVZ_OK;
     }
     int n, bos;
-    int *pool = head_roles_pool(m, &n, &bos);
-    AvzCode rc = detect_run(bep, m, pool, n, bos, &o, NULL, r, note, err);
+    int *pool = head_roles_pool(e, &n, &bos);
+    AvzCode rc = detect_run(&e->be, m, pool, n, bos, &o, NULL, r, note, err);
     free(pool);
     if (!rc) cache_write(path, r, note);
     return rc;

@@ -14,23 +14,26 @@
 
 #include "ablate.h"
 #include "detect.h"
+#include "device.h"
 
 /* The protocol's settings for m (above). */
 void head_roles_opts(const Model *m, DetectOpts *o);
 
-/* The ids random blocks are drawn from: the whole vocabulary but its special tokens;
- * the bos the sequences start with into *bos (-1 for none). malloc'd, *n entries. */
-int *head_roles_pool(const Model *m, int *n, int *bos);
+/* The ids random blocks are drawn from: the whole vocabulary but its special tokens
+ * (and ids the tokenizer has no piece for); the bos the sequences start with into
+ * *bos (-1 for none): <bos>, <s>, <|begin_of_text|>, GPT-2's <|endoftext|>.
+ * malloc'd, *n entries. */
+int *head_roles_pool(const Engine *e, int *n, int *bos);
 
 /* A 64-bit FNV-1a hash of the weights and the config (what the cache is keyed by). */
 uint64_t head_roles_weights_hash(const Model *m);
 
-/* Measures (or reads from the cache) the roles of m's heads on *bep. progress as
+/* Measures (or reads from the cache) the roles of e's heads on its backend. progress as
  * detect's (NULL for none; nonzero cancels). *cached (may be NULL) says whether the
  * numbers came from the cache. Fills r (detect_report_free). A cache that cannot be
  * read or written is not an error (the numbers are measured again); note says so. */
-AvzCode head_roles_measure(Backend **bep, Model *m, AvzProgressFn progress, void *user,
-                           DetectReport *r, int *cached, char *note, char *err);
+AvzCode head_roles_measure(Engine *e, AvzProgressFn progress, void *user, DetectReport *r,
+                           int *cached, char *note, char *err);
 
 /* The label of head (l * NH + h): its strongest role by mean score, "induction 0.91"
  * when the score is at least 0.5 and twice uniform attention's, "weak induction 0.31"

@@ -478,9 +478,10 @@ AvzCode tokenizer_open_bpe(Tokenizer *t, const char *dir, char *err) {
     }
     if (rc) return rc;
     t->n_vocab = bpe_vocab_size(t->bpe);
-    /* Llama's post-processor adds its bos itself (bpe_encode with add_special); GPT-2's
-     * adds nothing, so its <|endoftext|> is prepended here, as TransformerLens does. */
-    t->bos_id = t->kind == TOKENIZER_GPT2 ? bpe_bos_id(t->bpe) : -1;
+    /* Llama 2's post-processor adds <s> itself (bpe_encode with add_special); GPT-2's
+     * and some Llama 3 files add nothing, so their bos is prepended when missing, as
+     * TransformerLens does (tokenizer_encode). */
+    t->bos_id = bpe_bos_id(t->bpe);
     return AVZ_OK;
 }
 
@@ -526,7 +527,7 @@ AvzCode tokenizer_encode(const Tokenizer *t, const Vocab *v, const char *text, i
     BpeTokens bt = {0};
     AvzCode rc = bpe_encode(t->bpe, text, strlen(text), 1, &bt, err);
     if (rc) return rc;
-    int lead = t->bos_id >= 0 ? 1 : 0;
+    int lead = t->bos_id >= 0 && (bt.n == 0 || bt.ids[0] != t->bos_id) ? 1 : 0;
     if (bt.n + lead > max_tokens) {
         rc = avz_fail(err, AVZ_ERR_INPUT, "text is %d tokens long; this model accepts at most %d",
                       bt.n + lead, max_tokens);

@@ -61,17 +61,18 @@ void tokens_unknown_list(const Tokens *t, char *buf, size_t len);
  *   gpt2   GPT-2's vocab.json + merges.txt: byte-level BPE (model/bpe.h);
  *   hf     a Hugging Face tokenizer.json (Llama 2/3, SmolLM, TinyLlama, Qwen2): BPE.
  * The sequence always starts with the model's beginning-of-text token when it has
- * one: <bos> for word models, <s> / <|begin_of_text|> for Llama (its post-processor
- * adds them), and <|endoftext|> for GPT-2, which Hugging Face's tokenizer does not add
- * but TransformerLens does by default: a first token every position can attend to
- * (the "attention sink") without which GPT-2's maps pile onto the first word. */
+ * one: <bos> for word models, <s> / <|begin_of_text|> for Llama (added by its
+ * post-processor, or here when a file's post-processor does not), and <|endoftext|>
+ * for GPT-2, which Hugging Face's tokenizer does not add but TransformerLens does by
+ * default: a first token every position can attend to (the "attention sink") without
+ * which GPT-2's maps pile onto the first word. */
 typedef enum { TOKENIZER_WORD = 0, TOKENIZER_GPT2, TOKENIZER_HF } TokenizerKind;
 
 struct Bpe;
 typedef struct {
     TokenizerKind kind;
     struct Bpe *bpe;            /* gpt2, hf: owned; NULL for word (the Vocab is passed in) */
-    int bos_id;                 /* prepended when >= 0 and the tokenizer does not add it */
+    int bos_id;                 /* prepended when >= 0 and the tokenizer did not add it */
     int n_vocab;                /* ids are 0..n_vocab-1 */
 } Tokenizer;
 

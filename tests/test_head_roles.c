@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "head_roles.h"
 #include "helpers.h"
 
@@ -40,47 +39,46 @@ static void same_report(const DetectReport *a, const DetectReport *b) {
 }
 
 Test(head_roles, measured_once_then_read_from_the_cache_keyed_by_the_weights, .timeout = 300) {
-    Model m;
+    Engine e;
     char err[AVZ_ERR_LEN], note[AVZ_ERR_LEN], path[4400];
-    cr_assert_eq(model_load(&m, "assets/models/rope", err), AVZ_OK, "%s", err);
-    Backend *be = backend_cpu_create();
+    cr_assert_eq(engine_open(&e, "assets/models/rope", "cpu", NULL, err), AVZ_OK, "%s", err);
+    Model *mp = &e.model;
     DetectReport a, b;
     int cached = -1;
-    cr_assert_eq(head_roles_measure(&be, &m, NULL, NULL, &a, &cached, note, err), AVZ_OK, "%s", err);
+    cr_assert_eq(head_roles_measure(&e, NULL, NULL, &a, &cached, note, err), AVZ_OK, "%s", err);
     cr_expect_eq(cached, 0);
     DetectOpts o;
-    head_roles_opts(&m, &o);
-    head_roles_cache_path(&m, &o, path, sizeof path);
+    head_roles_opts(mp, &o);
+    head_roles_cache_path(mp, &o, path, sizeof path);
     cr_expect(strncmp(path, cache, strlen(cache)) == 0, "cache %s is not under %s", path, cache);
     cr_expect(helper_file_exists(path), "no cache file %s (%s)", path, note);
     cr_expect_eq(helper_dir_entries("assets/models/rope"), 5, "something was written into the "
                  "model's folder");
-    cr_assert_eq(head_roles_measure(&be, &m, NULL, NULL, &b, &cached, note, err), AVZ_OK, "%s", err);
+    cr_assert_eq(head_roles_measure(&e, NULL, NULL, &b, &cached, note, err), AVZ_OK, "%s", err);
     cr_expect_eq(cached, 1);
     same_report(&a, &b);
     detect_report_free(&b);
     /* other weights: another key, measured again */
-    uint64_t h0 = head_roles_weights_hash(&m);
-    m.params.wte[7] += 0.5f;
-    model_params_changed(&m);
-    cr_expect_neq(head_roles_weights_hash(&m), h0);
-    cr_assert_eq(head_roles_measure(&be, &m, NULL, NULL, &b, &cached, note, err), AVZ_OK, "%s", err);
+    uint64_t h0 = head_roles_weights_hash(mp);
+    mp->params.wte[7] += 0.5f;
+    model_params_changed(mp);
+    cr_expect_neq(head_roles_weights_hash(mp), h0);
+    cr_assert_eq(head_roles_measure(&e, NULL, NULL, &b, &cached, note, err), AVZ_OK, "%s", err);
     cr_expect_eq(cached, 0);
     detect_report_free(&b);
     /* a corrupt cache file is measured again, not trusted */
-    m.params.wte[7] -= 0.5f;
-    model_params_changed(&m);
+    mp->params.wte[7] -= 0.5f;
+    model_params_changed(mp);
     FILE *f = fopen(path, "w");
     cr_assert(f);
     fputs("{\"n_layer\": 2, \"score\": [1, 2", f);
     fclose(f);
-    cr_assert_eq(head_roles_measure(&be, &m, NULL, NULL, &b, &cached, note, err), AVZ_OK, "%s", err);
+    cr_assert_eq(head_roles_measure(&e, NULL, NULL, &b, &cached, note, err), AVZ_OK, "%s", err);
     cr_expect_eq(cached, 0);
     same_report(&a, &b);
     detect_report_free(&b);
     detect_report_free(&a);
-    backend_close(be);
-    model_free(&m);
+    engine_close(&e);
 }
 
 Test(head_roles, labels_say_weak_and_mixed) {
@@ -102,17 +100,17 @@ Test(head_roles, labels_say_weak_and_mixed) {
 }
 
 Test(head_roles, the_pool_leaves_out_the_specials) {
-    Model m;
+    Engine e;
     char err[AVZ_ERR_LEN];
-    cr_assert_eq(model_load(&m, "assets/models/rope", err), AVZ_OK, "%s", err);
+    cr_assert_eq(engine_open(&e, "assets/models/rope", "cpu", NULL, err), AVZ_OK, "%s", err);
     int n, bos;
-    int *pool = head_roles_pool(&m, &n, &bos);
-    cr_expect_eq(bos, m.vocab.bos_id);
-    cr_expect_gt(n, m.vocab.n - 5);
+    int *pool = head_roles_pool(&e, &n, &bos);
+    cr_expect_eq(bos, e.model.vocab.bos_id);
+    cr_expect_gt(n, e.model.vocab.n - 5);
     for (int i = 0; i < n; i++) {
-        const char *w = m.vocab.words[pool[i]];
+        const char *w = e.model.vocab.words[pool[i]];
         cr_expect(w[0] != '<', "special %s in the pool", w);
     }
     free(pool);
-    model_free(&m);
+    engine_close(&e);
 }

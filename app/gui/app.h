@@ -211,8 +211,9 @@ typedef struct App {
     char (*role_label)[48];     /* (L * NH) "induction 0.91", "weak ... 0.31" or "mixed" */
     float *role_score;          /* (DET_COUNT, L * NH) mean scores over the block lengths */
     float role_uniform[DET_COUNT]; /* what uniform attention would score */
-    char role_protocol[160];
-    int demo_count;             /* repeat demos so far: each draws a fresh block */    /* "random repeated blocks, n = 5..31 (7 lengths), 32 seqs ..." */
+    int roles_cached;           /* they were read from the cache (head_roles.h) */
+    char role_protocol[160];    /* what was measured: detect_protocol_label */
+    int demo_count;             /* repeat demos so far: each draws a fresh block */
     float *sweep;               /* (L * NH) loss increase per head */
     int sweep_valid, sweep_wanted;
     float sweep_base;

@@ -203,7 +203,7 @@ void app_text_changed(App *a) {
     char err[AVZ_ERR_LEN];
     int max_t = config_max_len(&a->base.model.cfg);
     if (max_t > GUI_MAX_T) max_t = GUI_MAX_T;
-    if (tokenize(&a->base.model.vocab, a->edit.s, max_t, &tok, err)) {
+    if (engine_encode(&a->base, a->edit.s, max_t, &tok, err)) {
         snprintf(a->text_error, sizeof a->text_error, "%.400s%s", err,
                  max_t == GUI_MAX_T ? " (the app shows at most 1024 tokens)" : "");
         app_error(a, "%s; the maps still show the previous text", a->text_error);

@@ -13,26 +13,38 @@
  * induction head attends from each word of the second copy to the word after its
  * first occurrence; a previous-token head to the word before it. */
 void app_repeat_demo(App *a) {
-    if (!a->base.loaded || a->base.model.vocab.n == 0) {
-        app_error(a, "repeat demo: needs a model with a word vocabulary");
-        return;
-    }
+    if (!a->base.loaded) return;
     int n, bos;
-    int *pool = head_roles_pool(&a->base.model, &n, &bos);
+    int *pool = head_roles_pool(&a->base, &n, &bos);
+    /* BPE vocabularies: whole words only (a piece that starts a word and is all
+     * letters), so that the text tokenizes back into the same tokens */
+    char lab[DEMO_BLOCK][64], tmp[64];
+    if (a->base.tok.kind != TOKENIZER_WORD) {
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            engine_label(&a->base, pool[i], tmp, sizeof tmp);
+            int ok = tmp[0] == ' ' && strlen(tmp) >= 4;
+            for (const char *p = tmp + 1; ok && *p; p++) ok = (*p >= 'a' && *p <= 'z');
+            if (ok) pool[k++] = pool[i];
+        }
+        n = k;
+    }
     if (n < 2) {
         free(pool);
-        app_error(a, "repeat demo: the vocabulary has no words to draw from");
+        app_error(a, "repeat demo: the vocabulary has no whole words to draw from");
         return;
     }
     AvzRng rng;
     avz_rng_init(&rng, 0xDE40ull + (uint64_t)a->demo_count++);
-    const char *w[DEMO_BLOCK];
-    for (int i = 0; i < DEMO_BLOCK; i++) w[i] = a->base.model.vocab.words[pool[avz_rng_u64(&rng) % n]];
+    for (int i = 0; i < DEMO_BLOCK; i++) {
+        engine_label(&a->base, pool[avz_rng_u64(&rng) % n], tmp, sizeof tmp);
+        snprintf(lab[i], sizeof lab[i], "%s", tmp[0] == ' ' ? tmp + 1 : tmp);
+    }
     char text[4096] = "";
     size_t k = 0;
     for (int c = 0; c < 2; c++)
         for (int i = 0; i < DEMO_BLOCK && k + 80 < sizeof text; i++)
-            k += (size_t)snprintf(text + k, sizeof text - k, "%s%s", k ? " " : "", w[i]);
+            k += (size_t)snprintf(text + k, sizeof text - k, "%s%s", k ? " " : "", lab[i]);
     free(pool);
     app_set_text(a, text);
     app_status(a, "repeat demo: %d random words, then the same %d again. Induction heads "

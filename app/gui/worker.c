@@ -28,8 +28,8 @@ static void worker_main(Job *job, void *user) {
     if (!rc && w->kind == JOB_ROLES) {
         /* the standard protocol (head_roles.h), from the cache when measured before */
         char note[AVZ_ERR_LEN];
-        rc = head_roles_measure(&w->eng.be, &w->eng.model, sweep_progress, w, &w->roles,
-                                &w->roles_cached, note, w->err);
+        rc = head_roles_measure(&w->eng, sweep_progress, w, &w->roles, &w->roles_cached, note,
+                                w->err);
     } else if (!rc && w->kind == JOB_SWEEP) {
         int n = w->eng.model.cfg.n_layer * w->eng.model.cfg.n_head;
         w->importance = avz_xmalloc(sizeof(float) * n);
@@ -99,8 +99,7 @@ static void label_roles(App *a, const DetectReport *rep, int cached) {
     for (int i = 0; i < n; i++) head_roles_label(rep, i, a->role_label[i], sizeof a->role_label[i]);
     detect_protocol_label(rep, a->role_protocol, sizeof a->role_protocol);
     a->roles_ready = 1;
-    app_status(a, "head roles %s: %s", cached ? "read from the cache" : "measured",
-               a->role_protocol);
+    a->roles_cached = cached;   /* (the Head view says where the numbers came from) */
 }
 
 static void collect_sweep(App *a, Worker *w) {

@@ -93,7 +93,9 @@ static void top5(App *a, float x, float y, float w, const char *title, const int
     render_text(a->r, title, x, y, FONT_UI, TH_INK);
     for (int k = 0; k < 5; k++) {
         float yy = y + 26 + k * 23;
-        ui_text_fit(a, a->base.model.vocab.words[ids[k]], x, yy, FONT_UI, 90, TH_INK);
+        char lab[64];
+        engine_label(&a->base, ids[k], lab, sizeof lab);
+        ui_text_fit(a, lab, x, yy, FONT_UI, 90, TH_INK);
         render_rect(a->r, (Rect){x + 96, yy + 3, (w - 150) * p[k], 14}, TH_ACCENT);
         char t[16];
         snprintf(t, sizeof t, "%.2f", p[k]);

@@ -37,7 +37,7 @@ static void compare_one(App *a, int i) {
         snprintf(t->cmp_err[i], sizeof t->cmp_err[i], "has no layer %d head %d", a->layer, a->head);
         return;
     }
-    if (tokenize(&e->model.vocab, a->edit.s, GUI_MAX_T, &tok, err)) {
+    if (engine_encode(e, a->edit.s, GUI_MAX_T, &tok, err)) {
         snprintf(t->cmp_err[i], sizeof t->cmp_err[i], "%.250s", err);
         return;
     }

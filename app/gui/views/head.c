@@ -107,7 +107,9 @@ static void role_table(App *a, float x, float y, float w) {
         render_text(a->r, t, x + w - 44, yy, FONT_SMALL, TH_MUTED);
     }
     render_text(a->r, "(uniform attention's score)", x, y + 24 + DET_COUNT * 21, FONT_SMALL, TH_MUTED);
-    ui_text_wrap(a, a->role_protocol, x, y + 46 + DET_COUNT * 21, w, FONT_SMALL, TH_MUTED);
+    char t2[240];
+    snprintf(t2, sizeof t2, "%s%s", a->role_protocol, a->roles_cached ? " (from the cache)" : "");
+    ui_text_wrap(a, t2, x, y + 46 + DET_COUNT * 21, w, FONT_SMALL, TH_MUTED);
 }
 
 /* The side panel: title, role, readout, colour bar and role scores, the pinned
