@@ -6,7 +6,9 @@
 #   make bench      CPU benchmarks (attnviz bench)
 #   make bench-torch the same model in PyTorch, side by side (needs Debian's python3-torch)
 #   make debug      ASan + UBSan build in build/debug/
-#   make install    PREFIX=/usr/local: bin/attnviz, share/attnviz/{assets,shaders}
+#   make install    PREFIX=/usr/local (and DESTDIR): bin/attnviz, share/attnviz/{assets,shaders},
+#                   share/man/man1/attnviz.1
+#   make man        build/attnviz.1, the manual page (man -l build/attnviz.1)
 #   make deps       check (and, as root, install) the Debian packages we need
 #   make clean
 #   NO_CUDA=1       force a CPU-only build
@@ -185,11 +187,23 @@ debug:
 	$(MAKE) BUILD=build/debug OPT="$(ASAN_OPT)" all build/debug/tests
 	@echo "debug build in build/debug/ (ASan + UBSan)"
 
-# the binary finds its assets and shaders under ../share/attnviz (app/assets.c)
+# The manual page attnviz(1), made by the built binary from the same option tables as
+# each command's --help (app/cli/man.c), so the two cannot drift; a build output in
+# $(BUILD)/, never committed. Read it with: man -l build/attnviz.1
+.PHONY: man
+man: $(BUILD)/attnviz.1
+$(BUILD)/attnviz.1: $(BUILD)/attnviz
+	$(BUILD)/attnviz help --man > $@.tmp || { rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
+
+# the binary finds its assets and shaders under ../share/attnviz (app/assets.c);
+# DESTDIR stages the tree for a package: make install DESTDIR=/tmp/pkg PREFIX=/usr
 PREFIX ?= /usr/local
-install: $(BUILD)/attnviz
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/attnviz
+install: $(BUILD)/attnviz $(BUILD)/attnviz.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/attnviz \
+	           $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/attnviz $(DESTDIR)$(PREFIX)/bin/attnviz
+	install -m 644 $(BUILD)/attnviz.1 $(DESTDIR)$(PREFIX)/share/man/man1/attnviz.1
 	cp -r assets shaders $(DESTDIR)$(PREFIX)/share/attnviz/
 
 clean:
@@ -215,16 +229,17 @@ $(addprefix model-,$(PES)): model-%: $(BUILD)/attnviz
 # make fuzz [FUZZ_SECONDS=60]: runs each target for FUZZ_SECONDS from its seed corpus
 # in tests/fuzz/corpus/<target>/ (new interesting inputs are kept in build/fuzz/). A
 # crash input, once fixed, is copied into the corpus: test_fuzz_replay.c replays it.
-FUZZ_TARGETS := safetensors config vocab tokenizer script
+FUZZ_TARGETS := safetensors config vocab tokenizer script bpe
 FUZZ_SECONDS ?= 60
-FUZZ_SRC     := model/common.c model/config.c model/safetensors.c model/tokenizer.c \
+FUZZ_SRC     := model/common.c model/config.c model/arch.c model/safetensors.c model/tokenizer.c \
+                model/bpe.c model/pretokenize.c model/tokenizer_json.c \
                 app/gui/script.c tests/fuzz/fuzz_targets.c
 .PHONY: fuzz
 fuzz: $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Imodel -Iapp -Itests \
-	    $(shell pkg-config --cflags libcjson) tests/fuzz/fuzz_$$t.c $(FUZZ_SRC) -lcjson -lm \
+	    $(shell pkg-config --cflags libcjson) tests/fuzz/fuzz_$$t.c $(FUZZ_SRC) -lcjson -lpcre2-8 -lm \
 	    -o $(BUILD)/fuzz/$$t || exit 1; \
 	done
 	@for t in $(FUZZ_TARGETS); do \

@@ -21,9 +21,14 @@ AvzCode session_open(Session *s, const char *model_dir, const char *device,
                         "naive)", attention);
     AvzCode rc = engine_open(&s->eng, s->model_dir, device, s->note, err);
     if (rc) return rc;
-    rc = tokenize(&s->eng.model.vocab, text ? text : "", config_max_len(&s->eng.model.cfg), &s->tok, err);
+    rc = session_set_text(s, text ? text : "", err);
     if (rc) { session_close(s); return rc; }
     return AVZ_OK;
+}
+
+AvzCode session_set_text(Session *s, const char *text, char *err) {
+    tokens_free(&s->tok);
+    return engine_encode(&s->eng, text, config_max_len(&s->eng.model.cfg), &s->tok, err);
 }
 
 AvzCode session_forward(Session *s, char *err) {

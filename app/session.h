@@ -23,6 +23,11 @@ typedef struct {
 AvzCode session_open(Session *s, const char *model_dir, const char *device,
                      const char *attention, const char *text, char *err);
 
+/* Replaces the session's tokens with those of text, the model staying loaded (a
+ * batch loads it once). AVZ_ERR_INPUT past the model's length limit, with both
+ * numbers; the session then has no tokens (tok.n = 0) until the next call. */
+AvzCode session_set_text(Session *s, const char *text, char *err);
+
 /* Forward pass of the session's tokens (targets: the text itself shifted by one). */
 AvzCode session_forward(Session *s, char *err);
 

@@ -5,104 +5,53 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "cli_run.h"
 #include "helpers.h"
 #include "model.h"
 #include "figure/npy.h"
 
-static char out_buf[65536], err_buf[65536];
-
-static void slurp(const char *path, char *buf, size_t len) {
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, len - 1, f) : 0;
-    buf[n] = '\0';
-    if (f) fclose(f);
-}
-
-/* Runs "attnviz ARGS", capturing stdout and stderr; returns the exit code. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...) {
-    const char *bin = getenv("AVZ_BIN");
-    cr_assert(bin, "AVZ_BIN is not set (run the tests through make test)");
-    char args[4096], cmd[8192], o[64], e[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(o, sizeof o, "/tmp/avz-cli-out.%d", getpid());
-    snprintf(e, sizeof e, "/tmp/avz-cli-err.%d", getpid());
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", bin, args, o, e);
-    int st = system(cmd);
-    slurp(o, out_buf, sizeof out_buf);
-    slurp(e, err_buf, sizeof err_buf);
-    unlink(o);
-    unlink(e);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int file_exists(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-/* A random model folder written by `attnviz init`. */
-static void make_model(char *dir, size_t len, const char *pe) {
-    char tmp[64], vocab[128];
-    helper_tmpdir(tmp, sizeof tmp);
-    snprintf(vocab, sizeof vocab, "%s/words.txt", tmp);
-    FILE *f = fopen(vocab, "w");
-    fprintf(f, ".\n,\nmarie\ncurie\nsaid\nshe\nwas\ntired\nhe\nthe\ncat\n");
-    fclose(f);
-    snprintf(dir, len, "%s/model", tmp);
-    int rc = run("init --pe %s --layers 2 --heads 4 --embd 32 --positions 16 --vocab %s "
-                 "--seed 3 --out %s", pe, vocab, dir);
-    cr_assert_eq(rc, 0, "init failed: %s", err_buf);
-}
-
 Test(cli, help_lists_the_commands) {
-    cr_assert_eq(run("--help"), 0);
-    cr_assert(strstr(out_buf, "usage: attnviz") && strstr(out_buf, "export"), "%s", out_buf);
+    cr_assert_eq(cli_run("--help"), 0);
+    cr_assert(strstr(cli_out, "usage: attnviz") && strstr(cli_out, "export"), "%s", cli_out);
 }
 
 Test(cli, unknown_command_and_option_exit_2) {
-    cr_assert_eq(run("frobnicate"), 2);
-    cr_assert(strstr(err_buf, "unknown command 'frobnicate'"), "%s", err_buf);
-    cr_assert_eq(run("predict --text hi --bogus 3"), 2);
-    cr_assert(strstr(err_buf, "unknown option '--bogus'"), "%s", err_buf);
-    cr_assert_eq(run("export --layer x --text hi --out a.png"), 2);
-    cr_assert(strstr(err_buf, "--layer needs an integer (got 'x')"), "%s", err_buf);
+    cr_assert_eq(cli_run("frobnicate"), 2);
+    cr_assert(strstr(cli_err, "unknown command 'frobnicate'"), "%s", cli_err);
+    cr_assert_eq(cli_run("predict --text hi --bogus 3"), 2);
+    cr_assert(strstr(cli_err, "unknown option '--bogus'"), "%s", cli_err);
+    cr_assert_eq(cli_run("export --layer x --text hi --out a.png"), 2);
+    cr_assert(strstr(cli_err, "--layer needs an integer (got 'x')"), "%s", cli_err);
 }
 
 Test(cli, every_subcommand_has_help) {
     const char *cmds[] = {"export", "predict", "ablate", "heads", "init", "bench", "permute",
-                          "lesson"};
-    for (int i = 0; i < 8; i++) {
-        cr_assert_eq(run("%s --help", cmds[i]), 0, "%s --help", cmds[i]);
-        cr_assert(strstr(out_buf, "usage: attnviz") && strstr(out_buf, "--help"), "%s",
-                  out_buf);
+                          "lesson", "tokenize", "lengths", "help"};
+    for (int i = 0; i < 11; i++) {
+        cr_assert_eq(cli_run("%s --help", cmds[i]), 0, "%s --help", cmds[i]);
+        cr_assert(strstr(cli_out, "usage: attnviz") && strstr(cli_out, "--help"), "%s",
+                  cli_out);
     }
 }
 
 Test(cli, missing_model_folder_is_named) {
-    cr_assert_eq(run("predict --model /nonexistent/m --text hello"), 2);
-    cr_assert(strstr(err_buf, "/nonexistent/m") && strstr(err_buf, "not a folder"), "%s",
-              err_buf);
+    cr_assert_eq(cli_run("predict --model /nonexistent/m --text hello"), 2);
+    cr_assert(strstr(cli_err, "/nonexistent/m") && strstr(cli_err, "not a folder"), "%s",
+              cli_err);
 }
 
 Test(cli, predict_text_and_json) {
     char dir[128];
-    make_model(dir, sizeof dir, "rope");
-    cr_assert_eq(run("predict --model %s --text 'Marie Curie said' --top 3", dir), 0, "%s",
-                 err_buf);
-    cr_assert(strstr(out_buf, "next token after \"said\""), "%s", out_buf);
-    cr_assert_eq(run("predict --model %s --text 'marie zzz said' --json", dir), 0, "%s",
-                 err_buf);
-    cr_assert(strstr(err_buf, "unknown word") && strstr(err_buf, "zzz"), "%s", err_buf);
-    cJSON *j = cJSON_Parse(out_buf);
-    cr_assert(j, "not JSON: %s", out_buf);
+    cli_make_model(dir, sizeof dir, "rope", 16);
+    cr_assert_eq(cli_run("predict --model %s --text 'Marie Curie said' --top 3", dir), 0, "%s",
+                 cli_err);
+    cr_assert(strstr(cli_out, "next token after \"said\""), "%s", cli_out);
+    cr_assert_eq(cli_run("predict --model %s --text 'marie zzz said' --json", dir), 0, "%s",
+                 cli_err);
+    cr_assert(strstr(cli_err, "unknown word") && strstr(cli_err, "zzz"), "%s", cli_err);
+    cJSON *j = cJSON_Parse(cli_out);
+    cr_assert(j, "not JSON: %s", cli_out);
     cJSON *toks = cJSON_GetObjectItem(j, "tokens"), *next = cJSON_GetObjectItem(j, "next");
     cr_assert_eq(cJSON_GetArraySize(toks), 4);
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(toks, 2), "unknown")));
@@ -111,15 +60,15 @@ Test(cli, predict_text_and_json) {
     double p1 = cJSON_GetObjectItem(cJSON_GetArrayItem(next, 1), "p")->valuedouble;
     cr_assert(p0 >= p1 && p0 > 0 && p0 <= 1);
     cJSON_Delete(j);
-    cr_assert_eq(run("predict --model %s --text hi --top 0", dir), 2);
+    cr_assert_eq(cli_run("predict --model %s --text hi --top 0", dir), 2);
 }
 
 Test(cli, export_npy_equals_in_process_capture) {
     char dir[128], out[256];
-    make_model(dir, sizeof dir, "alibi");
+    cli_make_model(dir, sizeof dir, "alibi", 16);
     snprintf(out, sizeof out, "%s/../all.npy", dir);
-    cr_assert_eq(run("export --model %s --text 'she was tired .' --all --out %s", dir, out), 0,
-                 "%s", err_buf);
+    cr_assert_eq(cli_run("export --model %s --text 'she was tired .' --all --out %s", dir, out), 0,
+                 "%s", cli_err);
     float *data;
     int ndim;
     int64_t shape[4];
@@ -142,48 +91,48 @@ Test(cli, export_npy_equals_in_process_capture) {
 
 Test(cli, export_png_head_layer_and_errors) {
     char dir[128], out[256];
-    make_model(dir, sizeof dir, "learned");
+    cli_make_model(dir, sizeof dir, "learned", 16);
     snprintf(out, sizeof out, "%s/../head.png", dir);
-    cr_assert_eq(run("export --model %s --text 'marie curie said she was tired .' --layer 1 "
-                     "--head 2 --out %s --size 300", dir, out), 0, "%s", err_buf);
-    cr_assert(file_exists(out));
+    cr_assert_eq(cli_run("export --model %s --text 'marie curie said she was tired .' --layer 1 "
+                     "--head 2 --out %s --size 300", dir, out), 0, "%s", cli_err);
+    cr_assert(cli_file_exists(out));
     snprintf(out, sizeof out, "%s/../layer.png", dir);
-    cr_assert_eq(run("export --model %s --text 'the cat' --layer 0 --out %s --colormap magma",
-                     dir, out), 0, "%s", err_buf);
-    cr_assert(file_exists(out));
+    cr_assert_eq(cli_run("export --model %s --text 'the cat' --layer 0 --out %s --colormap magma",
+                     dir, out), 0, "%s", cli_err);
+    cr_assert(cli_file_exists(out));
     /* errors: each names what was wrong */
-    cr_assert_eq(run("export --model %s --text hi --layer 5 --head 0 --out %s", dir, out), 2);
-    cr_assert(strstr(err_buf, "--layer 5 does not exist"), "%s", err_buf);
-    cr_assert_eq(run("export --model %s --text hi --all --layer 1 --out %s", dir, out), 2);
-    cr_assert_eq(run("export --model %s --text hi --out %s", dir, out), 2);
-    cr_assert(strstr(err_buf, "--all"), "%s", err_buf);
-    cr_assert_eq(run("export --model %s --text hi --all --out /nonexistent/dir/x.png", dir), 2);
-    cr_assert(strstr(err_buf, "/nonexistent/dir"), "%s", err_buf);
-    cr_assert(!file_exists("/nonexistent/dir/x.png"));
-    cr_assert_eq(run("export --model %s --text hi --all --out %s --colormap jet", dir, out), 2);
-    cr_assert(strstr(err_buf, "jet"), "%s", err_buf);
+    cr_assert_eq(cli_run("export --model %s --text hi --layer 5 --head 0 --out %s", dir, out), 2);
+    cr_assert(strstr(cli_err, "--layer 5 does not exist"), "%s", cli_err);
+    cr_assert_eq(cli_run("export --model %s --text hi --all --layer 1 --out %s", dir, out), 2);
+    cr_assert_eq(cli_run("export --model %s --text hi --out %s", dir, out), 2);
+    cr_assert(strstr(cli_err, "--all"), "%s", cli_err);
+    cr_assert_eq(cli_run("export --model %s --text hi --all --out /nonexistent/dir/x.png", dir), 2);
+    cr_assert(strstr(cli_err, "/nonexistent/dir"), "%s", cli_err);
+    cr_assert(!cli_file_exists("/nonexistent/dir/x.png"));
+    cr_assert_eq(cli_run("export --model %s --text hi --all --out %s --colormap jet", dir, out), 2);
+    cr_assert(strstr(cli_err, "jet"), "%s", cli_err);
     /* the learned model refuses a text longer than its table */
-    cr_assert_eq(run("export --model %s --text 'the cat the cat the cat the cat the cat the cat "
+    cr_assert_eq(cli_run("export --model %s --text 'the cat the cat the cat the cat the cat the cat "
                      "the cat the cat the cat' --all --out %s", dir, out), 2);
-    cr_assert(strstr(err_buf, "at most 16"), "%s", err_buf);
+    cr_assert(strstr(cli_err, "at most 16"), "%s", cli_err);
 }
 
 Test(cli, ablate_and_heads) {
     char dir[128];
-    make_model(dir, sizeof dir, "sinusoidal");
-    cr_assert_eq(run("ablate --model %s --text 'marie curie said she was tired' --heads 1.2,0.3",
-                     dir), 0, "%s", err_buf);
-    cr_assert(strstr(out_buf, "loss on the text") && strstr(out_buf, "KL per position"), "%s",
-              out_buf);
-    cr_assert_eq(run("ablate --model %s --text hi --heads 7.0", dir), 2);
-    cr_assert(strstr(err_buf, "head 7.0 does not exist"), "%s", err_buf);
-    cr_assert_eq(run("ablate --model %s --text hi --heads x", dir), 2);
-    cr_assert_eq(run("ablate --model %s --text hi --heads 0.0 --mode half", dir), 2);
-    cr_assert(strstr(err_buf, "half"), "%s", err_buf);
-    cr_assert_eq(run("heads --model %s --text 'marie curie said she was tired' --json", dir), 0,
-                 "%s", err_buf);
-    cJSON *j = cJSON_Parse(out_buf);
-    cr_assert(j, "not JSON: %s", out_buf);
+    cli_make_model(dir, sizeof dir, "sinusoidal", 16);
+    cr_assert_eq(cli_run("ablate --model %s --text 'marie curie said she was tired' --heads 1.2,0.3",
+                     dir), 0, "%s", cli_err);
+    cr_assert(strstr(cli_out, "loss on the text") && strstr(cli_out, "KL per position"), "%s",
+              cli_out);
+    cr_assert_eq(cli_run("ablate --model %s --text hi --heads 7.0", dir), 2);
+    cr_assert(strstr(cli_err, "head 7.0 does not exist"), "%s", cli_err);
+    cr_assert_eq(cli_run("ablate --model %s --text hi --heads x", dir), 2);
+    cr_assert_eq(cli_run("ablate --model %s --text hi --heads 0.0 --mode half", dir), 2);
+    cr_assert(strstr(cli_err, "half"), "%s", cli_err);
+    cr_assert_eq(cli_run("heads --model %s --text 'marie curie said she was tired' --json", dir), 0,
+                 "%s", cli_err);
+    cJSON *j = cJSON_Parse(cli_out);
+    cr_assert(j, "not JSON: %s", cli_out);
     cJSON *imp = cJSON_GetObjectItem(j, "importance");
     cr_assert_eq(cJSON_GetArraySize(imp), 2);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetArrayItem(imp, 0)), 4);
@@ -191,10 +140,10 @@ Test(cli, ablate_and_heads) {
 }
 
 Test(cli, init_errors) {
-    cr_assert_eq(run("init --pe spiral --vocab /dev/null --out /tmp/x"), 2);
-    cr_assert(strstr(err_buf, "spiral"), "%s", err_buf);
-    cr_assert_eq(run("init --pe rope --vocab /nonexistent/v.txt --out /tmp/x"), 2);
-    cr_assert(strstr(err_buf, "/nonexistent/v.txt"), "%s", err_buf);
+    cr_assert_eq(cli_run("init --pe spiral --vocab /dev/null --out /tmp/x"), 2);
+    cr_assert(strstr(cli_err, "spiral"), "%s", cli_err);
+    cr_assert_eq(cli_run("init --pe rope --vocab /nonexistent/v.txt --out /tmp/x"), 2);
+    cr_assert(strstr(cli_err, "/nonexistent/v.txt"), "%s", cli_err);
 }
 
 /* The exported PNG shows, at chosen cells, the colormap colour of the value that
@@ -251,10 +200,10 @@ Test(cli, exported_png_cells_have_the_colours_of_captured_values) {
  * layer 0's scores when no position information enters (difference exactly 0);
  * with an encoding it changes them. */
 Test(cli, permute_shows_that_attention_alone_ignores_order) {
-    cr_assert_eq(run("permute --all --json --seed 7 --text \"the students had lunch with rita "
-                     "sagan at the cafe . they smiled at her .\""), 0, "%s", err_buf);
-    cJSON *j = cJSON_Parse(out_buf);
-    cr_assert(j && cJSON_GetArraySize(j) == 5, "%s", out_buf);
+    cr_assert_eq(cli_run("permute --all --json --seed 7 --text \"the students had lunch with rita "
+                     "sagan at the cafe . they smiled at her .\""), 0, "%s", cli_err);
+    cJSON *j = cJSON_Parse(cli_out);
+    cr_assert(j && cJSON_GetArraySize(j) == 5, "%s", cli_out);
     cJSON *it;
     cJSON_ArrayForEach(it, j) {
         const char *pe = cJSON_GetObjectItem(it, "position_encoding")->valuestring;
@@ -265,8 +214,8 @@ Test(cli, permute_shows_that_attention_alone_ignores_order) {
         else cr_assert(with > 0.05, "%s: only %g with its encoding", pe, with);
     }
     cJSON_Delete(j);
-    cr_assert_eq(run("permute"), 2);
-    cr_assert(strstr(err_buf, "--text is required"), "%s", err_buf);
-    cr_assert_eq(run("permute --text \"she\" --seed -1"), 2);
-    cr_assert(strstr(err_buf, "--seed must be >= 0"), "%s", err_buf);
+    cr_assert_eq(cli_run("permute"), 2);
+    cr_assert(strstr(cli_err, "--text or --text-file is required"), "%s", cli_err);
+    cr_assert_eq(cli_run("permute --text \"she\" --seed -1"), 2);
+    cr_assert(strstr(cli_err, "--seed must be >= 0"), "%s", cli_err);
 }

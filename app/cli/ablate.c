@@ -39,15 +39,18 @@ static AvzCode parse_heads(const char *spec, const ModelConfig *c, unsigned char
 }
 
 static void print_ablation(const Session *s, const AblationResult *r, const char *heads) {
-    const Vocab *v = &s->eng.model.vocab;
     printf("ablated heads: %s\n", heads);
     printf("loss on the text: %.4f -> %.4f (%+.4f)\n", r->loss_base, r->loss_ablated,
            r->loss_ablated - r->loss_base);
     printf("mean KL(baseline || ablated): %.5f nats\n", r->kl_mean);
     printf("next token after \"%s\":\n  %-28s %s\n", s->tok.text[r->T - 1], "before", "after");
-    for (int i = 0; i < r->topk; i++)
-        printf("  %-16s %.4f     %-16s %.4f\n", v->words[r->top_base[i]], r->ptop_base[i],
-               v->words[r->top_ablated[i]], r->ptop_ablated[i]);
+    for (int i = 0; i < r->topk; i++) {
+        char before[128], after[128];
+        engine_label(&s->eng, r->top_base[i], before, sizeof before);
+        engine_label(&s->eng, r->top_ablated[i], after, sizeof after);
+        printf("  %-16s %.4f     %-16s %.4f\n", before, r->ptop_base[i], after,
+               r->ptop_ablated[i]);
+    }
     printf("KL per position:\n");
     for (int t = 0; t < r->T; t++) printf("  %3d %-14s %.5f\n", t, s->tok.text[t], r->kl[t]);
 }
@@ -59,10 +62,10 @@ static void json_ablation(const Session *s, const AblationResult *r, const char 
     cJSON_AddNumberToObject(j, "loss_ablated", r->loss_ablated);
     cJSON_AddNumberToObject(j, "kl_mean", r->kl_mean);
     cJSON_AddItemToObject(j, "kl", cJSON_CreateFloatArray(r->kl, r->T));
-    cJSON_AddItemToObject(j, "top_base", run_json_topk(&s->eng.model.vocab, r->top_base, r->ptop_base,
+    cJSON_AddItemToObject(j, "top_base", run_json_topk(&s->eng, r->top_base, r->ptop_base,
                                                    r->topk));
     cJSON_AddItemToObject(j, "top_ablated",
-                          run_json_topk(&s->eng.model.vocab, r->top_ablated, r->ptop_ablated, r->topk));
+                          run_json_topk(&s->eng, r->top_ablated, r->ptop_ablated, r->topk));
     run_json_print(j);
 }
 
@@ -76,7 +79,8 @@ int cmd_ablate(int argc, char **argv) {
                      {"--probes", OPT_INT, &n_probes, "N", "probe passages per kind (default 100)", 0},
                      {"--mode", OPT_STR, &mode, "zero|mean", "how to remove a head (default zero)", 0},
                      {"--top", OPT_INT, &top, "K", "top-k tokens before/after (default 5)", 0}};
-    CliCommand cmd = {"ablate", "--text TEXT --heads L.H[,L.H...] [--mode zero|mean] [--json]",
+    CliCommand cmd = {"ablate", "(--text TEXT | --text-file FILE) --heads L.H[,L.H...] [--mode zero|mean] "
+                      "[--json]",
                       "Switches heads off and shows what changes: loss, KL per position, top-k.",
                       opts, sizeof opts / sizeof opts[0]};
     Session s;

@@ -32,7 +32,21 @@ static AvzCode set_value(CliCommand *cmd, CliOpt *o, const char *v, char *err) {
     return AVZ_OK;
 }
 
+/* Describe mode's sink (cli_describe): the one piece of state of the parser. */
+static const CliSink *describe_sink;
+
+void cli_describe(const CliSink *sink) { describe_sink = sink; }
+
+void cli_print_epilog(void (*print)(FILE *f)) {
+    if (!describe_sink) print(stdout);
+    else if (describe_sink->epilog) describe_sink->epilog(print, describe_sink->ctx);
+}
+
 int cli_parse(CliCommand *cmd, int argc, char **argv, int first, char *err) {
+    if (describe_sink) {
+        describe_sink->table(cmd, describe_sink->ctx);
+        return -1;
+    }
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

@@ -2,7 +2,8 @@
  *
  * Each subcommand lists its options in a table; cli_parse fills the targets,
  * rejects unknown options and malformed values with a message naming the option,
- * and prints the help generated from the same table. */
+ * and prints the help generated from the same table. The manual page (cli/man.c)
+ * is generated from the same tables, collected in describe mode (cli_describe). */
 #ifndef AVZ_CLI_H
 #define AVZ_CLI_H
 
@@ -44,5 +45,23 @@ void cli_print_help(const CliCommand *cmd, FILE *f);
 
 /* Was the option given? */
 int cli_seen(const CliCommand *cmd, const char *name);
+
+/* Describe mode, for the manual page (cli/man.c): while a sink is set, cli_parse (and
+ * so cli_begin) hands the command's table to sink->table instead of parsing and
+ * returns -1 as for --help, printing nothing. A command called in this mode therefore
+ * returns at once with its table described, before doing any work: every command
+ * parses its options first. The sink copies what it keeps (tables live on the
+ * stack). cli_describe(NULL) ends the mode. */
+typedef struct {
+    void (*table)(const CliCommand *cmd, void *ctx);
+    void (*epilog)(void (*print)(FILE *f), void *ctx);   /* see cli_print_epilog */
+    void *ctx;
+} CliSink;
+void cli_describe(const CliSink *sink);
+
+/* A command whose help goes on after the options (gui: the script commands) calls
+ * this when cli_parse returned -1: print(stdout) after --help, or in describe mode
+ * print handed to the sink for the manual page. */
+void cli_print_epilog(void (*print)(FILE *f));
 
 #endif

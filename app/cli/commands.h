@@ -1,17 +1,23 @@
 /* commands.h: the attnviz subcommands, one file each in app/cli/ named for its
  * command (export.c is `attnviz export`; bench/ holds `attnviz bench` with its GPU
- * half), dispatched by app/main.c. app/cli/ owns the command line: options (cli.h),
- * what the model-running commands share (run.h), and the probe reports (roles.h).
+ * half), listed in one table (commands.c) that app/main.c dispatches through and the
+ * manual page (man.c) walks. app/cli/ owns the command line: options (cli.h), the
+ * input text (text_input.h), what the model-running commands share (run.h), and the
+ * probe reports (roles.h).
  * Each command takes (argc, argv) with argv[1] the subcommand's name and returns the
  * process exit code: 0 success, 2 bad usage or bad input, 1 internal failure. Errors
- * go to stderr. */
+ * go to stderr. Each parses its options (cli_begin) before anything else, so that
+ * describe mode (cli.h) gets its option table without running it. */
 #ifndef AVZ_COMMANDS_H
 #define AVZ_COMMANDS_H
+
+#include <stdio.h>
 
 int cmd_export(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_ablate(int argc, char **argv);
 int cmd_heads(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);
@@ -20,5 +26,19 @@ int cmd_lengths(int argc, char **argv);
 int cmd_permute(int argc, char **argv);  /* the permutation demo */
 int cmd_gui(int argc, char **argv);      /* the desktop app (app/gui/) */
 int cmd_lesson(int argc, char **argv);   /* the app on a guided tour */
+int cmd_help(int argc, char **argv);     /* the help, one command's, or the manual page */
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} CommandEntry;
+
+/* Every command, in the order the help lists them; n in *n. */
+const CommandEntry *commands_table(int *n);
+/* The command called name, or NULL. */
+const CommandEntry *commands_find(const char *name);
+/* The overall help: usage and the command list. */
+void commands_print_help(FILE *f);
 
 #endif

@@ -35,7 +35,8 @@ int cmd_heads(int argc, char **argv) {
                      {"--roles", OPT_FLAG, &roles, NULL, "measure every head's role on held-out probes", 0},
                      {"--behaviour", OPT_FLAG, &behaviour, NULL, "ablate each head alone; accuracy of each behaviour on held-out probes", 0},
                      {"--probes", OPT_INT, &n_probes, "N", "probe passages per kind (default 100)", 0}};
-    CliCommand cmd = {"heads", "(--text TEXT | --roles) [--model DIR] [--mode zero|mean] [--json]",
+    CliCommand cmd = {"heads", "(--text TEXT | --text-file FILE | --roles) [--model DIR] [--mode zero|mean] "
+                      "[--json]",
                       "Importance sweep: ablates every head alone and reports the loss increase "
                       "on the text.\nWith --roles: every head's role scores (previous-token, "
                       "induction, coreference, ...) on held-out probes.", opts,

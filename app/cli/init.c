@@ -39,7 +39,7 @@ static AvzCode load_vocab_file(const char *path, Vocab *v, char *err) {
 
 int cmd_init(int argc, char **argv) {
     const char *pe = NULL, *vocab = NULL, *out = NULL;
-    int layers = 2, heads = 4, embd = 64, positions = 64, seed = 1;
+    int layers = 2, heads = 4, embd = 64, positions = 64, seed = 1, json_out = 0;
     float theta = 10000.0f;
     CliOpt opts[] = {
         {"--pe", OPT_STR, &pe, "PE", "none|sinusoidal|learned|rope|alibi (required)", 0},
@@ -50,7 +50,8 @@ int cmd_init(int argc, char **argv) {
         {"--rope-theta", OPT_FLOAT, &theta, "X", "RoPE base (default 10000)", 0},
         {"--vocab", OPT_STR, &vocab, "FILE", "vocab.json or a word list (required)", 0},
         {"--seed", OPT_INT, &seed, "S", "random seed (default 1)", 0},
-        {"--out", OPT_STR, &out, "DIR", "model folder to write (required)", 0}};
+        {"--out", OPT_STR, &out, "DIR", "model folder to write (required)", 0},
+        {"--json", OPT_FLAG, &json_out, NULL, "machine-readable summary of what was written", 0}};
     CliCommand cmd = {"init", "--pe PE --vocab FILE --out DIR [--layers N --heads N --embd N "
                       "--positions N --seed S]",
                       "Writes a randomly initialised model folder.", opts,
@@ -74,8 +75,24 @@ int cmd_init(int argc, char **argv) {
     if ((rc = model_create(&m, &cfg, &v, err))) { vocab_free(&v); return cmd_error(rc, err); }
     model_init_random(&m, (uint64_t)seed);
     rc = model_save(&m, out, err);
-    if (!rc) printf("wrote %s: %s, %d layers x %d heads, C=%d, %zu parameters\n", out,
-                    pe_name(cfg.pe), layers, heads, embd, m.num_parameters);
+    if (!rc && json_out) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "out", out);
+        cJSON_AddStringToObject(j, "position_encoding", pe_name(cfg.pe));
+        cJSON_AddNumberToObject(j, "n_layer", layers);
+        cJSON_AddNumberToObject(j, "n_head", heads);
+        cJSON_AddNumberToObject(j, "n_embd", embd);
+        cJSON_AddNumberToObject(j, "n_positions", positions);
+        cJSON_AddNumberToObject(j, "vocab_size", cfg.vocab_size);
+        cJSON_AddNumberToObject(j, "parameters", (double)m.num_parameters);
+        char *txt = cJSON_Print(j);
+        printf("%s\n", txt);
+        free(txt);
+        cJSON_Delete(j);
+    } else if (!rc) {
+        printf("wrote %s: %s, %d layers x %d heads, C=%d, %zu parameters\n", out,
+               pe_name(cfg.pe), layers, heads, embd, m.num_parameters);
+    }
     model_free(&m);
     return rc ? cmd_error(rc, err) : 0;
 }

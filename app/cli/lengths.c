@@ -1,6 +1,7 @@
 /* lengths.c: `attnviz lengths`, length generalisation of the five position
  * encodings: mean loss by position bucket up to several times the training context,
  * as a table and a line chart PNG. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +26,15 @@ static int is_dir(const char *p) {
     return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+/* Mean of loss[b0..b1) over the positions measured (NaN: past a learned table). */
+static double bucket_mean(const float *loss, int b0, int b1) {
+    double s = 0;
+    int c = 0;
+    for (int t = b0; t < b1; t++)
+        if (!isnan(loss[t])) { s += loss[t]; c++; }
+    return c ? s / c : NAN;
+}
+
 static void print_table(const LengthRun *runs, int n, int max_T, int bucket) {
     printf("mean loss by position (held-out passages); training context of each model in "
            "brackets\n%-10s", "positions");
@@ -38,15 +48,50 @@ static void print_table(const LengthRun *runs, int n, int max_T, int bucket) {
         int b1 = b0 + bucket < max_T ? b0 + bucket : max_T;
         printf("%4d-%-5d", b0, b1 - 1);
         for (int r = 0; r < n; r++) {
-            double s = 0;
-            int c = 0;
-            for (int t = b0; t < b1; t++)
-                if (!isnan(runs[r].loss[t])) { s += runs[r].loss[t]; c++; }
-            if (c) printf(" %16.3f", s / c);
+            double v = bucket_mean(runs[r].loss, b0, b1);
+            if (!isnan(v)) printf(" %16.3f", v);
             else printf(" %16s", "(past table)");
         }
         printf("\n");
     }
+}
+
+/* {"max", "seqs", "bucket", "chart", "models": [{"name", "n_positions", "loss":
+ * [per position], "buckets": [{"start", "end", "loss"}]}]}; losses in nats, null past
+ * a learned table. */
+static void print_json(const LengthRun *runs, int n, int max_T, int seqs, int bucket,
+                       const char *chart) {
+    cJSON *j = cJSON_CreateObject(), *models = cJSON_CreateArray();
+    cJSON_AddNumberToObject(j, "max", max_T);
+    cJSON_AddNumberToObject(j, "seqs", seqs);
+    cJSON_AddNumberToObject(j, "bucket", bucket);
+    if (chart) cJSON_AddStringToObject(j, "chart", chart);
+    else cJSON_AddNullToObject(j, "chart");
+    for (int r = 0; r < n; r++) {
+        cJSON *m = cJSON_CreateObject(), *loss = cJSON_CreateArray(), *bk = cJSON_CreateArray();
+        cJSON_AddStringToObject(m, "name", runs[r].name);
+        cJSON_AddNumberToObject(m, "n_positions", runs[r].n_positions);
+        for (int t = 0; t < max_T; t++)
+            cJSON_AddItemToArray(loss, isnan(runs[r].loss[t]) ? cJSON_CreateNull()
+                                                               : cJSON_CreateNumber(runs[r].loss[t]));
+        for (int b0 = 0; b0 < max_T; b0 += bucket) {
+            int b1 = b0 + bucket < max_T ? b0 + bucket : max_T;
+            double v = bucket_mean(runs[r].loss, b0, b1);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "start", b0);
+            cJSON_AddNumberToObject(o, "end", b1 - 1);
+            cJSON_AddItemToObject(o, "loss", isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v));
+            cJSON_AddItemToArray(bk, o);
+        }
+        cJSON_AddItemToObject(m, "loss", loss);
+        cJSON_AddItemToObject(m, "buckets", bk);
+        cJSON_AddItemToArray(models, m);
+    }
+    cJSON_AddItemToObject(j, "models", models);
+    char *txt = cJSON_Print(j);
+    printf("%s\n", txt);
+    free(txt);
+    cJSON_Delete(j);
 }
 
 /* One bucketed series per model for the chart (x = bucket centre). */
@@ -84,15 +129,17 @@ static AvzCode write_chart(const char *out, const LengthRun *runs, int n, int ma
 
 int cmd_lengths(int argc, char **argv) {
     const char *models = NULL, *out = NULL, *device = "auto";
-    int max_T = 256, seqs = 64, bucket = 16;
+    int max_T = 256, seqs = 64, bucket = 16, json = 0;
     CliOpt opts[] = {
         {"--models", OPT_STR, &models, "DIR", "folder holding none/ sinusoidal/ learned/ rope/ alibi/ (default assets/models)", 0},
         {"--max", OPT_INT, &max_T, "T", "longest position to measure (default 256)", 0},
         {"--seqs", OPT_INT, &seqs, "N", "held-out sequences (default 64)", 0},
         {"--bucket", OPT_INT, &bucket, "N", "positions per table row (default 16)", 0},
         {"--out", OPT_STR, &out, "FILE.png", "also write a line chart", 0},
-        {"--device", OPT_STR, &device, "auto|cpu|cuda", "where the passes run (default auto)", 0}};
-    CliCommand cmd = {"lengths", "[--models DIR] [--max T] [--out FILE.png]",
+        {"--device", OPT_STR, &device, "auto|cpu|cuda", "where the passes run (default auto)", 0},
+        {"--json", OPT_FLAG, &json, NULL, "machine-readable output: every position's loss "
+         "and the buckets", 0}};
+    CliCommand cmd = {"lengths", "[--models DIR] [--max T] [--out FILE.png] [--json]",
                       "Mean loss by token position for each shipped model, up to past the "
                       "training context.", opts, sizeof opts / sizeof opts[0]};
     AvzErr err;
@@ -125,10 +172,12 @@ int cmd_lengths(int argc, char **argv) {
     if (!rc && n == 0)
         rc = avz_fail(err, AVZ_ERR_INPUT, "%s: no model folders (none/, sinusoidal/, learned/, "
                       "rope/, alibi/) found", base);
-    if (!rc) {
+    if (!rc && out) rc = write_chart(out, runs, n, max_T, bucket, ctx, err);
+    if (!rc && json) {
+        print_json(runs, n, max_T, seqs, bucket, out);
+    } else if (!rc) {
         print_table(runs, n, max_T, bucket);
-        if (out) rc = write_chart(out, runs, n, max_T, bucket, ctx, err);
-        if (!rc && out) printf("wrote %s\n", out);
+        if (out) printf("wrote %s\n", out);
     }
     for (int r = 0; r < n; r++) free(runs[r].loss);
     return rc ? cmd_error(rc, err) : 0;

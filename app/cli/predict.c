@@ -16,7 +16,7 @@ int cmd_predict(int argc, char **argv) {
     RunArgs a = {0};
     int top = 5;
     CliOpt opts[] = {RUN_OPTS(a), {"--top", OPT_INT, &top, "K", "how many tokens (default 5)", 0}};
-    CliCommand cmd = {"predict", "--text TEXT [--model DIR] [--top K] [--json]",
+    CliCommand cmd = {"predict", "(--text TEXT | --text-file FILE) [--model DIR] [--top K] [--json]",
                       "Next-token prediction after the last token of the text.", opts,
                       sizeof opts / sizeof opts[0]};
     Session s;
@@ -35,15 +35,18 @@ int cmd_predict(int argc, char **argv) {
     ablate_topk(model_probs(&s.eng.model) + (size_t)(T - 1) * V, V, top, ids, p);
     if (a.json) {
         cJSON *j = run_json_header(&s);
-        cJSON_AddItemToObject(j, "next", run_json_topk(&s.eng.model.vocab, ids, p, top));
+        cJSON_AddItemToObject(j, "next", run_json_topk(&s.eng, ids, p, top));
         run_json_print(j);
     } else {
         char desc[256];
         session_describe(&s, desc, sizeof desc);
         printf("model: %s (%s) on %s\n", s.model_dir, desc, s.eng.be->device);
         printf("next token after \"%s\":\n", s.tok.text[T - 1]);
-        for (int i = 0; i < top; i++)
-            printf("  %2d. %-16s %.4f\n", i + 1, s.eng.model.vocab.words[ids[i]], p[i]);
+        for (int i = 0; i < top; i++) {
+            char label[128];
+            engine_label(&s.eng, ids[i], label, sizeof label);
+            printf("  %2d. %-16s %.4f\n", i + 1, label, p[i]);
+        }
     }
     session_close(&s);
     return 0;
