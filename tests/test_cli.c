@@ -27,8 +27,8 @@ Test(cli, unknown_command_and_option_exit_2) {
 
 Test(cli, every_subcommand_has_help) {
     const char *cmds[] = {"export", "predict", "ablate", "heads", "init", "bench", "permute",
-                          "lesson", "tokenize", "lengths", "help"};
-    for (int i = 0; i < 11; i++) {
+                          "lesson", "tokenize", "lengths", "help", "roles"};
+    for (int i = 0; i < 12; i++) {
         cr_assert_eq(cli_run("%s --help", cmds[i]), 0, "%s --help", cmds[i]);
         cr_assert(strstr(cli_out, "usage: attnviz") && strstr(cli_out, "--help"), "%s",
                   cli_out);

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "cli_run.h"
 #include "head_roles.h"
 #include "helpers.h"
 
@@ -111,6 +114,53 @@ Test(head_roles, the_pool_leaves_out_the_specials) {
         const char *w = e.model.vocab.words[pool[i]];
         cr_expect(w[0] != '<', "special %s in the pool", w);
     }
+    free(pool);
+    engine_close(&e);
+}
+
+/* `attnviz roles` prints the numbers the app shows: measured in the child process and
+ * cached, they equal an in-process measurement of the same folder; the second run
+ * reads them from the cache; --probes adds the corpus probes as a second column. */
+Test(head_roles, the_roles_command_prints_the_same_numbers, .timeout = 300) {
+    char dir[128], err[AVZ_ERR_LEN], note[AVZ_ERR_LEN];
+    cli_make_model(dir, sizeof dir, "rope", 24);
+    cr_assert_eq(cli_run("roles --model %s --device cpu --json", dir), 0, "%s", cli_err);
+    cJSON *j = cJSON_Parse(cli_out);
+    cr_assert(j, "not JSON: %s", cli_out);
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "protocol"), "from_cache")));
+    Engine e;
+    cr_assert_eq(engine_open(&e, dir, "cpu", NULL, err), AVZ_OK, "%s", err);
+    DetectOpts o;
+    head_roles_opts(&e.model, &o);
+    int n, bos, *pool = head_roles_pool(&e, &n, &bos);
+    DetectReport r;
+    cr_assert_eq(detect_run(&e.be, &e.model, pool, n, bos, &o, NULL, &r, note, err), AVZ_OK, "%s",
+                 err);
+    int nh = r.L * r.NH;
+    cJSON *roles = cJSON_GetObjectItem(j, "roles"), *labels = cJSON_GetObjectItem(j, "labels");
+    cr_assert_eq(cJSON_GetArraySize(labels), nh);
+    for (int k = 0; k < DET_COUNT; k++) {
+        cJSON *sc = cJSON_GetObjectItem(cJSON_GetObjectItem(roles, detect_role_name(k)), "scores");
+        cr_assert_eq(cJSON_GetArraySize(sc), nh, "%s", detect_role_name(k));
+        for (int hd = 0; hd < nh; hd++)
+            cr_expect_float_eq(cJSON_GetArrayItem(sc, hd)->valuedouble, r.score[k * nh + hd], 1e-5,
+                               "%s head %d", detect_role_name(k), hd);
+    }
+    char label[64];
+    head_roles_label(&r, 5, label, sizeof label);
+    cr_expect_str_eq(cJSON_GetArrayItem(labels, 5)->valuestring, label);
+    cJSON_Delete(j);
+    cr_assert_eq(cli_run("roles --model %s --device cpu --json --probes", dir), 0, "%s", cli_err);
+    j = cJSON_Parse(cli_out);
+    cr_assert(j);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "protocol"), "from_cache")));
+    cr_expect(cJSON_GetObjectItem(j, "corpus_probes"), "no corpus_probes with --probes");
+    cJSON_Delete(j);
+    cr_assert_eq(cli_run("roles --model %s --device cpu", dir), 0, "%s", cli_err);
+    cr_expect(strstr(cli_out, "best induction") && strstr(cli_out, "seed 20220308"), "%s", cli_out);
+    cr_assert_eq(cli_run("roles --model %s/nope", dir), 2);
+    cr_expect(strstr(cli_err, "nope"), "%s", cli_err);
+    detect_report_free(&r);
     free(pool);
     engine_close(&e);
 }

@@ -7,7 +7,7 @@
 #include "ablate.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "cli/roles.h"
+#include "cli/probe_report.h"
 #include "cli/run.h"
 #include "session.h"
 

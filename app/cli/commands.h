@@ -3,7 +3,7 @@
  * half), listed in one table (commands.c) that app/main.c dispatches through and the
  * manual page (man.c) walks. app/cli/ owns the command line: options (cli.h), the
  * input text (text_input.h), what the model-running commands share (run.h), and the
- * probe reports (roles.h).
+ * corpus-probe reports (probe_report.h).
  * Each command takes (argc, argv) with argv[1] the subcommand's name and returns the
  * process exit code: 0 success, 2 bad usage or bad input, 1 internal failure. Errors
  * go to stderr. Each parses its options (cli_begin) before anything else, so that
@@ -18,6 +18,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_ablate(int argc, char **argv);
 int cmd_heads(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_roles(int argc, char **argv);    /* head roles by the standard protocol */
 int cmd_init(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_corpus(int argc, char **argv);

@@ -1,7 +1,7 @@
-/* roles.h: probe-based reports shared by `heads --roles` and `ablate --probe`; every
+/* probe_report.h: probe-based reports shared by `heads --roles` and `ablate --probe`; every
  * pass runs on the session's backend *bep. */
-#ifndef AVZ_ROLES_H
-#define AVZ_ROLES_H
+#ifndef AVZ_PROBE_REPORT_H
+#define AVZ_PROBE_REPORT_H
 
 #include "backend.h"
 #include "model.h"
