@@ -27,8 +27,8 @@ Test(cli, unknown_command_and_option_exit_2) {
 
 Test(cli, every_subcommand_has_help) {
     const char *cmds[] = {"export", "predict", "ablate", "heads", "init", "bench", "permute",
-                          "lesson", "tokenize", "lengths", "help", "roles"};
-    for (int i = 0; i < 12; i++) {
+                          "lesson", "tokenize", "lengths", "help", "roles", "model"};
+    for (int i = 0; i < 13; i++) {
         cr_assert_eq(cli_run("%s --help", cmds[i]), 0, "%s --help", cmds[i]);
         cr_assert(strstr(cli_out, "usage: attnviz") && strstr(cli_out, "--help"), "%s",
                   cli_out);
@@ -218,4 +218,39 @@ Test(cli, permute_shows_that_attention_alone_ignores_order) {
     cr_assert(strstr(cli_err, "--text or --text-file is required"), "%s", cli_err);
     cr_assert_eq(cli_run("permute --text \"she\" --seed -1"), 2);
     cr_assert(strstr(cli_err, "--seed must be >= 0"), "%s", cli_err);
+}
+
+/* `attnviz model info DIR`: the architecture as read, for a Hugging Face Llama folder
+ * with grouped-query attention (with and without a tokenizer) and for our own. */
+Test(cli, model_info_prints_the_architecture_as_read, .timeout = 120) {
+    char tmp[64];
+    helper_tmpdir(tmp, sizeof tmp);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/hf_fixture.py make %s/m --variant "
+             "llama-gqa >/dev/null", tmp);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    cr_assert_eq(cli_run("model info %s/m", tmp), 0, "%s", cli_err);
+    cr_expect(strstr(cli_out, "llama (LlamaForCausalLM)") && strstr(cli_out, "NKV = 2") &&
+              strstr(cli_out, "RMSNorm") && strstr(cli_out, "opened in"), "%s", cli_out);
+    cr_expect(strstr(cli_err, "no tokenizer"), "%s", cli_err);
+    cr_assert_eq(cli_run("model info %s/m --json", tmp), 0, "%s", cli_err);
+    cJSON *j = cJSON_Parse(cli_out);
+    cr_assert(j, "%s", cli_out);
+    cr_expect_eq(cJSON_GetObjectItem(j, "n_kv_head")->valueint, 2);
+    cr_expect_eq(cJSON_GetObjectItem(j, "n_head")->valueint, 4);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "tokenizer")->valuestring, "none");
+    cr_expect(cJSON_GetObjectItem(j, "peak_rss_bytes")->valuedouble > 0);
+    cJSON_Delete(j);
+    cr_assert_eq(cli_run("model info assets/models/rope --json"), 0, "%s", cli_err);
+    j = cJSON_Parse(cli_out);
+    cr_assert(j);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "position_encoding")->valuestring, "rope");
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "tokenizer")->valuestring, "word");
+    cJSON_Delete(j);
+    cr_assert_eq(cli_run("model info"), 2);
+    cr_expect(strstr(cli_err, "model folder is required"), "%s", cli_err);
+    cr_assert_eq(cli_run("model info %s/nope", tmp), 2);
+    cr_expect(strstr(cli_err, "nope"), "%s", cli_err);
+    cr_assert_eq(cli_run("model frob"), 2);
+    helper_rmtree(tmp);
 }

@@ -13,6 +13,7 @@ static const CommandEntry COMMANDS[] = {
     {"predict", cmd_predict, "next-token top-k after a text"},
     {"ablate", cmd_ablate, "switch heads off; loss, KL and top-k before and after"},
     {"heads", cmd_heads, "importance sweep: each head ablated alone"},
+    {"model", cmd_model, "model info DIR: the architecture of a model folder as read"},
     {"roles", cmd_roles, "every head's role by the standard protocol (random repeated blocks)"},
     {"tokenize", cmd_tokenize, "how the model's tokenizer splits a text: ids, pieces, byte spans"},
     {"init", cmd_init, "write a randomly initialised model folder"},

@@ -18,6 +18,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_ablate(int argc, char **argv);
 int cmd_heads(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_model(int argc, char **argv);    /* model info DIR */
 int cmd_roles(int argc, char **argv);    /* head roles by the standard protocol */
 int cmd_init(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

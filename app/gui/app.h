@@ -250,6 +250,8 @@ typedef struct App {
     int status_error;
 
     char readout[256];          /* the hovered cell: "she -> curie: 0.83", or "" */
+    char readout_ids[256];      /* its tokens' positions, ids and vocabulary pieces:
+                                   "#1 id 15496 'Hello' -> #2 id 995 'Ġworld'", or "" */
     float text_scroll;          /* the text field's horizontal scroll */
 
     /* the map rectangles of the last frame */
@@ -338,6 +340,9 @@ float app_shared_vmax(App *a);
 int app_T(const App *a);
 int app_L(const App *a);
 int app_NH(const App *a);
+/* The key/value head query head h reads in a grouped-query model (NKV < NH: h / (NH /
+ * NKV)), or -1 when every query head has its own. */
+int app_kv_head(const App *a, int h);
 void app_start_sweep(App *a);
 void app_cancel_sweep(App *a);
 int app_worker_busy(App *a, JobKind *kind, int *done, int *total);

@@ -24,6 +24,10 @@
 int app_T(const App *a) { return a->has_tokens ? a->tok.n : 0; }
 int app_L(const App *a) { return a->base.loaded ? a->base.model.cfg.n_layer : 0; }
 int app_NH(const App *a) { return a->base.loaded ? a->base.model.cfg.n_head : 0; }
+int app_kv_head(const App *a, int h) {
+    int NH = app_NH(a), NKV = a->base.loaded ? a->base.model.cfg.n_kv_head : 0;
+    return NKV > 0 && NKV < NH ? h / (NH / NKV) : -1;
+}
 const char *app_pe_name(const App *a) { return pe_name(a->base.model.cfg.pe); }
 int app_n_ablated(const App *a) {
     int n = 0;

@@ -79,6 +79,23 @@ static void figure_labels(App *a, const MapFigure *f, const FigureLayout *L, Rec
     render_clip(a->r, NULL);
 }
 
+/* "#i id N 'piece'": a token's position, id and the vocabulary's own string for it
+ * (GPT-2's "Ġworld", Llama's "▁world", a byte "<0xE2>"), as the tooltip shows it. */
+static void token_id_text(const App *a, int i, char *buf, size_t n) {
+    int id = a->tok.ids[i];
+    const char *piece = tokenizer_piece(&a->base.tok, &a->base.model.vocab, id);
+    snprintf(buf, n, "#%d id %d '%.40s'", i, id, piece ? piece : "?");
+}
+
+/* The hovered cell's second line: query and key as position, id and piece. */
+static void token_ids_readout(App *a, int i, int j) {
+    if (!a->has_tokens || i >= a->tok.n || j >= a->tok.n) return;
+    char q[96], k[96];
+    token_id_text(a, i, q, sizeof q);
+    token_id_text(a, j, k, sizeof k);
+    snprintf(a->readout_ids, sizeof a->readout_ids, "%s -> %s", q, k);
+}
+
 /* Crosshair over the hovered cell (i, j) and the readout "she -> curie: 0.83". */
 static void figure_hover(App *a, const MapFigure *f, Rect m, float cell, int i, int j) {
     int T = app_T(a);
@@ -94,6 +111,7 @@ static void figure_hover(App *a, const MapFigure *f, Rect m, float cell, int i, 
     else
         snprintf(a->readout, sizeof a->readout, "%s -> %s: %.*f", fig_label(a, f, i),
                  fig_label(a, f, j), f->hs->vmin < 0 ? 3 : 2, f->values[(size_t)i * T + j]);
+    if (!f->labels) token_ids_readout(a, i, j);
 }
 
 float ui_map_figure(App *a, Rect area, const MapFigure *f, Rect *map_out) {

@@ -304,6 +304,7 @@ void views_frame(App *a) {
     render_size(a->r, &W, &H);
     a->n_regions = 0;
     a->readout[0] = '\0';
+    a->readout_ids[0] = '\0';
     a->ui.input_layer = a->menu || a->help_open ? 1 : 0;
     a->ui.layer = 0;
     render_begin(a->r, TH_BG);

@@ -271,7 +271,7 @@ void script_step(App *a) {
 
 /* ---- print_layout ---- */
 
-static cJSON *region_json(const MapRegion *g, float s) {
+static cJSON *region_json(const App *a, const MapRegion *g, float s) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", g->name);
     cJSON_AddNumberToObject(o, "x", g->r.x * s);
@@ -284,6 +284,8 @@ static cJSON *region_json(const MapRegion *g, float s) {
     cJSON_AddNumberToObject(o, "cols", g->cols);
     cJSON_AddNumberToObject(o, "layer", g->layer);
     cJSON_AddNumberToObject(o, "head", g->head);
+    if (g->head >= 0 && app_kv_head(a, g->head) >= 0)   /* grouped-query: its key/value head */
+        cJSON_AddNumberToObject(o, "kv_head", app_kv_head(a, g->head));
     return o;
 }
 
@@ -303,9 +305,10 @@ void app_print_layout(App *a) {
     cJSON_AddNumberToObject(o, "pin_row", a->pin_row);
     cJSON_AddStringToObject(o, "colormap", colormap_name(a->cmap));
     cJSON_AddStringToObject(o, "readout", a->readout);
+    cJSON_AddStringToObject(o, "readout_ids", a->readout_ids);
     cJSON_AddStringToObject(o, "status", a->status);
     cJSON *rs = cJSON_AddArrayToObject(o, "regions");
-    for (int i = 0; i < a->n_regions; i++) cJSON_AddItemToArray(rs, region_json(&a->regions[i], s));
+    for (int i = 0; i < a->n_regions; i++) cJSON_AddItemToArray(rs, region_json(a, &a->regions[i], s));
     char *txt = cJSON_PrintUnformatted(o);
     printf("%s\n", txt);
     fflush(stdout);

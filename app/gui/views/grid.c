@@ -1,6 +1,8 @@
 /* grid.c: the Model view, the L x H grid of every head's map for the current text,
  * each labelled with its measured role (or "mixed"); switched-off heads are marked.
- * Clicking a head opens it in the Head view. */
+ * Clicking a head opens it in the Head view. In a grouped-query model (Llama family,
+ * NKV < NH key/value heads) the query heads that read one key/value head share a band
+ * and a "kv" tag: their maps differ only through their queries. */
 #include <math.h>
 #include <string.h>
 
@@ -27,15 +29,18 @@ static void model_cell(App *a, Rect cell, float s, int l, int h) {
     int NH = app_NH(a), T = app_T(a), i = l * NH + h, off = a->ablate[i];
     int sel = l == a->layer && h == a->head;
     Rect th = {cell.x + (cell.w - s) / 2, cell.y + 26, s, s};
-    char title[32];
-    snprintf(title, sizeof title, "L%d H%d", l, h);
+    char title[32], name[16];
+    snprintf(name, sizeof name, "L%d H%d", l, h);
+    int kv = app_kv_head(a, h);
+    if (kv >= 0) snprintf(title, sizeof title, "L%d H%d kv%d", l, h, kv);
+    else snprintf(title, sizeof title, "L%d H%d", l, h);
     render_text(a->r, title, th.x, cell.y + 2, FONT_UI, sel ? TH_ACCENT : TH_INK);
     const float *P = app_map(a, l, h);
     HeatmapScale hs;
     app_map_scale(a, P, T, &hs);
     render_map_upload(a->r, &a->tex_thumbs[i], P, T, T, gui_version(a, 0, i));
     render_map_draw(a->r, &a->tex_thumbs[i], th, 0, 0, T, T, &hs);
-    ui_add_region(a, title, th, 0, 0, T, T, l, h);
+    ui_add_region(a, name, th, 0, 0, T, T, l, h);
     Rgba fr = off ? TH_OFF : sel ? TH_ACCENT : ui_hover(a, th) ? TH_MUTED
               : a->roles_ready ? role_colour(a->role_label[i]) : TH_BORDER;
     int strong = a->roles_ready && strncmp(a->role_label[i], "weak", 4) && strcmp(a->role_label[i], "mixed");
@@ -53,6 +58,17 @@ static void model_cell(App *a, Rect cell, float s, int l, int h) {
     if (ui_clicked(a, th)) {
         app_select(a, l, h);
         app_set_view(a, VIEW_HEAD);
+    }
+}
+
+/* Grouped-query attention: a faint band behind each group of NH / NKV query heads
+ * that share a key/value head, alternating shades along the row. */
+static void kv_bands(App *a, float x0, float y, float cw, float ch, int NH, int NKV) {
+    if (NKV <= 0 || NKV >= NH) return;
+    int g = NH / NKV;
+    for (int k = 0; k < NKV; k++) {
+        Rgba c = k % 2 ? (Rgba){0, 0, 0, 0} : TH_HOVER;
+        if (c.a) render_rect(a->r, (Rect){x0 + k * g * cw + 2, y, g * cw - 4, ch - 4}, c);
     }
 }
 
@@ -74,6 +90,12 @@ void view_model(App *a, Rect area) {
              "head's strongest role by the standard protocol (%s). Click a head to open it.",
              a->model_name, L, L == 1 ? "" : "s", NH,
              a->roles_ready ? a->role_protocol : "the standard protocol");
+    int NKV = a->base.model.cfg.n_kv_head;
+    if (NKV > 0 && NKV < NH) {
+        size_t n = strlen(head);
+        snprintf(head + n, sizeof head - n, " Grouped-query attention: %d key/value heads, each "
+                 "read by %d query heads (one band, tag kvK).", NKV, NH / NKV);
+    }
     ui_text_fit(a, head, area.x, area.y, FONT_UI, area.w, TH_MUTED);
     float top = area.y + 30, lab = 74, zoom = a->grid_zoom >= 1.0f ? a->grid_zoom : 1.0f;
     /* cells fit the window, but never smaller than a readable thumbnail: then the
@@ -94,6 +116,7 @@ void view_model(App *a, Rect area) {
         char name[32];
         snprintf(name, sizeof name, "layer %d", l);
         render_text(a->r, name, area.x, y + 26 + s / 2 - 9, FONT_UI, TH_MUTED);
+        kv_bands(a, area.x + lab, y, cw, ch, NH, NKV);
         for (int h = 0; h < NH; h++) {
             float x = area.x + lab + h * cw;
             if (x > area.x + area.w) break;   /* heads past the right edge: zoom out */

@@ -129,8 +129,10 @@ static void head_side(App *a, Rect s, const HeatmapScale *hs, const float *P) {
     if (a->ablate[i]) render_text(a->r, "switched off (ablated)", s.x, s.y + 56, FONT_UI, TH_OFF);
     Rect box = {s.x, s.y + 82, s.w, 48};
     ui_panel(a, box);
-    if (a->readout[0]) ui_text_fit(a, a->readout, box.x + 10, box.y + 12, FONT_TITLE, box.w - 20, TH_INK);
-    else render_text(a->r, "hover a cell to read its weight", box.x + 10, box.y + 15, FONT_UI, TH_MUTED);
+    if (a->readout[0]) {
+        ui_text_fit(a, a->readout, box.x + 10, box.y + 4, FONT_TITLE, box.w - 20, TH_INK);
+        ui_text_fit(a, a->readout_ids, box.x + 10, box.y + 29, FONT_SMALL, box.w - 20, TH_MUTED);
+    } else render_text(a->r, "hover a cell to read its weight", box.x + 10, box.y + 15, FONT_UI, TH_MUTED);
     float y = box.y + box.h + 16, bh = fmaxf(60.0f, fminf(190.0f, s.h - 380.0f));
     render_text(a->r, a->shared_range ? "weight (scale shared by all maps)" : "weight (scale of this map)",
                 s.x, y, FONT_SMALL, TH_MUTED);
