@@ -136,3 +136,33 @@ Test(gui_hf, gpt2_folder_with_its_bpe_through_every_view, .timeout = 600) {
 Test(gui_hf, llama_gqa_folder_with_a_tokenizer_json_through_every_view, .timeout = 600) {
     walk("--variant llama-gqa --tokenizer llama2", 1);
 }
+
+/* A folder dropped on the window opens as the model (a file inside it too); a path that
+ * is no model is named in the status bar and the current model stays. */
+Test(gui_hf, a_dropped_folder_opens_and_a_bad_drop_is_named, .timeout = 300) {
+    skip_without_xvfb();
+    char dir[64], args[256], script[1024];
+    helper_tmpdir(dir, sizeof dir);
+    make_fixture(dir, "--variant gpt2-tok");
+    snprintf(script, sizeof script,
+             "drop %s/nothing-here\nwait 1\nassert_status \"nothing-here\"\n"
+             "drop %s/model/config.json\nwait 1\nassert_status \"opened %s/model\"\n"
+             "text \"Hello world\"\nwait 1\nview head\nselect 0 0\nwait 1\nhover 2 1\nwait 1\n"
+             "print_layout\nquit\n", dir, dir, dir);
+    write_file(dir, "drop.avz", script);
+    snprintf(args, sizeof args, "gui --script drop.avz --device cpu");
+    int rc = run_app(dir, "", XVFB, args);
+    skip_without_gl(rc);
+    cr_assert_eq(rc, 0, "the scripted app failed (%d): %s", rc, gui_err_buf);
+    static char out[1 << 16];
+    char path[300];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    slurp(path, out, sizeof out);
+    cJSON *j = cJSON_Parse(out_line(out, 0));
+    cr_assert(j, "%s", out);
+    cr_expect_eq(cJSON_GetObjectItem(j, "T")->valueint, 3, "<|endoftext|> Hello world: %s", out);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "readout_ids")->valuestring,
+                     "#2 id 995 '\xC4\xA0world' -> #1 id 15496 'Hello'");
+    cJSON_Delete(j);
+    helper_rmtree(dir);
+}

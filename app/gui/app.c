@@ -246,6 +246,20 @@ void app_text_input(App *a, const char *s) {
         app_text_changed(a);
 }
 
+/* A folder (or a file inside one, such as its config.json) dropped on the window opens
+ * as the model; anything else is named in the status bar. */
+void app_drop(App *a, const char *path) {
+    char dir[4096], err[AVZ_ERR_LEN];
+    snprintf(dir, sizeof dir, "%s", path);
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {   /* a file: its folder */
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) *slash = '\0';
+    }
+    if (app_load_model(a, dir, err)) app_error(a, "dropped %s: %s", path, err);
+    else app_status(a, "opened %s (dropped on the window)", dir);
+}
+
 static void handle_event(App *a, const Event *e) {
     Ui *u = &a->ui;
     a->redraw = 1;
@@ -266,6 +280,7 @@ static void handle_event(App *a, const Event *e) {
         u->mx = e->x, u->my = e->y;
         if (e->button == 1) u->down = 0, u->released = 1;
         break;
+    case EV_DROP: app_drop(a, e->path); break;
     case EV_WHEEL: u->wheel += e->wheel, u->mx = e->x, u->my = e->y, u->ctrl = e->mods & MOD_CTRL; break;
     default: break;
     }

@@ -316,6 +316,9 @@ AvzCode app_export_head(App *a, const char *path, char *err);
 /* ---- compute.c, worker.c, catalog.c ---- */
 /* Loads a model folder, or a shipped model by name; on failure keeps the old one. */
 AvzCode app_load_model(App *a, const char *dir_or_name, char *err);
+/* A path dropped on the window: a model folder (or a file in one) opens; a failure is
+ * shown in the status bar, the current model kept. */
+void app_drop(App *a, const char *path);
 /* The text changed (a->edit): tokenizes and reruns; errors go to the status bar. */
 void app_text_changed(App *a);
 void app_set_text(App *a, const char *text);

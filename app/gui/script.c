@@ -64,6 +64,8 @@ static const ScriptSpec SPECS[SCRIPT_OP_COUNT] = {
     {"lesson", SCRIPT_LESSON, "s", "FILE|NAME   start a lesson (assets/lessons/NAME.txt)"},
     {"next_model", SCRIPT_NEXT_MODEL, "", "            the next shipped model, same text "
      "(key n)"},
+    {"drop", SCRIPT_DROP, "s", "PATH        as if PATH were dropped on the window (a model "
+     "folder, or a file in one)"},
 };
 
 const char *script_op_name(ScriptOp op) {

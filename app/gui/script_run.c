@@ -168,6 +168,7 @@ AvzCode script_run_cmd(App *a, const ScriptCmd *c, char *err) {
     switch (c->op) {
     case SCRIPT_TEXT: app_set_text(a, c->str); return AVZ_OK;
     case SCRIPT_MODEL: return app_load_model(a, c->str, err);
+    case SCRIPT_DROP: app_drop(a, c->str); return AVZ_OK;
     case SCRIPT_VIEW: case SCRIPT_COLORMAP: case SCRIPT_RANGE: case SCRIPT_KEY:
         return cmd_names(a, c, err);
     case SCRIPT_SELECT:

@@ -176,7 +176,7 @@ static int open_window(Renderer *r, const char *title, int w, int h, char *err) 
         return -1;
     }
     SDL_GL_SetSwapInterval(1);
-    SDL_EventState(SDL_DROPFILE, SDL_DISABLE);
+    SDL_EventState(SDL_DROPFILE, SDL_ENABLE);   /* a model folder dropped on the window */
     return 0;
 }
 
@@ -340,6 +340,12 @@ static int translate(Renderer *r, const SDL_Event *e, Event *ev) {
         to_logical(r, mx, my, ev);
         return 1;
     }
+    case SDL_DROPFILE:
+        ev->type = EV_DROP;
+        snprintf(r->drop_path, sizeof r->drop_path, "%s", e->drop.file ? e->drop.file : "");
+        SDL_free(e->drop.file);
+        ev->path = r->drop_path;
+        return 1;
     case SDL_WINDOWEVENT:
         SDL_GL_GetDrawableSize(r->win, &r->fb_w, &r->fb_h);
         SDL_GetWindowSize(r->win, &r->win_w, &r->win_h);

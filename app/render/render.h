@@ -42,7 +42,7 @@ enum { MOD_SHIFT = 1, MOD_CTRL = 2, MOD_ALT = 4 };
 
 typedef enum {
     EV_NONE = 0, EV_QUIT, EV_KEY, EV_TEXT, EV_MOUSE_MOVE, EV_MOUSE_DOWN, EV_MOUSE_UP,
-    EV_WHEEL, EV_RESIZE, EV_EXPOSE
+    EV_WHEEL, EV_RESIZE, EV_EXPOSE, EV_DROP
 } EventType;
 
 typedef struct {
@@ -53,6 +53,8 @@ typedef struct {
     int button;           /* 1 left, 2 middle, 3 right */
     int clicks;           /* 2 for a double click */
     float wheel;          /* EV_WHEEL: + away from the user (zoom in) */
+    const char *path;     /* EV_DROP: the file or folder dropped on the window (valid
+                             until the next render_poll) */
 } Event;
 
 /* ---- life cycle ---------------------------------------------------------------- */

@@ -35,6 +35,7 @@ typedef struct {
 } Glyph;
 
 struct Renderer {
+    char drop_path[4096];       /* the last EV_DROP's path (Event.path points here) */
     SDL_Window *win;
     SDL_GLContext gl;
     TTF_Font *font;
