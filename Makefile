@@ -229,9 +229,9 @@ $(addprefix model-,$(PES)): model-%: $(BUILD)/attnviz
 # make fuzz [FUZZ_SECONDS=60]: runs each target for FUZZ_SECONDS from its seed corpus
 # in tests/fuzz/corpus/<target>/ (new interesting inputs are kept in build/fuzz/). A
 # crash input, once fixed, is copied into the corpus: test_fuzz_replay.c replays it.
-FUZZ_TARGETS := safetensors config vocab tokenizer script bpe
+FUZZ_TARGETS := safetensors config vocab tokenizer script bpe hf_config index
 FUZZ_SECONDS ?= 60
-FUZZ_SRC     := model/common.c model/config.c model/arch.c model/safetensors.c model/tokenizer.c \
+FUZZ_SRC     := model/common.c model/config.c model/arch.c model/checkpoint.c model/safetensors.c model/tokenizer.c \
                 model/bpe.c model/pretokenize.c model/tokenizer_json.c \
                 app/gui/script.c tests/fuzz/fuzz_targets.c
 .PHONY: fuzz
