@@ -229,9 +229,13 @@ AvzCode model_forward(Model *m, const int *tokens, const int *targets, int B, in
     const ModelWeightCache *wc = model_weight_cache(m);   /* NULL: multiply unpacked */
 
     int QKV = config_qkv_dim(c), A = config_attn_dim(c), F = c->n_inner, U = config_up_dim(c);
-    embed(m, tokens, B, T, use_pos);
+    /* A pass that starts at layer l0 > 0 reuses the residual stream the last pass left
+     * after layer l0 - 1: layers below an ablated head compute what they computed before. */
+    int l0 = o->first_layer > 0 && o->first_layer < L && m->B == B && m->T == T ? o->first_layer : 0;
     const float *x = a->encoded;                           /* (B, T, C) residual stream */
-    for (int l = 0; l < L; l++) {
+    if (l0 == 0) embed(m, tokens, B, T, use_pos);
+    else x = a->residual3 + (size_t)(l0 - 1) * BT * C;
+    for (int l = l0; l < L; l++) {
         float *ln1 = a->ln1 + l * BT * C, *qkv = a->qkv + l * BT * QKV;
         float *res2 = a->residual2 + l * BT * C, *ln2 = a->ln2 + l * BT * C;
         float *fch = a->fch + l * BT * U, *fchg = a->fch_gelu + l * BT * F;

@@ -119,6 +119,12 @@ typedef struct {
     const unsigned char *ablate;  /* (L * NH) 1 = head switched off, or NULL for none */
     AblateMode ablate_mode;
     int no_position;              /* 1: run without any position information (permutation demo) */
+    int first_layer;              /* > 0: start at this layer, reading its input (the residual
+                                     stream after layer first_layer - 1, acts.residual3) from
+                                     the last pass, which the caller guarantees ran the same
+                                     tokens (B, T) with nothing switched off below it: the
+                                     sweep's "recompute only from the ablated layer up". The
+                                     CPU pass honours it; a backend may run every layer. */
 } ForwardOpts;
 
 typedef struct {

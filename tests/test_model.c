@@ -228,6 +228,43 @@ Test(ablation, run_and_sweep_agree_and_report_real_changes) {
     model_free(&m);
 }
 
+/* The sweep starts each pass at the ablated head's layer (first_layer, from the
+ * baseline's residual stream): every head's importance equals a full pass with that
+ * head off, on a 3-layer model where a head of layer 1 has layers on both sides. */
+Test(ablation, sweep_from_the_ablated_layer_equals_full_passes) {
+    Model m;
+    helper_model(&m, PE_ALIBI, 3, 4, 32, 64, 57);
+    int T = 20, ids[20], n = 12;
+    helper_tokens(ids, T, m.cfg.vocab_size, 58);
+    int tg[20];
+    for (int t = 0; t < T; t++) tg[t] = t + 1 < T ? ids[t + 1] : -1;
+    Backend *be = backend_cpu_create();
+    char err[AVZ_ERR_LEN], note[AVZ_ERR_LEN];
+    float imp[12], base;
+    cr_assert_eq(ablate_sweep(&be, &m, ids, T, ABLATE_MEAN, imp, &base, NULL, NULL, note, err),
+                 AVZ_OK, "%s", err);
+    unsigned char mask[12] = {0};
+    ForwardOpts o = {.ablate = mask, .ablate_mode = ABLATE_MEAN};
+    for (int i = 0; i < n; i++) {
+        mask[i] = 1;
+        cr_assert_eq(model_forward(&m, ids, tg, 1, T, &o, err), AVZ_OK, "%s", err);
+        mask[i] = 0;
+        float full = m.mean_loss - base;
+        cr_expect(fabsf(full - imp[i]) <= 1e-6f * fmaxf(1.0f, fabsf(full)),
+                  "head %d: sweep %.9g, full pass %.9g", i, imp[i], full);
+    }
+    /* first_layer on a pass whose shape differs from the last is ignored, not misread */
+    o.first_layer = 2;
+    mask[9] = 1;
+    cr_assert_eq(model_forward(&m, ids, tg, 1, T - 3, &o, err), AVZ_OK, "%s", err);
+    float shorter = m.mean_loss;
+    o.first_layer = 0;
+    cr_assert_eq(model_forward(&m, ids, tg, 1, T - 3, &o, err), AVZ_OK, "%s", err);
+    cr_expect_float_eq(shorter, m.mean_loss, 1e-7f);
+    backend_close(be);
+    model_free(&m);
+}
+
 static int cancel_after_3(void *user, int done, int total) {
     (void)user; (void)total;
     return done >= 3;
