@@ -171,6 +171,21 @@ double avz_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+void avz_buf_put(AvzBuf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *p = avz_xmalloc(cap);
+        if (b->len) memcpy(p, b->p, b->len);
+        free(b->p);
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
 void avz_rng_init(AvzRng *r, uint64_t seed) {
     /* splitmix64 of the seed, so that seeds 0, 1, 2 give unrelated streams */
     uint64_t z = seed + 0x9E3779B97F4A7C15ull;

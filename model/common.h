@@ -99,6 +99,14 @@ static inline void avz_copy_row(float *dst, const float *src, int n) {
 /* Monotonic wall clock in seconds. */
 double avz_now(void);
 
+/* A growing byte buffer, always NUL-terminated once anything was put (p is malloc'd;
+ * the owner frees it). Start from {0}. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} AvzBuf;
+void avz_buf_put(AvzBuf *b, const char *s, size_t n);
+
 /* Deterministic random numbers (xorshift64*), so that every test and every
  * initialisation can be replayed from its seed. */
 typedef struct { uint64_t s; } AvzRng;

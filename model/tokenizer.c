@@ -196,33 +196,12 @@ AvzCode vocab_from_words(Vocab *v, const char *const *words, int n, char *err) {
 
 /* ---- writing vocab.json --------------------------------------------------- */
 
-/* A growing byte buffer for building the file. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-} Buf;
-
-static void buf_put(Buf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = avz_xmalloc(cap);
-        if (b->len) memcpy(p, b->p, b->len);
-        free(b->p);
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_str(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+static void buf_str(AvzBuf *b, const char *s) { avz_buf_put(b, s, strlen(s)); }
 
 /* s as a JSON string literal: quotes, backslashes and control characters are
  * escaped; every other byte (UTF-8 included) is copied as it is. */
-static void buf_json_string(Buf *b, const char *s) {
-    buf_put(b, "\"", 1);
+static void buf_json_string(AvzBuf *b, const char *s) {
+    avz_buf_put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         switch (*p) {
@@ -236,11 +215,11 @@ static void buf_json_string(Buf *b, const char *s) {
                 snprintf(esc, sizeof esc, "\\u%04x", *p);
                 buf_str(b, esc);
             } else {
-                buf_put(b, (const char *)p, 1);
+                avz_buf_put(b, (const char *)p, 1);
             }
         }
     }
-    buf_put(b, "\"", 1);
+    avz_buf_put(b, "\"", 1);
 }
 
 AvzCode vocab_save(const Vocab *v, const char *dir, char *err) {
@@ -248,7 +227,7 @@ AvzCode vocab_save(const Vocab *v, const char *dir, char *err) {
     if (snprintf(path, sizeof path, "%s/vocab.json", dir) >= (int)sizeof path)
         return avz_fail(err, AVZ_ERR_INPUT, "%s: folder path too long", dir);
     /* one entry per line, in id order, so that the file diffs and reads well */
-    Buf b = {0};
+    AvzBuf b = {0};
     buf_str(&b, "{\n");
     for (int id = 0; id < v->n; id++) {
         char num[32];

@@ -165,26 +165,10 @@ AvzCode text_input_get(const char *cmd, const char *text, const char *file, char
 
 /* ---- the batch -------------------------------------------------------------------- */
 
-/* The text of an item being built: its lines joined by \n. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-} Joined;
-
-static void joined_add(Joined *j, const char *s, size_t n) {
-    if (j->len + n + 2 > j->cap) {
-        size_t cap = j->cap ? j->cap : 256;
-        while (cap < j->len + n + 2) cap *= 2;
-        char *p = avz_xmalloc(cap);
-        if (j->len) memcpy(p, j->p, j->len);
-        free(j->p);
-        j->p = p;
-        j->cap = cap;
-    }
-    if (j->len) j->p[j->len++] = '\n';
-    memcpy(j->p + j->len, s, n);
-    j->len += n;
-    j->p[j->len] = '\0';
+/* The text of an item being built (an AvzBuf): its lines joined by \n. */
+static void joined_add(AvzBuf *j, const char *s, size_t n) {
+    if (j->len) avz_buf_put(j, "\n", 1);
+    avz_buf_put(j, s, n);
 }
 
 static char *dup_range(const char *s, size_t n) {
@@ -226,12 +210,12 @@ static char *sanitized(const char *s, size_t n, size_t *out_len) {
 }
 
 /* The item of the text in j (first line `line`; fault already set or ""). */
-static void item_finish(TextItem *it, Joined *j, int labels) {
+static void item_finish(TextItem *it, AvzBuf *j, int labels) {
     if (it->fault[0]) {   /* it will not run: keep a showable copy */
         size_t n;
         char *clean = sanitized(j->p, j->len, &n);
         free(j->p);
-        *j = (Joined){clean, n, n + 1};
+        *j = (AvzBuf){clean, n, n + 1};
     }
     const char *s = j->p;
     size_t n = j->len;
@@ -248,11 +232,11 @@ static void item_finish(TextItem *it, Joined *j, int labels) {
     if (!it->fault[0] && is_blank(it->text, strlen(it->text)))
         snprintf(it->fault, sizeof it->fault, "empty text");
     free(j->p);
-    *j = (Joined){0};
+    *j = (AvzBuf){0};
 }
 
 /* Adds line (s, n; number line) to the item being built, starting one if none. */
-static void item_add_line(TextList *l, int *cap, int *open, Joined *j, const char *s, size_t n,
+static void item_add_line(TextList *l, int *cap, int *open, AvzBuf *j, const char *s, size_t n,
                           int line) {
     if (!*open) {
         if (l->n == *cap) {
@@ -281,7 +265,7 @@ AvzCode text_list_read(const char *path, int blocks, int labels, TextList *out, 
     AvzCode rc = text_read(path, &buf, &n, err);
     if (rc) return rc;
     int cap = 0, open = 0, line = 0;
-    Joined j = {0};
+    AvzBuf j = {0};
     for (size_t pos = bom_len(buf, n); pos < n;) {
         const char *s = buf + pos, *nl = memchr(s, '\n', n - pos);
         size_t len = nl ? (size_t)(nl - s) : n - pos;
