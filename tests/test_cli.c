@@ -10,6 +10,9 @@
 #include "helpers.h"
 #include "model.h"
 #include "figure/npy.h"
+#include "cli/train_curves.h"
+#include <math.h>
+#include <stb/stb_image.h>
 
 Test(cli, help_lists_the_commands) {
     cr_assert_eq(cli_run("--help"), 0);
@@ -253,4 +256,45 @@ Test(cli, model_info_prints_the_architecture_as_read, .timeout = 120) {
     cr_expect(strstr(cli_err, "nope"), "%s", cli_err);
     cr_assert_eq(cli_run("model frob"), 2);
     helper_rmtree(tmp);
+}
+
+/* train --live-log, then export --train-curves: two charts from the run's own log;
+ * a log that is not one is refused with its line named. */
+Test(cli, train_curves_from_a_live_log, .timeout = 300) {
+    char tmp[64];
+    helper_tmpdir(tmp, sizeof tmp);
+    cr_assert_eq(cli_run("train --out %s/m --layers 1 --heads 2 --embd 16 --context 16 --steps 6 "
+                         "--batch 2 --eval-every 6 --threads 1 --quiet --live-log %s/live.jsonl "
+                         "--live-every 2", tmp, tmp), 0, "%s", cli_err);
+    cr_assert_eq(cli_run("export --train-curves %s/live.jsonl --out %s/c.png --size 600 --json",
+                         tmp, tmp), 0, "%s", cli_err);
+    cJSON *j = cJSON_Parse(cli_out);
+    cr_assert(j, "%s", cli_out);
+    const char *files[2] = {cJSON_GetObjectItem(j, "loss")->valuestring,
+                            cJSON_GetObjectItem(j, "roles")->valuestring};
+    for (int k = 0; k < 2; k++) {
+        int w, h, ch;
+        unsigned char *px = stbi_load(files[k], &w, &h, &ch, 3);
+        cr_assert(px, "%s is not a PNG", files[k]);
+        cr_expect(w == 600 && h == 360, "%s is %dx%d", files[k], w, h);
+        stbi_image_free(px);
+    }
+    cr_expect(strstr(files[0], "c-loss.png") && strstr(files[1], "c-roles.png"));
+    cJSON_Delete(j);
+    char bad[128];
+    snprintf(bad, sizeof bad, "%s/bad.jsonl", tmp);
+    cli_write_file(bad, "{\"step\": 0, \"heads\": []}\nnot json\n", 34);
+    cr_assert_eq(cli_run("export --train-curves %s --out %s/d.png", bad, tmp), 2);
+    cr_expect(strstr(cli_err, "line 2 is not JSON"), "%s", cli_err);
+    cr_assert_eq(cli_run("export --train-curves %s/live.jsonl", tmp), 2);
+    helper_rmtree(tmp);
+}
+
+/* The phase-change marker: the largest rise between two consecutive lines. */
+Test(cli, train_curves_mark_the_largest_rise) {
+    float step[5] = {0, 10, 20, 30, 40}, ind[5] = {0.05f, 0.06f, 0.30f, 0.70f, 0.72f}, rise;
+    cr_expect_float_eq(train_curves_jump_step(step, ind, 5, &rise), 30.0f, 0);
+    cr_expect_float_eq(rise, 0.40f, 1e-6f);
+    float flat[3] = {0.3f, 0.2f, 0.1f};
+    cr_expect(isnan(train_curves_jump_step(step, flat, 3, &rise)));
 }

@@ -8,6 +8,7 @@
 
 #include "assets.h"
 #include "cli/batch.h"
+#include "cli/train_curves.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/run.h"
@@ -19,7 +20,7 @@
 
 typedef struct {
     const char *model, *text, *text_file, *texts, *device, *attention, *out, *format, *cmap,
-        *index;
+        *index, *train_curves;
     int layer, head, all, size, blocks, labels, json;
     float gamma;
 } ExportArgs;
@@ -327,6 +328,28 @@ static int export_batch(const ExportArgs *a, const CliCommand *cmd, const Export
     return code;
 }
 
+/* --train-curves LOG --out FILE.png: two charts of a training run, no model. */
+static int export_train_curves(const ExportArgs *a, char *err) {
+    if (!a->out) return cmd_error(2, "attnviz export: --train-curves needs --out FILE.png");
+    if (a->text || a->text_file || a->texts)
+        return cmd_error(2, "attnviz export: --train-curves takes no text");
+    char paths[8500];
+    AvzCode rc = train_curves_export(a->train_curves, a->out, a->size, paths, sizeof paths, err);
+    if (rc) return cmd_error(rc == AVZ_ERR_INPUT ? 2 : 1, err);
+    char *nl = strchr(paths, '\n');
+    *nl = '\0';
+    if (a->json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "log", a->train_curves);
+        cJSON_AddStringToObject(j, "loss", paths);
+        cJSON_AddStringToObject(j, "roles", nl + 1);
+        run_json_print(j);
+    } else {
+        printf("wrote %s and %s\n", paths, nl + 1);
+    }
+    return 0;
+}
+
 int cmd_export(int argc, char **argv) {
     ExportArgs a = {0};
     a.gamma = 1.0f;
@@ -352,6 +375,9 @@ int cmd_export(int argc, char **argv) {
         {"--gamma", OPT_FLOAT, &a.gamma, "G", "colour gamma, < 1 brightens weak attention (default 1)", 0},
         {"--device", OPT_STR, &a.device, "auto|cpu|cuda", "where to compute (default auto)", 0},
         {"--attention", OPT_STR, &a.attention, "flash|naive", "attention algorithm (default flash)", 0},
+        {"--train-curves", OPT_STR, &a.train_curves, "LOG", "instead of maps: the curves of "
+         "a training run's live log (attnviz train --live-log) as OUT-loss.png and "
+         "OUT-roles.png", 0},
         {"--json", OPT_FLAG, &a.json, NULL, "machine-readable summary of what was written", 0}};
     CliCommand cmd = {"export", "(--text TEXT | --text-file FILE | --texts FILE) (--layer L "
                       "--head H | --layer L | --all) --out FILE|DIR/|PATTERN [--format png|npy] "
@@ -365,6 +391,7 @@ int cmd_export(int argc, char **argv) {
     int rc = cli_begin(&cmd, argc, argv);
     if (rc >= 0) return rc;
     AvzErr err;
+    if (a.train_curves) return export_train_curves(&a, err);
     ExportPlan plan;
     if ((rc = check_options(&a, &cmd, &plan, err))) return cmd_error(rc, err);
     return a.texts ? export_batch(&a, &cmd, &plan) : export_single(&a, &cmd, &plan);
