@@ -43,23 +43,28 @@ void train_config_default(TrainConfig *tc) {
     tc->live_every = 25;
 }
 
-/* "Induction in 2 minutes": a small model on text that is mostly random repeated
- * blocks, a high learning rate and no evaluations but the live log's, so that the
- * previous-token and induction heads form within a couple of minutes on two cores,
- * and the phase change (the induction score jumping, the loss falling off a plateau)
- * can be watched. */
+/* "Induction in 2 minutes", so far the fastest recipe measured to form an induction
+ * head (README, "Watching an induction head form"): ALiBi, width 128, batch 32, half
+ * of the corpus random repeated blocks from the whole vocabulary. Measured: the best
+ * induction score jumps from 0.06 to 0.5 around step 1,500 and ends at 0.90 at 3,000
+ * (14 minutes on one busy core), so the name is still a goal (issue 16: under 3
+ * minutes on two cores), and its previous-token head stays near 0.2. At width 64
+ * no variant measured formed one within 3,000 steps. */
 static void recipe_induction_2min(TrainConfig *tc) {
+    tc->pe = PE_ALIBI;
     tc->n_layer = 2;
     tc->n_head = 4;
-    tc->n_embd = 64;
+    tc->n_embd = 128;
     tc->n_positions = 64;
-    tc->steps = 1200;
-    tc->batch = 16;
-    tc->warmup = 50;
+    tc->steps = 3000;
+    tc->batch = 32;
+    tc->warmup = 100;
     tc->lr = 3e-3f;
-    tc->eval_every = tc->steps;
+    tc->eval_every = 1000;
     corpus_mix_default(&tc->mix);
-    tc->mix.w_blocks = 2.0f;
+    CorpusMix *x = &tc->mix;
+    x->w_blocks = 0.5f, x->w_coref = 0.15f, x->w_agree = 0.12f, x->w_facts = 0.08f;
+    x->w_induct_list = 0.05f, x->w_induct_random = 0.05f, x->w_echo = 0.05f;
 }
 
 static const struct { const char *name; void (*apply)(TrainConfig *); } RECIPES[] = {
@@ -74,8 +79,8 @@ AvzCode train_recipe(TrainConfig *tc, const char *name, char *err) {
         if (strcmp(name, RECIPES[i].name) != 0) continue;
         TrainConfig keep = *tc;
         train_config_default(tc);
+        tc->pe = keep.pe;   /* a recipe may choose its encoding; --pe, given, wins later */
         if (RECIPES[i].apply) RECIPES[i].apply(tc);
-        tc->pe = keep.pe;
         tc->out_dir = keep.out_dir;
         tc->threads = keep.threads;
         tc->quiet = keep.quiet;
