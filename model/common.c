@@ -171,6 +171,32 @@ double avz_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+size_t avz_utf8_sequence(const unsigned char *p, size_t n, size_t *at, int *cut) {
+    unsigned char c = p[0], lo = 0x80, hi = 0xbf;   /* lo..hi: the second byte's range */
+    size_t need;                                     /* continuation bytes after the lead */
+    *at = 0, *cut = 0;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+        if (c == 0xe0) lo = 0xa0;
+        if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+        if (c == 0xf0) lo = 0x90;
+        if (c == 0xf4) hi = 0x8f;
+    } else {
+        return 0;                                    /* *at = 0: the lead byte is wrong */
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if (k >= n) { *at = k, *cut = 1; return 0; }
+        unsigned char min = k == 1 ? lo : 0x80, max = k == 1 ? hi : 0xbf;
+        if (p[k] < min || p[k] > max) { *at = k; return 0; }
+    }
+    return need + 1;
+}
+
 void avz_buf_put(AvzBuf *b, const char *s, size_t n) {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;

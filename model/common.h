@@ -99,6 +99,15 @@ static inline void avz_copy_row(float *dst, const float *src, int n) {
 /* Monotonic wall clock in seconds. */
 double avz_now(void);
 
+/* The length of the well-formed UTF-8 sequence at p (n >= 1 bytes; an ASCII byte is
+ * 1), or 0 when it is not one: then *at = the position of its first wrong byte (0: the
+ * lead byte itself, a stray continuation byte, C0, C1 or F5..FF), or, with *cut = 1,
+ * the n bytes that were all there before the input ended inside the sequence. Bytes
+ * 0..*at-1 are the "maximal subpart" Unicode replaces by one U+FFFD. The ranges for
+ * the second byte (Unicode's table 3-7) rule out overlong forms (E0 80..9F, F0
+ * 80..8F), UTF-16 surrogates (ED A0..BF) and code points past U+10FFFF (F4 90..). */
+size_t avz_utf8_sequence(const unsigned char *p, size_t n, size_t *at, int *cut);
+
 /* A growing byte buffer, always NUL-terminated once anything was put (p is malloc'd;
  * the owner frees it). Start from {0}. */
 typedef struct {

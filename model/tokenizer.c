@@ -275,40 +275,6 @@ static int next_span(const unsigned char *s, size_t *pos, size_t *start, size_t 
     return 1;
 }
 
-/* Checks the UTF-8 sequence whose lead byte is p[0] (n bytes available).
- * Returns its length when valid, else 0 with *bad = how many bytes to replace by
- * one U+FFFD: the lead byte plus the continuation bytes that were still valid
- * (the "maximal subpart" rule of Unicode). The ranges for the second byte rule
- * out overlong forms (E0 80..9F, F0 80..8F), UTF-16 surrogates (ED A0..BF) and
- * code points above U+10FFFF (F4 90.., F5..FF). */
-static size_t utf8_valid(const unsigned char *p, size_t n, size_t *bad) {
-    unsigned char c = p[0];
-    size_t need = 0;                 /* continuation bytes after the lead byte */
-    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 2;
-        if (c == 0xe0) lo = 0xa0;
-        if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 3;
-        if (c == 0xf0) lo = 0x90;
-        if (c == 0xf4) hi = 0x8f;
-    } else {
-        *bad = 1; /* a stray continuation byte, C0, C1 or F5..FF */
-        return 0;
-    }
-    for (size_t k = 1; k <= need; k++) {
-        unsigned char min = k == 1 ? lo : 0x80, max = k == 1 ? hi : 0xbf;
-        if (k >= n || p[k] < min || p[k] > max) {
-            *bad = k;
-            return 0;
-        }
-    }
-    return need + 1;
-}
-
 /* The label text of a word: ASCII lowercased, invalid UTF-8 replaced by U+FFFD
  * (EF BF BD). Each input byte yields at most 3 output bytes. Caller frees. */
 static char *word_text(const unsigned char *s, size_t len) {
@@ -320,7 +286,10 @@ static char *word_text(const unsigned char *s, size_t len) {
             i++;
             continue;
         }
-        size_t bad = 0, ok = utf8_valid(s + i, len - i, &bad);
+        size_t at;
+        int cut;
+        size_t ok = avz_utf8_sequence(s + i, len - i, &at, &cut);
+        size_t bad = at ? at : 1;   /* the maximal subpart: one U+FFFD for it */
         if (ok) {
             memcpy(o, s + i, ok);
             o += ok;

@@ -9,35 +9,13 @@
 
 /* ---- UTF-8 ------------------------------------------------------------------------ */
 
-/* The length of the valid UTF-8 sequence at p (n bytes available), or 0 with *shown =
- * how many bytes to show in the message: the lead byte and the continuation bytes up
- * to and including the first wrong one (*cut = 1 when the end came first). The second byte's ranges rule out overlong
- * forms (E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points past U+10FFFF
- * (F4 90.., F5..FF), as Unicode's table 3-7 does. */
+/* The length of the well-formed UTF-8 sequence at p (avz_utf8_sequence), or 0 with
+ * *shown = the bytes a message shows: the lead byte and the continuation bytes up to
+ * and including the first wrong one (all there were when the end came first, *cut = 1). */
 static size_t utf8_sequence(const unsigned char *p, size_t n, size_t *shown, int *cut) {
-    unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-    size_t need;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 2;
-        if (c == 0xe0) lo = 0xa0;
-        if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 3;
-        if (c == 0xf0) lo = 0x90;
-        if (c == 0xf4) hi = 0x8f;
-    } else {
-        *shown = 1;   /* a stray continuation byte, C0, C1, F5..FF */
-        return 0;
-    }
-    for (size_t k = 1; k <= need; k++) {
-        if (k >= n) { *shown = k, *cut = 1; return 0; }
-        unsigned char min = k == 1 ? lo : 0x80, max = k == 1 ? hi : 0xbf;
-        if (p[k] < min || p[k] > max) { *shown = k + 1; return 0; }
-    }
-    return need + 1;
+    size_t at, ok = avz_utf8_sequence(p, n, &at, cut);
+    *shown = ok ? 0 : *cut ? at : at + 1;
+    return ok;
 }
 
 int text_find_fault(const char *s, size_t n, TextFault *f) {
