@@ -339,41 +339,76 @@ static AvzCode log_eval(const TrainConfig *tc, int step, float train_loss, float
     return AVZ_OK;
 }
 
+/* ---- live scores ------------------------------------------------------------------------ */
+
+void train_scores_free(TrainScores *sc) {
+    free(sc->prev);
+    free(sc->induct);
+    free(sc->dup);
+    memset(sc, 0, sizeof *sc);
+}
+
+/* What a live line measures: the loss on 2 held-out batches, and every head's scores by
+ * the cheap standard protocol with the model's loss on each copy of the blocks. */
+static AvzCode live_scores(const TrainConfig *tc, Model *m, int step, double wall,
+                           double train_loss, float lr, TrainScores *sc, char *err) {
+    memset(sc, 0, sizeof *sc);
+    DetectReport dr;
+    AvzCode rc = val_loss(tc, m, 2, &sc->val_loss, err);
+    if (!rc) rc = standard_roles(m, 1, 0, &dr, err);
+    if (rc) return rc;
+    sc->step = step;
+    sc->wall_s = wall;
+    sc->tokens = (long)step * tc->batch * tc->n_positions;
+    sc->lr = lr;
+    sc->train_loss = train_loss < 0 ? NAN : (float)train_loss;
+    sc->loss_first = mean_of(dr.loss_first, dr.n_lengths);
+    sc->loss_second = mean_of(dr.loss_second, dr.n_lengths);
+    sc->L = dr.L;
+    sc->NH = dr.NH;
+    int nh = dr.L * dr.NH;
+    sc->prev = avz_xmalloc(sizeof(float) * nh);
+    sc->induct = avz_xmalloc(sizeof(float) * nh);
+    sc->dup = avz_xmalloc(sizeof(float) * nh);
+    memcpy(sc->prev, dr.score + DET_PREV * nh, sizeof(float) * nh);
+    memcpy(sc->induct, dr.score + DET_INDUCT * nh, sizeof(float) * nh);
+    memcpy(sc->dup, dr.score + DET_DUP * nh, sizeof(float) * nh);
+    detect_report_free(&dr);
+    return AVZ_OK;
+}
+
 /* One line of the live log: {"step": .., "wall_s": .., "train_loss": .., "val_loss": ..,
  * "loss_first": .., "loss_second": .., "heads": [{"head": "0.0", "prev": .., "induction":
  * .., "duplicate": ..}, ...]}, scores by the cheap standard protocol. train_loss is the
  * moving average (null before the first step). */
-static AvzCode log_live(const TrainConfig *tc, Model *m, int step, double wall, double train_loss,
-                        float lr, char *err) {
-    float vl;
-    DetectReport dr;
-    AvzCode rc = val_loss(tc, m, 2, &vl, err);
-    if (!rc) rc = standard_roles(m, 1, 0, &dr, err);
-    if (rc) return rc;
-    FILE *f = fopen(tc->live_log, "a");
-    if (!f) {
-        detect_report_free(&dr);
-        return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot append: %s", tc->live_log,
-                        strerror(errno));
-    }
+AvzCode train_scores_append(const char *path, const TrainScores *sc, char *err) {
+    FILE *f = fopen(path, "a");
+    if (!f) return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot append: %s", path, strerror(errno));
     char tl[32];
-    if (train_loss < 0) snprintf(tl, sizeof tl, "null");
-    else snprintf(tl, sizeof tl, "%.4f", train_loss);
+    if (!isfinite(sc->train_loss)) snprintf(tl, sizeof tl, "null");
+    else snprintf(tl, sizeof tl, "%.4f", sc->train_loss);
     fprintf(f, "{\"step\": %d, \"wall_s\": %.2f, \"tokens\": %ld, \"lr\": %.6f, \"train_loss\": "
             "%s, \"val_loss\": %.4f, \"loss_first\": %.4f, \"loss_second\": %.4f, \"heads\": [",
-            step, wall, (long)step * tc->batch * tc->n_positions, lr, tl, vl,
-            mean_of(dr.loss_first, dr.n_lengths), mean_of(dr.loss_second, dr.n_lengths));
-    int nh = dr.L * dr.NH;
-    for (int hd = 0; hd < nh; hd++)
+            sc->step, sc->wall_s, sc->tokens, sc->lr, tl, sc->val_loss, sc->loss_first,
+            sc->loss_second);
+    for (int hd = 0; hd < sc->L * sc->NH; hd++)
         fprintf(f, "%s{\"head\": \"%d.%d\", \"prev\": %.4f, \"induction\": %.4f, \"duplicate\": "
-                "%.4f}", hd ? ", " : "", hd / dr.NH, hd % dr.NH, dr.score[DET_PREV * nh + hd],
-                dr.score[DET_INDUCT * nh + hd], dr.score[DET_DUP * nh + hd]);
+                "%.4f}", hd ? ", " : "", hd / sc->NH, hd % sc->NH, sc->prev[hd], sc->induct[hd],
+                sc->dup[hd]);
     fprintf(f, "]}\n");
     int bad = ferror(f);
     fclose(f);
-    detect_report_free(&dr);
-    if (bad) return avz_fail(err, AVZ_ERR_INTERNAL, "%s: write failed", tc->live_log);
+    if (bad) return avz_fail(err, AVZ_ERR_INTERNAL, "%s: write failed", path);
     return AVZ_OK;
+}
+
+static AvzCode log_live(const TrainConfig *tc, Model *m, int step, double wall, double train_loss,
+                        float lr, char *err) {
+    TrainScores sc;
+    AvzCode rc = live_scores(tc, m, step, wall, train_loss, lr, &sc, err);
+    if (!rc) rc = train_scores_append(tc->live_log, &sc, err);
+    train_scores_free(&sc);
+    return rc;
 }
 
 /* ---- the model card ------------------------------------------------------------------------ */
@@ -588,54 +623,21 @@ static AvzCode setup_model(const TrainConfig *tc, Model *m, char *err) {
     return AVZ_OK;
 }
 
-static AvzCode train_loop(const TrainConfig *tc, Model *m, TrainState *st, float *final_loss,
-                          char *err) {
-    int B = tc->batch, T = tc->n_positions;
-    int *in = avz_xmalloc(sizeof(int) * B * T), *tg = avz_xmalloc(sizeof(int) * B * T);
-    double t0 = avz_now(), ema = -1;
-    int first = st->step;
-    AvzCode rc = AVZ_OK;
-    int end = tc->stop_at > 0 && tc->stop_at < tc->steps ? tc->stop_at : tc->steps;
-    int live = tc->live_log && tc->live_every > 0;
-    if (live && st->step == 0)          /* the untrained model: the scores before any step */
-        rc = log_live(tc, m, 0, 0.0, -1.0, train_lr_at(tc, 0), err);
-    while (!rc && st->step < end) {
-        int s = st->step;
-        sample_batch(m, &st->rng, &tc->mix, B, T, in, tg);
-        rc = model_forward(m, in, tg, B, T, NULL, err);
-        if (rc) break;
-        float loss = m->mean_loss;
-        ema = ema < 0 ? loss : 0.95 * ema + 0.05 * loss;
-        memset(st->grads, 0, sizeof(float) * m->num_parameters);
-        model_backward(m, in, tg, st->grads);
-        float lr = train_lr_at(tc, s);
-        adamw_step(tc, m, st, lr);
-        double el = avz_now() - t0, done = st->step - first;
-        progress_bar(tc, st->step, (float)ema, done * B * T / el,
-                     el / done * (tc->steps - st->step));
-        if (live && (st->step % tc->live_every == 0 || st->step == tc->steps))
-            rc = log_live(tc, m, st->step, avz_now() - t0, ema, lr, err);
-        if (!rc && (st->step % tc->eval_every == 0 || st->step == tc->steps)) {
-            EvalResult e;
-            rc = evaluate(tc, m, &e, err);
-            if (!rc) rc = log_eval(tc, st->step, (float)ema, lr, &e, err);
-            if (!rc) rc = checkpoint(tc, m, st, err);
-            if (!rc && !tc->quiet)
-                fprintf(stderr, "\n  eval %5d: val %.3f | standard: prev %.2f induct %.2f, loss "
-                        "copy 1 %.2f copy 2 %.2f | corpus probes: prev %.2f induct %.2f coref "
-                        "%.2f agree %.2f | acc: pronoun %.2f agree %.2f induct %.2f fact %.2f\n",
-                        st->step, e.val_loss, e.std_prev, e.std_induct, e.loss_first,
-                        e.loss_second, e.prev, e.induct, e.coref, e.agree, e.acc_pronoun,
-                        e.acc_agree, e.acc_induct, e.acc_fact);
-        }
-    }
-    *final_loss = (float)ema;
-    free(in);
-    free(tg);
-    return rc;
-}
+/* ---- a run, one step at a time ----------------------------------------------------------- */
 
-AvzCode train_run(const TrainConfig *tc, char *err) {
+struct TrainSession {
+    TrainConfig tc;             /* the run's settings (the resumed model's shape) */
+    Model m;
+    TrainState st;
+    int *in, *tg;               /* (B, T) the batch */
+    double ema;                 /* moving average of the loss, < 0 before the first step */
+    double t0;                  /* when the session opened */
+    float *good;                /* (num_parameters) the weights at the last good point */
+    int good_step;
+};
+
+AvzCode train_session_open(TrainSession **out, const TrainConfig *tc, char *err) {
+    *out = NULL;
     if (tc->steps < 1 || tc->batch < 1 || tc->eval_every < 1 || tc->warmup < 1 || tc->lr <= 0)
         return avz_fail(err, AVZ_ERR_INPUT, "train: --steps, --batch, --eval-every, --warmup "
                         "and --lr must be positive");
@@ -647,38 +649,177 @@ AvzCode train_run(const TrainConfig *tc, char *err) {
 #ifdef _OPENMP
     if (tc->threads > 0) omp_set_num_threads(tc->threads);
 #endif
-    Model m;
-    if ((rc = setup_model(tc, &m, err))) return rc;
+    TrainSession *s = avz_xcalloc(1, sizeof *s);
+    if ((rc = setup_model(tc, &s->m, err))) { free(s); return rc; }
     /* a resumed run keeps the shape of the model it resumes */
-    TrainConfig t = *tc;
-    t.pe = m.cfg.pe;
-    t.n_layer = m.cfg.n_layer;
-    t.n_head = m.cfg.n_head;
-    t.n_embd = m.cfg.n_embd;
-    t.n_positions = m.cfg.n_positions;
-    tc = &t;
-    TrainState st = {0};
-    size_t n = m.num_parameters;
-    st.grads = avz_xcalloc(n, 4);
-    st.m = avz_xcalloc(n, 4);
-    st.v = avz_xcalloc(n, 4);
-    st.decay = avz_xcalloc(n, 1);
-    mark_decay(&m, st.decay);
-    avz_rng_init(&st.rng, tc->seed);
-    if (tc->resume) rc = load_state(tc->out_dir, &m, &st, err);
-    if (!rc && !tc->quiet)
+    s->tc = *tc;
+    s->tc.pe = s->m.cfg.pe;
+    s->tc.n_layer = s->m.cfg.n_layer;
+    s->tc.n_head = s->m.cfg.n_head;
+    s->tc.n_embd = s->m.cfg.n_embd;
+    s->tc.n_positions = s->m.cfg.n_positions;
+    size_t n = s->m.num_parameters;
+    s->st.grads = avz_xcalloc(n, 4);
+    s->st.m = avz_xcalloc(n, 4);
+    s->st.v = avz_xcalloc(n, 4);
+    s->st.decay = avz_xcalloc(n, 1);
+    s->good = avz_xmalloc(4 * n);
+    mark_decay(&s->m, s->st.decay);
+    avz_rng_init(&s->st.rng, tc->seed);
+    if (tc->resume && (rc = load_state(tc->out_dir, &s->m, &s->st, err))) {
+        train_session_close(s);
+        return rc;
+    }
+    int B = s->tc.batch, T = s->tc.n_positions;
+    s->in = avz_xmalloc(sizeof(int) * B * T);
+    s->tg = avz_xmalloc(sizeof(int) * B * T);
+    s->ema = -1;
+    s->t0 = avz_now();
+    train_session_keep(s);
+    *out = s;
+    return AVZ_OK;
+}
+
+/* One step of the textbook loop: a batch, the forward pass with targets, the
+ * backward pass, an AdamW step. A loss that is not a finite number means the run
+ * diverged: the step is not taken and the weights go back to the last good point. */
+AvzCode train_session_step(TrainSession *s, float *loss, char *err) {
+    const TrainConfig *tc = &s->tc;
+    int B = tc->batch, T = tc->n_positions, step = s->st.step;
+    sample_batch(&s->m, &s->st.rng, &tc->mix, B, T, s->in, s->tg);
+    AvzCode rc = model_forward(&s->m, s->in, s->tg, B, T, NULL, err);
+    if (rc) return rc;
+    float l = s->m.mean_loss;
+    if (loss) *loss = l;
+    if (!isfinite(l)) {
+        memcpy(s->m.params_memory, s->good, 4 * s->m.num_parameters);
+        model_params_changed(&s->m);
+        return avz_fail(err, AVZ_ERR_INPUT, "train: the loss diverged (%s) at step %d; the "
+                        "weights are back to those of step %d, the last good point (try a "
+                        "lower learning rate)", isnan(l) ? "NaN" : "infinite", step + 1,
+                        s->good_step);
+    }
+    s->ema = s->ema < 0 ? l : 0.95 * s->ema + 0.05 * l;
+    memset(s->st.grads, 0, sizeof(float) * s->m.num_parameters);
+    model_backward(&s->m, s->in, s->tg, s->st.grads);
+    adamw_step(tc, &s->m, &s->st, train_lr_at(tc, step));
+    return AVZ_OK;
+}
+
+void train_session_keep(TrainSession *s) {
+    memcpy(s->good, s->m.params_memory, 4 * s->m.num_parameters);
+    s->good_step = s->st.step;
+}
+
+int train_session_steps(const TrainSession *s) { return s->st.step; }
+float train_session_loss(const TrainSession *s) { return s->ema < 0 ? NAN : (float)s->ema; }
+const TrainConfig *train_session_config(const TrainSession *s) { return &s->tc; }
+Model *train_session_model(TrainSession *s) { return &s->m; }
+
+AvzCode train_session_scores(TrainSession *s, TrainScores *out, char *err) {
+    int step = s->st.step;
+    return live_scores(&s->tc, &s->m, step, avz_now() - s->t0, s->ema,
+                       train_lr_at(&s->tc, step > 0 ? step - 1 : 0), out, err);
+}
+
+/* A model folder is written whole or not at all: every file into a fresh sibling
+ * folder, which is then renamed onto dir (a folder of that name that is already there
+ * is refused, never half overwritten). */
+AvzCode train_session_save(TrainSession *s, const char *dir, char *err) {
+    struct stat sb;
+    if (stat(dir, &sb) == 0)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: already exists; choose a new folder", dir);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.partial-%ld", dir, (long)getpid());
+    if (mkdir(tmp, 0755) != 0)
+        return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot create folder: %s", tmp, strerror(errno));
+    TrainConfig t = s->tc;
+    t.out_dir = tmp;
+    t.steps = s->st.step;  /* the card tells the steps taken */
+    AvzCode rc = model_save(&s->m, tmp, err);
+    if (!rc) rc = write_card(&t, &s->m, train_session_loss(s), avz_now() - s->t0, err);
+    if (!rc && rename(tmp, dir) != 0)
+        rc = avz_fail(err, AVZ_ERR_INPUT, "%s: cannot rename into place: %s", dir,
+                      strerror(errno));
+    if (rc) {   /* nothing half-written stays behind */
+        static const char *files[] = {"config.json", "model.safetensors", "vocab.json",
+                                      "README.md"};
+        char p[4300];
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            snprintf(p, sizeof p, "%s/%s", tmp, files[i]);
+            unlink(p);
+        }
+        rmdir(tmp);
+    }
+    return rc;
+}
+
+void train_session_close(TrainSession *s) {
+    if (!s) return;
+    free(s->st.grads);
+    free(s->st.m);
+    free(s->st.v);
+    free(s->st.decay);
+    free(s->good);
+    free(s->in);
+    free(s->tg);
+    model_free(&s->m);
+    free(s);
+}
+
+/* ---- the command-line run: the session's steps with a progress bar, logs and checkpoints */
+
+static AvzCode train_loop(TrainSession *s, char *err) {
+    const TrainConfig *tc = &s->tc;
+    TrainState *st = &s->st;
+    Model *m = &s->m;
+    double t0 = avz_now();
+    int first = st->step;
+    AvzCode rc = AVZ_OK;
+    int end = tc->stop_at > 0 && tc->stop_at < tc->steps ? tc->stop_at : tc->steps;
+    int live = tc->live_log && tc->live_every > 0;
+    if (live && st->step == 0)          /* the untrained model: the scores before any step */
+        rc = log_live(tc, m, 0, 0.0, -1.0, train_lr_at(tc, 0), err);
+    while (!rc && st->step < end) {
+        float lr = train_lr_at(tc, st->step);
+        if ((rc = train_session_step(s, NULL, err))) break;
+        double el = avz_now() - t0, done = st->step - first;
+        progress_bar(tc, st->step, (float)s->ema, done * tc->batch * tc->n_positions / el,
+                     el / done * (tc->steps - st->step));
+        if (live && (st->step % tc->live_every == 0 || st->step == tc->steps))
+            rc = log_live(tc, m, st->step, avz_now() - t0, s->ema, lr, err);
+        if (!rc && (st->step % tc->eval_every == 0 || st->step == tc->steps)) {
+            EvalResult e;
+            rc = evaluate(tc, m, &e, err);
+            if (!rc) rc = log_eval(tc, st->step, (float)s->ema, lr, &e, err);
+            if (!rc) rc = checkpoint(tc, m, st, err);
+            if (!rc) train_session_keep(s);
+            if (!rc && !tc->quiet)
+                fprintf(stderr, "\n  eval %5d: val %.3f | standard: prev %.2f induct %.2f, loss "
+                        "copy 1 %.2f copy 2 %.2f | corpus probes: prev %.2f induct %.2f coref "
+                        "%.2f agree %.2f | acc: pronoun %.2f agree %.2f induct %.2f fact %.2f\n",
+                        st->step, e.val_loss, e.std_prev, e.std_induct, e.loss_first,
+                        e.loss_second, e.prev, e.induct, e.coref, e.agree, e.acc_pronoun,
+                        e.acc_agree, e.acc_induct, e.acc_fact);
+        }
+    }
+    return rc;
+}
+
+AvzCode train_run(const TrainConfig *tc, char *err) {
+    TrainSession *s;
+    AvzCode rc = train_session_open(&s, tc, err);
+    if (rc) return rc;
+    tc = &s->tc;
+    if (!tc->quiet)
         fprintf(stderr, "training %s: %d layers x %d heads, C=%d, T=%d, %zu parameters, "
-                "batch %d, %d steps%s\n", pe_name(tc->pe), m.cfg.n_layer, m.cfg.n_head,
-                m.cfg.n_embd, m.cfg.n_positions, n, tc->batch, tc->steps,
+                "batch %d, %d steps%s\n", pe_name(tc->pe), tc->n_layer, tc->n_head, tc->n_embd,
+                tc->n_positions, s->m.num_parameters, tc->batch, tc->steps,
                 tc->resume ? " (resumed)" : "");
     double t0 = avz_now();
-    float final_loss = 0;
-    if (!rc) rc = train_loop(tc, &m, &st, &final_loss, err);
-    if (!rc && st.step == tc->steps) rc = write_card(tc, &m, final_loss, avz_now() - t0, err);
-    free(st.grads);
-    free(st.m);
-    free(st.v);
-    free(st.decay);
-    model_free(&m);
+    rc = train_loop(s, err);
+    if (!rc && s->st.step == tc->steps)
+        rc = write_card(tc, &s->m, train_session_loss(s), avz_now() - t0, err);
+    train_session_close(s);
     return rc;
 }

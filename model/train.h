@@ -66,4 +66,45 @@ float train_lr_at(const TrainConfig *tc, int s);
  * looked up in m's vocabulary (<unk> if missing). Advances rng. */
 void train_sample_row(const Model *m, AvzRng *rng, const CorpusMix *mix, int *row, int T1);
 
+/* ---- a run one step at a time, for the app's Train view ----------------------------------
+ * train_run is these calls in a loop with a progress bar, logs and checkpoints. The
+ * session owns its model; one thread drives it. */
+typedef struct TrainSession TrainSession;
+
+/* What one live-log line measures after `step` steps: losses, and every head's scores
+ * by the standard protocol in a cheap setting (8 sequences at 3 block lengths). */
+typedef struct {
+    int step;
+    double wall_s;               /* seconds since the session opened */
+    long tokens;                 /* tokens trained on */
+    float lr;                    /* the learning rate of the last step */
+    float train_loss;            /* moving average of the loss; NAN before the first step */
+    float val_loss;              /* on 2 held-out batches */
+    float loss_first, loss_second; /* on the first / second copy of the random blocks */
+    int L, NH;
+    float *prev, *induct, *dup;  /* (L * NH) each, the heads' scores; train_scores_free */
+} TrainScores;
+void train_scores_free(TrainScores *sc);
+/* Appends sc as one JSON line (the live log's format) to path. */
+AvzCode train_scores_append(const char *path, const TrainScores *sc, char *err);
+
+/* Checks tc and builds the model (or resumes tc->out_dir when tc->resume). */
+AvzCode train_session_open(TrainSession **s, const TrainConfig *tc, char *err);
+/* One optimiser step; its loss into *loss (may be NULL). A loss that is not finite
+ * stops the run: AVZ_ERR_INPUT naming the step, the weights put back to the last good
+ * point (train_session_keep; the session's start if never called). */
+AvzCode train_session_step(TrainSession *s, float *loss, char *err);
+/* Marks the current weights as the last good point. */
+void train_session_keep(TrainSession *s);
+int train_session_steps(const TrainSession *s);   /* steps taken */
+float train_session_loss(const TrainSession *s);  /* moving average, NAN before a step */
+const TrainConfig *train_session_config(const TrainSession *s);
+Model *train_session_model(TrainSession *s);
+/* The live scores of the model now (a fraction of a second for the small models). */
+AvzCode train_session_scores(TrainSession *s, TrainScores *out, char *err);
+/* Writes the model as an ordinary model folder with its card (README.md) into dir,
+ * atomically: a new folder renamed into place; an existing dir is refused. */
+AvzCode train_session_save(TrainSession *s, const char *dir, char *err);
+void train_session_close(TrainSession *s);
+
 #endif
