@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli_run.h"
+#include "gui_helpers.h"
 #include "helpers.h"
 #include "model.h"
 #include "figure/npy.h"
@@ -26,6 +27,51 @@ Test(cli, unknown_command_and_option_exit_2) {
     cr_assert(strstr(cli_err, "unknown option '--bogus'"), "%s", cli_err);
     cr_assert_eq(cli_run("export --layer x --text hi --out a.png"), 2);
     cr_assert(strstr(cli_err, "--layer needs an integer (got 'x')"), "%s", cli_err);
+}
+
+/* `attnviz --model DIR ...` is `attnviz gui --model DIR ...` (the issue's promise);
+ * --help, a missing --version and unknown options answer as before. Without a display
+ * the parse is seen reaching gui through gui's own checks. */
+Test(cli, gui_options_without_the_command_reach_gui) {
+    cr_assert_eq(cli_run("--help"), 0);
+    cr_assert(strstr(cli_out, "attnviz --model DIR") && strstr(cli_out, "commands:"), "%s",
+              cli_out);
+    cr_assert_eq(cli_run("--bogus"), 2);
+    cr_assert(strstr(cli_err, "unknown command '--bogus'"), "%s", cli_err);
+    cr_assert_eq(cli_run("--version"), 2);
+    cr_assert(strstr(cli_err, "unknown command '--version'"), "%s", cli_err);
+    cr_assert_eq(cli_run("--width 10"), 2);
+    cr_assert(strstr(cli_err, "attnviz gui: --width and --height"), "%s", cli_err);
+    cr_assert_eq(cli_run("--model=/nonexistent --bogus"), 2);
+    cr_assert(strstr(cli_err, "attnviz gui: unknown option '--bogus'"), "%s", cli_err);
+    char dir[64], script[128];
+    helper_tmpdir(dir, sizeof dir);
+    snprintf(script, sizeof script, "%s/bad.avz", dir);
+    cli_write_file(script, "select 1 x\n", 11);   /* read before any window opens */
+    cr_assert_eq(cli_run("--model %s --text 'w1 w2' --script %s", dir, script), 2, "%s", cli_err);
+    cr_assert(strstr(cli_err, "bad.avz:1:") && strstr(cli_err, "'x'"), "%s", cli_err);
+    cr_assert_eq(cli_run("gui --help"), 0);
+    cr_assert(strstr(cli_out, "attnviz --model DIR is attnviz gui --model DIR"), "%s", cli_out);
+    helper_rmtree(dir);
+}
+
+/* The same under Xvfb: the app opens on the given folder (a 3 x 5 model: head (2, 4)
+ * exists in it and not in the shipped rope model) with the given text. */
+Test(cli, attnviz_model_dir_opens_the_app_on_it, .timeout = 300) {
+    skip_without_xvfb();
+    char dir[64], path[128], err[AVZ_ERR_LEN];
+    helper_tmpdir(dir, sizeof dir);
+    Model m;
+    helper_model(&m, PE_ROPE, 3, 5, 40, 32, 14);
+    snprintf(path, sizeof path, "%s/model", dir);
+    cr_assert_eq(model_save(&m, path, err), AVZ_OK, "%s", err);
+    model_free(&m);
+    write_file(dir, "quit.avz", "assert_status \"5 tokens\"\nview head\nselect 2 4\nquit\n");
+    int rc = run_app(dir, "", XVFB, "--model model --text 'w1 w2 w3 .' --script quit.avz "
+                     "--device cpu");
+    skip_without_gl(rc);
+    cr_assert_eq(rc, 0, "attnviz --model DIR failed (%d): %s", rc, gui_err_buf);
+    helper_rmtree(dir);
 }
 
 Test(cli, every_subcommand_has_help) {

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "cli/cli.h"
+
 static const CommandEntry COMMANDS[] = {
     {"gui", cmd_gui, "the desktop app (the default when no command is given)"},
     {"lesson", cmd_lesson, "the desktop app on a guided tour for the classroom"},
@@ -38,12 +40,42 @@ const CommandEntry *commands_find(const char *name) {
     return NULL;
 }
 
+/* describe mode's sink for commands_is_gui_option: is ctx's name in gui's table? */
+typedef struct {
+    const char *name;
+    int found;
+} OptQuery;
+
+static void find_in_table(const CliCommand *cmd, void *ctx) {
+    OptQuery *q = ctx;
+    for (int i = 0; i < cmd->n_opts; i++)
+        if (strcmp(cmd->opts[i].name, q->name) == 0) q->found = 1;
+}
+
+int commands_is_gui_option(const char *arg) {
+    if (strncmp(arg, "--", 2) != 0 || strcmp(arg, "--help") == 0) return 0;
+    char name[64];
+    size_t n = strcspn(arg, "=");   /* --model=DIR as well as --model DIR */
+    if (n >= sizeof name) return 0;
+    memcpy(name, arg, n);
+    name[n] = '\0';
+    OptQuery q = {name, 0};
+    CliSink sink = {find_in_table, NULL, &q};
+    char *argv[] = {"attnviz", "gui", "--help", NULL};
+    cli_describe(&sink);
+    cmd_gui(3, argv);   /* hands over its table and returns, doing nothing */
+    cli_describe(NULL);
+    return q.found;
+}
+
 void commands_print_help(FILE *f) {
     int n;
     const CommandEntry *t = commands_table(&n);
     fprintf(f, "attnviz: see inside a small transformer: every head's attention, position "
                "encodings, ablation.\n\nusage: attnviz [<command> [options]]   "
-               "(no command: the app; attnviz <command> --help for its options)\n\ncommands:\n");
+               "(no command: the app; attnviz <command> --help for its options)\n"
+               "       attnviz [gui options]            (the app: attnviz --model DIR is "
+               "attnviz gui --model DIR)\n\ncommands:\n");
     for (int i = 0; i < n; i++) fprintf(f, "  %-8s %s\n", t[i].name, t[i].summary);
     fprintf(f, "\nexit status: 0 success, 2 bad usage or bad input, 1 internal failure\n");
 }

@@ -40,6 +40,10 @@ typedef struct {
 const CommandEntry *commands_table(int *n);
 /* The command called name, or NULL. */
 const CommandEntry *commands_find(const char *name);
+/* 1 if arg, the first argument, is an option of `attnviz gui` ("--model", "--model=DIR";
+ * never --help), read from gui's own option table: app/main.c then runs it as `attnviz
+ * gui ...`, so that `attnviz --model DIR` opens the app on DIR. */
+int commands_is_gui_option(const char *arg);
 /* The overall help: usage and the command list. */
 void commands_print_help(FILE *f);
 

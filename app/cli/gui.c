@@ -33,7 +33,9 @@ int cmd_gui(int argc, char **argv) {
     CliCommand cmd = {"gui", "[--model DIR] [--text TEXT | --text-file FILE] [--script FILE] "
                       "[--device D]",
                       "Opens the desktop app: every head's attention map of a real forward pass, "
-                      "lines, ablation,\naggregates. Press ? in the app for the keys.", opts,
+                      "lines, ablation,\naggregates. Press ? in the app for the keys. The command name may "
+                      "be left out when the first\nargument is one of these options: attnviz "
+                      "--model DIR is attnviz gui --model DIR.", opts,
                       sizeof opts / sizeof opts[0]};
     AvzErr err;
     int rc = cli_parse(&cmd, argc, argv, 2, err);
