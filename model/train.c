@@ -615,7 +615,7 @@ static AvzCode setup_model(const TrainConfig *tc, Model *m, char *err) {
     if (!rc) rc = model_create(m, &cfg, &v, err);
     if (rc) { vocab_free(&v); return rc; }
     model_init_random(m, tc->seed);
-    if (mkdir(tc->out_dir, 0755) != 0 && errno != EEXIST) {
+    if (tc->out_dir && mkdir(tc->out_dir, 0755) != 0 && errno != EEXIST) {
         model_free(m);
         return avz_fail(err, AVZ_ERR_INPUT, "%s: cannot create folder: %s", tc->out_dir,
                         strerror(errno));

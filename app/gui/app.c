@@ -312,7 +312,8 @@ static void frame(App *a) {
 
 static int busy(App *a) {
     return app_worker_busy(a, NULL, NULL, NULL) || a->sweep_wanted || a->teach.len.job.started ||
-           (a->has_tokens && !a->roles_ready && !a->roles_failed);
+           (a->has_tokens && !a->roles_ready && !a->roles_failed) ||
+           app_train_phase(a, NULL, NULL) == TRAIN_RUNNING || app_train_saving(a);
 }
 
 void app_loop(App *a) {
@@ -324,6 +325,7 @@ void app_loop(App *a) {
         while (a->running && render_poll(a->r, &e)) handle_event(a, &e);
         app_worker_poll(a);
         app_lengths_poll(a);
+        app_train_poll(a);
         if (!a->running) break;
         a->redraw = 0;
         if (a->script_on) script_step(a);
@@ -365,6 +367,7 @@ static int first_model(App *a, const GuiArgs *g) {
 }
 
 static void close_app(App *a) {
+    app_train_free(a);   /* stops a run; a save in progress finishes first */
     app_teach_free(a);
     app_compute_free(a);
     RenderMap *maps[] = {&a->tex_head, &a->tex_before, &a->tex_after, &a->tex_diff,
@@ -388,6 +391,7 @@ int app_main(const GuiArgs *gp) {
     App *a = avz_xcalloc(1, sizeof *a);
     job_init(&a->worker.job);
     job_init(&a->teach.len.job);
+    app_train_init(a);
     a->teach.seed = 1;
     if (g.script && script_load(g.script, &a->script, err)) {
         free(a);

@@ -18,7 +18,8 @@
  *   script.c       the --script language (parser); script_run.c runs its commands
  *   lesson.c       lesson files (parser); lessons.c steps through them in the app
  *   textedit.c     the text field's editing
- *   text_actions.c repeat the text / next model (teaching views' keys) */
+ *   text_actions.c repeat the text / next model (teaching views' keys)
+ *   trainer.c      the Train view's run: a model trained on a thread, its curves and maps */
 #ifndef AVZ_GUI_APP_H
 #define AVZ_GUI_APP_H
 
@@ -34,6 +35,7 @@
 #include "gui/script.h"
 #include "teach.h"
 #include "gui/textedit.h"
+#include "gui/trainer.h"
 
 #define GUI_MAX_T 1024          /* the longest text the app shows, in tokens */
 #define GUI_MAX_REGIONS 96
@@ -43,7 +45,7 @@
 
 typedef enum {
     VIEW_MODEL = 0, VIEW_HEAD, VIEW_LINES, VIEW_ABLATION, VIEW_AGGREGATE, VIEW_POSITION,
-    VIEW_COMPARE, VIEW_PERMUTE, VIEW_LENGTHS, VIEW_FLASH, VIEW_COUNT
+    VIEW_COMPARE, VIEW_PERMUTE, VIEW_LENGTHS, VIEW_FLASH, VIEW_TRAIN, VIEW_COUNT
 } ViewId;
 
 typedef enum { MENU_NONE = 0, MENU_EXAMPLES, MENU_MODELS, MENU_COLORMAP, MENU_LESSONS } MenuId;
@@ -259,12 +261,15 @@ typedef struct App {
     int n_regions;
 
     Teach teach;
+    TrainView train;            /* the Train view's run (trainer.h) */
 
     /* scripted mode */
     Script script;
     int script_on, script_pc, script_wait;
     int script_drag;            /* a scripted drag in progress: 1 move, 2 release */
     int script_async;           /* sweep_start: the script goes on while the sweep runs */
+    int script_train_steps;     /* train_wait N: the steps to wait for, -1 none */
+    int script_train_saving;    /* train_save: waiting for the save */
     float drag_to_x, drag_to_y;
     char shot_path[4096];       /* screenshot to take at the end of this frame */
     char export_dir[4096];

@@ -66,6 +66,14 @@ static const ScriptSpec SPECS[SCRIPT_OP_COUNT] = {
      "(key n)"},
     {"drop", SCRIPT_DROP, "s", "PATH        as if PATH were dropped on the window (a model "
      "folder, or a file in one)"},
+    {"train_start", SCRIPT_TRAIN_START, "wi", "NAME N      train view: start a run of a preset "
+     "for N steps (0: its own)"},
+    {"train_pause", SCRIPT_TRAIN_PAUSE, "", "            train view: pause the run"},
+    {"train_resume", SCRIPT_TRAIN_RESUME, "", "            train view: resume the run"},
+    {"train_stop", SCRIPT_TRAIN_STOP, "", "            train view: end the run (Save keeps it)"},
+    {"train_wait", SCRIPT_TRAIN_WAIT, "i", "N           wait until the run took N steps or ended"},
+    {"train_scrub", SCRIPT_TRAIN_SCRUB, "n", "K           show measurement K of the run (-1: latest)"},
+    {"train_save", SCRIPT_TRAIN_SAVE, "s", "DIR         save the trained model and wait for it"},
 };
 
 const char *script_op_name(ScriptOp op) {

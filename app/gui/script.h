@@ -41,6 +41,14 @@
  *   lesson FILE|NAME    start a lesson (a file, or NAME in assets/lessons/NAME.txt)
  *   next_model          switch to the next shipped model, keeping the text (key n)
  *
+ * The Train view (issue 16):
+ *   train_start NAME N  start a run of a preset (induction-2min, shipped, tiny) for N
+ *                       steps (0: the preset's own); a run going is replaced
+ *   train_pause, train_resume, train_stop
+ *   train_wait N        wait until the run has taken N steps (or ended)
+ *   train_scrub K       show the run as it was at measurement K (-1: the latest)
+ *   train_save DIR      save the model as a folder and wait for it
+ *
  * The parser checks the syntax (command names, argument count and types); the
  * app checks the meaning (a view name, a head that exists) when it runs a line.
  * Every message names the file and the line. */
@@ -58,6 +66,8 @@ typedef enum {
     SCRIPT_WHEEL, SCRIPT_DRAG, SCRIPT_ASSERT_STATUS, SCRIPT_PRINT_LAYOUT, SCRIPT_QUIT,
     SCRIPT_PASTE, SCRIPT_SWEEP_START, SCRIPT_STEP, SCRIPT_CAPTION, SCRIPT_SHUFFLE,
     SCRIPT_FLASH_STEP, SCRIPT_EXTEND, SCRIPT_LESSON, SCRIPT_NEXT_MODEL, SCRIPT_DROP,
+    SCRIPT_TRAIN_START, SCRIPT_TRAIN_PAUSE, SCRIPT_TRAIN_RESUME, SCRIPT_TRAIN_STOP,
+    SCRIPT_TRAIN_WAIT, SCRIPT_TRAIN_SCRUB, SCRIPT_TRAIN_SAVE,
     SCRIPT_OP_COUNT
 } ScriptOp;
 

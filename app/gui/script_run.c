@@ -116,7 +116,7 @@ static AvzCode cmd_names(App *a, const ScriptCmd *c, char *err) {
         int v = view_from_name(c->str);
         if (v < 0) return avz_fail(err, AVZ_ERR_INPUT, "unknown view '%s' (model, head, lines, "
                                    "ablation, aggregate, position, compare, permute, lengths, "
-                                   "flash)", c->str);
+                                   "flash, train)", c->str);
         app_set_view(a, (ViewId)v);
     } else if (c->op == SCRIPT_COLORMAP) {
         int m = colormap_from_name(c->str);
@@ -164,7 +164,54 @@ static AvzCode teach_cmd(App *a, const ScriptCmd *c, char *err) {
     }
 }
 
+/* The Train view's commands. */
+static AvzCode train_cmd(App *a, const ScriptCmd *c, char *err) {
+    TrainView *t = &a->train;
+    TrainPhase p = app_train_phase(a, NULL, NULL);
+    int going = p == TRAIN_RUNNING || p == TRAIN_PAUSED;
+    switch (c->op) {
+    case SCRIPT_TRAIN_START: {
+        int k = train_preset_find(c->str);
+        if (k < 0) return avz_fail(err, AVZ_ERR_INPUT, "train_start: unknown preset '%s' "
+                                   "(induction-2min, shipped, tiny)", c->str);
+        int pe = t->pe;
+        t->preset = k;
+        t->steps = c->iv[0];
+        t->pe = (PosEncoding)pe;
+        app_train_start(a);
+        return AVZ_OK;
+    }
+    case SCRIPT_TRAIN_PAUSE: case SCRIPT_TRAIN_RESUME: case SCRIPT_TRAIN_STOP:
+        if (!going) return avz_fail(err, AVZ_ERR_INPUT, "%s: no run is going (train_start "
+                                    "first)", c->op == SCRIPT_TRAIN_STOP ? "train_stop" :
+                                    c->op == SCRIPT_TRAIN_PAUSE ? "train_pause" : "train_resume");
+        if (c->op == SCRIPT_TRAIN_STOP) app_train_stop(a);
+        else app_train_pause(a, c->op == SCRIPT_TRAIN_PAUSE);
+        return AVZ_OK;
+    case SCRIPT_TRAIN_WAIT:
+        if (p == TRAIN_NONE) return avz_fail(err, AVZ_ERR_INPUT, "train_wait: no run (train_start first)");
+        a->script_train_steps = c->iv[0];
+        return AVZ_OK;
+    case SCRIPT_TRAIN_SCRUB: {
+        int n;
+        app_train_phase(a, NULL, &n);
+        if (c->iv[0] >= n) return avz_fail(err, AVZ_ERR_INPUT, "train_scrub: measurement %d of "
+                                           "%d does not exist", c->iv[0], n);
+        t->scrub = c->iv[0] < 0 ? -1 : c->iv[0];
+        return AVZ_OK;
+    }
+    case SCRIPT_TRAIN_SAVE:
+        if (p == TRAIN_NONE) return avz_fail(err, AVZ_ERR_INPUT, "train_save: nothing to save "
+                                             "(train_start first)");
+        app_train_save(a, c->str);
+        a->script_train_saving = 1;
+        return AVZ_OK;
+    default: return avz_fail(err, AVZ_ERR_INTERNAL, "command not handled");
+    }
+}
+
 AvzCode script_run_cmd(App *a, const ScriptCmd *c, char *err) {
+    if (c->op >= SCRIPT_TRAIN_START && c->op <= SCRIPT_TRAIN_SAVE) return train_cmd(a, c, err);
     switch (c->op) {
     case SCRIPT_TEXT: app_set_text(a, c->str); return AVZ_OK;
     case SCRIPT_MODEL: return app_load_model(a, c->str, err);
@@ -229,7 +276,23 @@ AvzCode script_run_cmd(App *a, const ScriptCmd *c, char *err) {
  * started by sweep_start runs on without holding the script, and a `model`
  * command does not wait for the head roles of the model it replaces (a user
  * clicking through the model menu does not either; stale results are dropped). */
+/* 1 while a train_wait or train_save holds the script. */
+static int train_waits(App *a) {
+    if (a->script_train_saving) {
+        if (app_train_saving(a)) return 1;
+        a->script_train_saving = 0;
+    }
+    if (a->script_train_steps >= 0) {
+        int done;
+        TrainPhase p = app_train_phase(a, &done, NULL);
+        if (p == TRAIN_RUNNING && done < a->script_train_steps) return 1;
+        a->script_train_steps = -1;
+    }
+    return 0;
+}
+
 static int script_waits(App *a) {
+    if (train_waits(a)) return 1;
     JobKind kind = JOB_NONE;
     int busy = app_worker_busy(a, &kind, NULL, NULL);
     if (!busy && !a->sweep_wanted) a->script_async = 0;

@@ -17,6 +17,7 @@ static const ViewDef VIEWS[VIEW_COUNT] = {
     {"permute", "Permutation", view_permute},
     {"lengths", "Lengths", view_lengths},
     {"flash", "Flash", view_flash},
+    {"train", "Train", view_train},
 };
 
 const ViewDef *view_table(int *n) {

@@ -28,6 +28,7 @@ void view_compare(App *a, Rect area);
 void view_permute(App *a, Rect area);
 void view_lengths(App *a, Rect area);
 void view_flash(App *a, Rect area);
+void view_train(App *a, Rect area);
 /* The lesson's or script's caption under the view; returns the height it takes. */
 float views_caption(App *a, float y, float W, int draw);
 
