@@ -371,6 +371,20 @@ void app_print_layout(App *a) {
     cJSON_AddStringToObject(o, "readout", a->readout);
     cJSON_AddStringToObject(o, "readout_ids", a->readout_ids);
     cJSON_AddStringToObject(o, "status", a->status);
+    if (a->view == VIEW_TRAIN) {   /* the run as the Train view shows it */
+        static const char *ph[] = {"none", "running", "paused", "ended", "failed"};
+        int done, np;
+        TrainPhase p = app_train_phase(a, &done, &np);
+        int k = a->train.scrub >= 0 && a->train.scrub < np ? a->train.scrub : np - 1;
+        cJSON *t = cJSON_AddObjectToObject(o, "train");
+        cJSON_AddStringToObject(t, "phase", ph[p]);
+        cJSON_AddNumberToObject(t, "steps_done", done);
+        cJSON_AddNumberToObject(t, "steps", a->train.tc.steps);
+        cJSON_AddNumberToObject(t, "points", np);
+        cJSON_AddNumberToObject(t, "shown_step", k >= 0 ? a->train.pts[k].step : -1);
+        cJSON_AddNumberToObject(t, "confirm", a->train.confirm);
+        cJSON_AddStringToObject(t, "saved", a->train.saved_dir);
+    }
     cJSON *rs = cJSON_AddArrayToObject(o, "regions");
     for (int i = 0; i < a->n_regions; i++) cJSON_AddItemToArray(rs, region_json(a, &a->regions[i], s));
     char *txt = cJSON_PrintUnformatted(o);
