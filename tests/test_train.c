@@ -320,3 +320,74 @@ Test(train, weight_cache_on_gives_the_same_losses_as_off) {
     model_free(&on);
     model_free(&off);
 }
+
+/* ---- the session API the Train view drives ---- */
+
+/* The session's steps are train_run's: the same seed gives the same weights. */
+Test(train, a_session_steps_like_train_run) {
+    char dir[256], err[AVZ_ERR_LEN];
+    helper_tmpdir(dir, sizeof dir);
+    TrainConfig tc;
+    tiny(&tc, dir, 12);
+    tc.eval_every = 100;
+    cr_assert_eq(train_run(&tc, err), AVZ_OK, "%s", err);
+    Model ref;
+    cr_assert_eq(model_load(&ref, dir, err), AVZ_OK, "%s", err);
+    tiny(&tc, NULL, 12);
+    TrainSession *s;
+    cr_assert_eq(train_session_open(&s, &tc, err), AVZ_OK, "%s", err);
+    cr_assert(isnan(train_session_loss(s)));
+    for (int i = 0; i < 12; i++) cr_assert_eq(train_session_step(s, NULL, err), AVZ_OK, "%s", err);
+    cr_assert_eq(train_session_steps(s), 12);
+    Model *m = train_session_model(s);
+    cr_assert_eq(memcmp(m->params_memory, ref.params_memory, 4 * ref.num_parameters), 0,
+                 "the session's weights differ from train_run's");
+    TrainScores sc;
+    cr_assert_eq(train_session_scores(s, &sc, err), AVZ_OK, "%s", err);
+    cr_assert_eq(sc.step, 12);
+    cr_assert_eq(sc.L * sc.NH, 2);
+    for (int h = 0; h < 2; h++) cr_assert(sc.prev[h] >= 0 && sc.prev[h] <= 1 && sc.induct[h] >= 0);
+    cr_assert(isfinite(sc.val_loss) && isfinite(sc.loss_first) && isfinite(sc.train_loss));
+    train_scores_free(&sc);
+    /* saving: a whole folder that loads; an existing folder is refused, never overwritten */
+    char out[300];
+    snprintf(out, sizeof out, "%s/saved", dir);
+    cr_assert_eq(train_session_save(s, out, err), AVZ_OK, "%s", err);
+    Model back;
+    cr_assert_eq(model_load(&back, out, err), AVZ_OK, "%s", err);
+    cr_assert_eq(memcmp(back.params_memory, m->params_memory, 4 * m->num_parameters), 0);
+    model_free(&back);
+    cr_assert_eq(train_session_save(s, out, err), AVZ_ERR_INPUT);
+    cr_assert(strstr(err, "already exists") && strstr(err, out), "%s", err);
+    train_session_close(s);
+    model_free(&ref);
+    helper_rmtree(dir);
+}
+
+/* A learning rate far too high makes the loss blow up: the step that diverged is named and
+ * the weights go back to the last good point, so Save keeps a usable model. */
+Test(train, a_diverging_session_stops_and_keeps_the_last_good_weights) {
+    char err[AVZ_ERR_LEN];
+    TrainConfig tc;
+    tiny(&tc, NULL, 400);
+    tc.lr = 1e6f;
+    tc.warmup = 1;
+    tc.clip = 1e30f;
+    tc.weight_decay = 0;
+    TrainSession *s;
+    cr_assert_eq(train_session_open(&s, &tc, err), AVZ_OK, "%s", err);
+    Model *m = train_session_model(s);
+    size_t n = m->num_parameters;
+    float *start = malloc(4 * n);
+    memcpy(start, m->params_memory, 4 * n);
+    AvzCode rc = AVZ_OK;
+    int steps = 0;
+    while (!rc && steps < 400) rc = train_session_step(s, NULL, err), steps++;
+    cr_assert_eq(rc, AVZ_ERR_INPUT, "400 steps at lr 1e6 never diverged");
+    cr_assert(strstr(err, "diverged") && strstr(err, "step"), "%s", err);
+    for (size_t i = 0; i < n; i++) cr_assert(isfinite(m->params_memory[i]));
+    cr_assert_eq(memcmp(m->params_memory, start, 4 * n), 0,
+                 "never kept: the weights go back to the start");
+    free(start);
+    train_session_close(s);
+}
