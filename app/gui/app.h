@@ -175,7 +175,7 @@ typedef struct App {
     /* model, device and text */
     char model_dir[4096], model_name[64], device[16];
     Engine base;                /* the unablated pass of the text */
-    Engine abl;                 /* the ablated pass (when a head is off) */
+    Engine abl;                 /* the ablated pass: opened when a head is first switched off */
     unsigned long model_gen;    /* bumped on every model load */
     TextEdit edit;
     int text_focus;
