@@ -16,12 +16,12 @@
 
 #include "arch.h"
 #include "attention.h"
+#include "tokenizer.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char *const PE_NAMES[PE_COUNT] = {"none", "sinusoidal", "learned", "rope", "alibi"};
 
@@ -441,34 +441,19 @@ AvzCode config_parse(ModelConfig *cfg, const char *json, const char *path, char 
     return rc;
 }
 
-/* 1 if dir/name is a regular file. */
-static int has_file(const char *dir, const char *name) {
-    char path[4200];
-    struct stat sb;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-/* Which tokenizer the folder has (ModelConfig.tokenizer), from its files: never by
- * reading a vocab.json, since GPT-2's and attnviz's are both JSON maps. attnviz's own
- * config means "word", unless it names no tokenizer and GPT-2's merges.txt is there. */
-static void find_tokenizer(ModelConfig *c, const char *json, const char *dir) {
-    char word[sizeof c->tokenizer];
-    snprintf(word, sizeof word, "%s", c->tokenizer);
-    const char *kind = word;
-    if (!c->hf) {
-        cJSON *root = cJSON_Parse(json);
-        int named = root && cJSON_GetObjectItemCaseSensitive(root, "tokenizer") != NULL;
-        cJSON_Delete(root);
-        if (!named && has_file(dir, "merges.txt")) kind = "gpt2";
-    } else if (has_file(dir, "vocab.json") && has_file(dir, "merges.txt")) {
-        kind = "gpt2";
-    } else if (has_file(dir, "tokenizer.json")) {
-        kind = "tokenizer.json";
-    } else {
-        kind = "none";
-    }
-    snprintf(c->tokenizer, sizeof c->tokenizer, "%s", kind);
+/* Which tokenizer the folder has (ModelConfig.tokenizer). attnviz's own config means
+ * the word tokenizer, whatever other files lie beside it (model/FORMAT.md, section 5);
+ * a Hugging Face one the BPE files tokenizer_find_bpe picks, the same function
+ * tokenizer_open_bpe loads by, so that `model info` names the one that is used. Never
+ * decided by reading a vocab.json, since GPT-2's and attnviz's are both JSON maps. */
+static AvzCode find_tokenizer(ModelConfig *c, const char *dir, char *err) {
+    if (!c->hf) return AVZ_OK;   /* "word", set by get_names */
+    TokenizerKind kind;
+    AvzCode rc = tokenizer_find_bpe(dir, &kind, err);
+    const char *name = kind == TOKENIZER_HF ? "tokenizer.json" : kind == TOKENIZER_GPT2 ? "gpt2"
+                                                                                        : "none";
+    snprintf(c->tokenizer, sizeof c->tokenizer, "%s", name);
+    return rc;
 }
 
 AvzCode config_load(ModelConfig *cfg, const char *dir, char *err) {
@@ -477,9 +462,11 @@ AvzCode config_load(ModelConfig *cfg, const char *dir, char *err) {
         return avz_fail(err, AVZ_ERR_INPUT, "%s: folder path too long", dir);
     char *text = avz_read_file(path, NULL, err);
     if (!text) return AVZ_ERR_INPUT;
-    AvzCode rc = config_parse(cfg, text, path, err);
-    if (!rc) find_tokenizer(cfg, text, dir);
+    ModelConfig tmp;
+    AvzCode rc = config_parse(&tmp, text, path, err);
     free(text);
+    if (!rc) rc = find_tokenizer(&tmp, dir, err);
+    if (!rc) *cfg = tmp;   /* cfg is untouched on failure */
     return rc;
 }
 

@@ -77,13 +77,17 @@ typedef struct {
     MlpKind mlp;            /* from the family */
     unsigned bias;          /* BIAS_* of the layers that have one (GPT-2: all) */
     int untied;             /* 1: the LM head is its own matrix (lm_head.weight); 0: wte, tied */
-    int bos_id, eos_id;     /* bos_token_id / eos_token_id of a Hugging Face config, -1 if none */
+    int bos_id, eos_id;     /* bos_token_id / eos_token_id of a Hugging Face config, -1 if
+                             * none. bos: the first token when the tokenizer's files name
+                             * none (app/device.c); both shown by model info */
 } ModelConfig;
 
-/* ModelConfig.tokenizer: "word" (attnviz's word-level vocab.json, model/tokenizer.h), "gpt2"
- * (GPT-2's byte-level BPE: vocab.json + merges.txt), "tokenizer.json" (a Hugging Face
- * tokenizer.json) or "none" (the folder has no tokenizer files: token ids only). The BPE
- * ones are read by model/bpe.h; model_load decides which from the folder's files. */
+/* ModelConfig.tokenizer: "word" (attnviz's word-level vocab.json, model/tokenizer.h: always
+ * for attnviz's own layout), "gpt2" (GPT-2's byte-level BPE: vocab.json + merges.txt),
+ * "tokenizer.json" (a Hugging Face tokenizer.json) or "none" (the folder has no tokenizer
+ * files: token ids only). The BPE ones are read by model/bpe.h; for a Hugging Face config
+ * config_load picks one from the folder's files with tokenizer_find_bpe, the rule
+ * tokenizer_open_bpe loads by. */
 
 /* Fills the architecture fields a hand-built config may leave 0 (n_kv_head = n_head,
  * head_dim = n_embd / n_head, n_inner = 4 n_embd, norm, mlp and GPT-2's biases from the
@@ -106,7 +110,9 @@ int config_is_core_gpt2(const ModelConfig *cfg);
  * ...). Returns AVZ_OK or AVZ_ERR_INPUT with err naming the file and the field. */
 AvzCode config_parse(ModelConfig *cfg, const char *json, const char *path, char *err);
 
-/* Reads and parses <dir>/config.json. */
+/* Reads and parses <dir>/config.json, and sets ModelConfig.tokenizer from the folder's
+ * files (tokenizer_find_bpe, tokenizer.h). AVZ_ERR_INPUT naming the file and the field,
+ * or a tokenizer file that is not a regular file; cfg is untouched on failure. */
 AvzCode config_load(ModelConfig *cfg, const char *dir, char *err);
 
 /* Writes <dir>/config.json atomically. */

@@ -253,6 +253,22 @@ static AvzCode load_weights(Model *m, ModelConfig *cfg, Vocab *vocab, const char
     return AVZ_OK;
 }
 
+/* A word vocab.json that failed to load, in a folder that also holds BPE files: most
+ * likely a Hugging Face GPT-2 folder given a position_encoding field, which makes it
+ * attnviz's own layout, whose tokenizer is always the word one (FORMAT.md, section 5).
+ * Says so after the message, naming the field; returns rc. */
+static AvzCode own_layout_hint(const char *dir, AvzCode rc, char *err) {
+    TokenizerKind kind;
+    AvzErr ignored;
+    if (!err || tokenizer_find_bpe(dir, &kind, ignored) || kind == TOKENIZER_NONE) return rc;
+    size_t n = strlen(err);
+    snprintf(err + n, AVZ_ERR_LEN - n, " (config.json has 'position_encoding', so this is "
+             "attnviz's own layout, whose tokenizer is the word vocab.json; %s is not read: "
+             "a Hugging Face GPT-2 folder has no 'position_encoding')",
+             kind == TOKENIZER_HF ? "tokenizer.json" : "merges.txt");
+    return rc;
+}
+
 AvzCode model_load(Model *m, const char *dir, char *err) {
     memset(m, 0, sizeof *m);
     struct stat sb;
@@ -266,13 +282,12 @@ AvzCode model_load(Model *m, const char *dir, char *err) {
     memset(&vocab, 0, sizeof vocab);
     if (strcmp(cfg.tokenizer, "word") == 0) {   /* attnviz's own vocab.json; BPE: bpe.h */
         rc = vocab_load(&vocab, dir, err);
-        if (rc) return rc;
-        if (vocab.n != cfg.vocab_size) {
+        if (!rc && vocab.n != cfg.vocab_size) {
             rc = avz_fail(err, AVZ_ERR_INPUT, "%s/vocab.json has %d tokens but config.json "
                           "field 'vocab_size' is %d", dir, vocab.n, cfg.vocab_size);
             vocab_free(&vocab);
-            return rc;
         }
+        if (rc) return own_layout_hint(dir, rc, err);
     }
     rc = load_weights(m, &cfg, &vocab, dir, err);
     if (rc) return rc;

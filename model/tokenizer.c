@@ -15,6 +15,7 @@
  * A token missing from the vocabulary becomes <unk>, but keeps its text so that
  * the visualizer can still label it. The vocabulary is an open-addressing hash
  * table (FNV-1a, linear probing), at most half full so that probes stay short. */
+#define _POSIX_C_SOURCE 200809L   /* lstat */
 #include "tokenizer.h"
 
 #include <sys/stat.h>
@@ -396,26 +397,49 @@ void tokenizer_init_word(Tokenizer *t, const Vocab *v) {
     t->n_vocab = v->n;
 }
 
-static int file_exists(const char *dir, const char *name) {
-    char path[4200];
+/* dir/name into path; 1 if something (a file, folder, FIFO, dangling link) is there. */
+static int present(const char *dir, const char *name, char *path, size_t len) {
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &st) == 0;
+    snprintf(path, len, "%s/%s", dir, name);
+    return lstat(path, &st) == 0;
+}
+
+AvzCode tokenizer_find_bpe(const char *dir, TokenizerKind *kind, char *err) {
+    char path[4200];
+    *kind = TOKENIZER_NONE;
+    if (present(dir, "tokenizer.json", path, sizeof path)) {
+        AvzCode rc = avz_stat_regular(path, NULL, err);
+        if (!rc) *kind = TOKENIZER_HF;
+        return rc;
+    }
+    if (!present(dir, "merges.txt", path, sizeof path)) return AVZ_OK;
+    AvzCode rc = avz_stat_regular(path, NULL, err);
+    if (rc) return rc;
+    if (!present(dir, "vocab.json", path, sizeof path))
+        return avz_fail(err, AVZ_ERR_INPUT, "%s/merges.txt: GPT-2's merges need the "
+                        "vocab.json beside them, and %s has none", dir, dir);
+    if ((rc = avz_stat_regular(path, NULL, err))) return rc;
+    *kind = TOKENIZER_GPT2;
+    return AVZ_OK;
 }
 
 int tokenizer_dir_has_bpe(const char *dir) {
-    return file_exists(dir, "tokenizer.json") || file_exists(dir, "merges.txt");
+    AvzErr err;
+    TokenizerKind kind;
+    return tokenizer_find_bpe(dir, &kind, err) == AVZ_OK && kind != TOKENIZER_NONE;
 }
 
 AvzCode tokenizer_open_bpe(Tokenizer *t, const char *dir, char *err) {
     memset(t, 0, sizeof *t);
     char a[4200], b[4200];
-    AvzCode rc;
-    if (file_exists(dir, "tokenizer.json")) {
+    TokenizerKind kind;
+    AvzCode rc = tokenizer_find_bpe(dir, &kind, err);
+    if (rc) return rc;
+    if (kind == TOKENIZER_HF) {
         snprintf(a, sizeof a, "%s/tokenizer.json", dir);
         t->kind = TOKENIZER_HF;
         rc = bpe_load_hf(&t->bpe, a, err);
-    } else if (file_exists(dir, "merges.txt")) {
+    } else if (kind == TOKENIZER_GPT2) {
         snprintf(a, sizeof a, "%s/vocab.json", dir);
         snprintf(b, sizeof b, "%s/merges.txt", dir);
         t->kind = TOKENIZER_GPT2;
@@ -449,8 +473,8 @@ const char *tokenizer_kind_name(const Tokenizer *t) {
 void tokenizer_label(const Tokenizer *t, const Vocab *v, int id, char *buf, size_t n) {
     if (n == 0) return;
     if (t->kind == TOKENIZER_WORD) {
-        const char *w = v && id >= 0 && id < v->n ? v->words[id] : "<id?>";
-        snprintf(buf, n, "%s", w);
+        if (v && id >= 0 && id < v->n) snprintf(buf, n, "%s", v->words[id]);
+        else snprintf(buf, n, "<%d?>", id);   /* as bpe_label: "<5?>" */
         return;
     }
     bpe_label(t->bpe, id, buf, n);

@@ -66,7 +66,9 @@ void tokens_unknown_list(const Tokens *t, char *buf, size_t len);
  * for GPT-2, which Hugging Face's tokenizer does not add but TransformerLens does by
  * default: a first token every position can attend to (the "attention sink") without
  * which GPT-2's maps pile onto the first word. */
-typedef enum { TOKENIZER_WORD = 0, TOKENIZER_GPT2, TOKENIZER_HF } TokenizerKind;
+/* TOKENIZER_NONE: what tokenizer_find_bpe answers for a folder without BPE files; a
+ * Tokenizer never has it. */
+typedef enum { TOKENIZER_NONE = -1, TOKENIZER_WORD = 0, TOKENIZER_GPT2, TOKENIZER_HF } TokenizerKind;
 
 struct Bpe;
 typedef struct {
@@ -80,10 +82,18 @@ typedef struct {
  * keeps it in Model.vocab; NULL is fine for the BPE kinds): the Tokenizer holds no
  * pointer into the model, so a Model can be moved by value. */
 void tokenizer_init_word(Tokenizer *t, const Vocab *v);
-/* The BPE tokenizer of a folder: tokenizer.json if present, else vocab.json +
- * merges.txt. AVZ_ERR_INPUT naming the file when neither is there or one is bad. */
+/* Which BPE tokenizer files dir holds, by the one rule that both what `attnviz model
+ * info` names (config_load's ModelConfig.tokenizer) and what is loaded
+ * (tokenizer_open_bpe) follow: tokenizer.json wins; else vocab.json + merges.txt; else
+ * none. *kind is TOKENIZER_HF, TOKENIZER_GPT2 or TOKENIZER_NONE. AVZ_ERR_INPUT naming
+ * the path, *kind TOKENIZER_NONE, when the file to read is there but is not a regular
+ * file (a folder, a FIFO, a device: reading it would fail or wait forever), or when
+ * merges.txt has no vocab.json beside it. Reads no file. */
+AvzCode tokenizer_find_bpe(const char *dir, TokenizerKind *kind, char *err);
+/* The BPE tokenizer of a folder, chosen by tokenizer_find_bpe. AVZ_ERR_INPUT naming the
+ * file when there is none or one is bad. */
 AvzCode tokenizer_open_bpe(Tokenizer *t, const char *dir, char *err);
-/* Does dir hold a BPE tokenizer (tokenizer.json, or merges.txt)? */
+/* Does dir hold a usable set of BPE files (tokenizer_find_bpe finds one, no error)? */
 int tokenizer_dir_has_bpe(const char *dir);
 void tokenizer_free(Tokenizer *t);
 

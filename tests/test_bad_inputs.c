@@ -100,6 +100,39 @@ Test(bad_inputs, truncated_and_empty_files) {
     expect_load_error(dir, "vocab.json", NULL);
 }
 
+/* attnviz's own layout (a position_encoding field) keeps its word tokenizer when GPT-2's
+ * merges.txt lies beside it and the config names no tokenizer (FORMAT.md, section 5);
+ * a GPT-2 vocab.json read as words is refused naming the field that made it so. */
+Test(bad_inputs, own_layout_beside_bpe_files_keeps_the_word_tokenizer) {
+    char dir[64], err[AVZ_ERR_LEN];
+    saved_model(dir, sizeof dir);
+    Model m;
+    cr_assert_eq(model_load(&m, dir, err), AVZ_OK, "%s", err);
+    int n_words = m.vocab.n;
+    model_free(&m);
+    write_text(dir, "merges.txt", "#version: 0.2\nw 1\n");
+    write_text(dir, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {}, "
+               "\"merges\": []}}");
+    cr_assert_eq(model_load(&m, dir, err), AVZ_OK, "%s", err);
+    cr_expect_str_eq(m.cfg.tokenizer, "word");
+    cr_expect_eq(m.vocab.n, n_words, "vocab.json read as the word vocabulary");
+    model_free(&m);
+    write_text(dir, "vocab.json", "{\"!\": 0, \"w\": 1}");   /* GPT-2's: no <bos> */
+    expect_load_error(dir, "vocab.json", "'position_encoding'");
+    cr_assert(model_load(&m, dir, err) == AVZ_ERR_INPUT);
+    cr_expect(strstr(err, "<bos>") && strstr(err, "tokenizer.json is not read"), "%s", err);
+    char path[128];
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    unlink(path);
+    cr_assert(model_load(&m, dir, err) == AVZ_ERR_INPUT);
+    cr_expect(strstr(err, "merges.txt is not read"), "%s", err);
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    unlink(path);   /* without BPE files: the plain message */
+    cr_assert(model_load(&m, dir, err) == AVZ_ERR_INPUT);
+    cr_expect(strstr(err, "<bos>") && !strstr(err, "position_encoding"), "%s", err);
+    helper_rmtree(dir);
+}
+
 Test(bad_inputs, texts_past_the_cap_empty_and_unknown) {
     Model m;
     char err[AVZ_ERR_LEN];

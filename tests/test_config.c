@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -256,4 +257,61 @@ Test(config, load_from_missing_folder_names_file) {
     char err[AVZ_ERR_LEN];
     cr_assert_eq(config_load(&c, "/tmp/avz_no_such_model_55", err), AVZ_ERR_INPUT);
     assert_has(err, "/tmp/avz_no_such_model_55/config.json");
+}
+
+static void put_file(const char *dir, const char *name, const char *text) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+#define HF_GPT2_JSON "{\"model_type\": \"gpt2\", \"n_layer\": 2, \"n_head\": 4, \"n_embd\": 32, " \
+                     "\"n_positions\": 64, \"vocab_size\": 96}"
+#define OWN_JSON "{\"n_layer\": 2, \"n_head\": 4, \"n_embd\": 32, \"n_positions\": 64, " \
+                 "\"vocab_size\": 96, \"position_encoding\": \"rope\"}"
+
+/* ModelConfig.tokenizer (what `attnviz model info` names) follows the rule that
+ * tokenizer_open_bpe loads by: tokenizer.json wins over vocab.json + merges.txt. And
+ * attnviz's own layout keeps the word tokenizer whatever BPE files lie beside it. */
+Test(config, the_tokenizer_named_is_the_one_loaded, .timeout = 20) {
+    char dir[] = "/tmp/avz-cfg-XXXXXX", err[AVZ_ERR_LEN], path[128];
+    cr_assert(mkdtemp(dir));
+    ModelConfig c;
+    put_file(dir, "config.json", HF_GPT2_JSON);
+    cr_assert_eq(config_load(&c, dir, err), AVZ_OK, "%s", err);
+    cr_expect_str_eq(c.tokenizer, "none");
+    put_file(dir, "vocab.json", "{\"a\": 0, \"b\": 1, \"ab\": 2}");
+    put_file(dir, "merges.txt", "a b\n");
+    cr_assert_eq(config_load(&c, dir, err), AVZ_OK, "%s", err);
+    cr_expect_str_eq(c.tokenizer, "gpt2");
+    put_file(dir, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+             "\"merges\": []}}");
+    cr_assert_eq(config_load(&c, dir, err), AVZ_OK, "%s", err);
+    cr_expect_str_eq(c.tokenizer, "tokenizer.json", "tokenizer.json is what gets loaded");
+    /* attnviz's own config, no 'tokenizer' field, merges.txt and tokenizer.json beside it */
+    put_file(dir, "config.json", OWN_JSON);
+    cr_assert_eq(config_load(&c, dir, err), AVZ_OK, "%s", err);
+    cr_expect_str_eq(c.tokenizer, "word");
+    /* a Hugging Face config whose merges.txt is a FIFO: named, never opened */
+    put_file(dir, "config.json", HF_GPT2_JSON);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    unlink(path);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    snprintf(c.tokenizer, sizeof c.tokenizer, "untouched");
+    cr_expect_eq(config_load(&c, dir, err), AVZ_ERR_INPUT);
+    assert_has(err, "merges.txt");
+    assert_has(err, "FIFO");
+    cr_expect_str_eq(c.tokenizer, "untouched", "cfg is left as it was on failure");
+    unlink(path);
+    const char *names[] = {"vocab.json", "config.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    cr_assert_eq(rmdir(dir), 0);
 }

@@ -77,6 +77,21 @@ Test(hf_bad, not_a_regular_file_in_place_of_model_safetensors, .timeout = 60) {
     cr_assert_eq(mkfifo(path, 0644), 0);
     expect_error(dir, "config.json", "FIFO", NULL);
     helper_rmtree(dir);
+    /* and GPT-2's merges.txt as a FIFO or a folder: named, never opened */
+    make_fixture(dir, sizeof dir, "gpt2-tiny", "");
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs("{\"a\": 0, \"b\": 1, \"ab\": 2}", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    cr_assert_eq(mkfifo(path, 0644), 0);
+    expect_error(dir, "merges.txt", "FIFO", NULL);
+    unlink(path);
+    cr_assert_eq(mkdir(path, 0755), 0);
+    expect_error(dir, "merges.txt", "a folder", NULL);
+    rmdir(path);
+    helper_rmtree(dir);
 }
 
 Test(hf_bad, sharded_checkpoints, .timeout = 60) {
