@@ -36,7 +36,9 @@ Backend *device_open(const char *name, char *note, char *err) {
 }
 
 /* The folder's tokenizer: the word vocabulary the model loaded with, else its BPE
- * files, whose ids must all be rows of the embedding. */
+ * files, whose ids must all be rows of the embedding. The first token is the one the
+ * tokenizer's files name (bpe_bos_id: Llama 2's <s> from its post-processor, ...); when
+ * they name none, config.json's bos_token_id, which must then be one of its tokens. */
 static AvzCode open_tokenizer(Engine *e, const char *dir, char *err) {
     if (e->model.vocab.n > 0) {
         tokenizer_init_word(&e->tok, &e->model.vocab);
@@ -44,11 +46,17 @@ static AvzCode open_tokenizer(Engine *e, const char *dir, char *err) {
     }
     AvzCode rc = tokenizer_open_bpe(&e->tok, dir, err);
     if (rc) return rc;
-    if (e->tok.n_vocab > e->model.cfg.vocab_size) {
+    const ModelConfig *c = &e->model.cfg;
+    if (e->tok.n_vocab > c->vocab_size)
         rc = avz_fail(err, AVZ_ERR_INPUT, "%s: the tokenizer has %d tokens but config.json "
-                      "field 'vocab_size' is %d", dir, e->tok.n_vocab, e->model.cfg.vocab_size);
-        tokenizer_free(&e->tok);
-    }
+                      "field 'vocab_size' is %d", dir, e->tok.n_vocab, c->vocab_size);
+    else if (e->tok.bos_id < 0 && c->bos_id >= e->tok.n_vocab)
+        rc = avz_fail(err, AVZ_ERR_INPUT, "%s/config.json: field 'bos_token_id' is %d, but the "
+                      "tokenizer has no such token (ids 0..%d), and names no first token of its "
+                      "own", dir, c->bos_id, e->tok.n_vocab - 1);
+    else if (e->tok.bos_id < 0)
+        e->tok.bos_id = c->bos_id;   /* -1 when the config has none too: nothing prepended */
+    if (rc) tokenizer_free(&e->tok);
     return rc;
 }
 

@@ -71,7 +71,8 @@ int bpe_piece_to_id(const Bpe *b, const char *piece);
  * character boundary): byte-level pieces decoded to their bytes ("Ġworld" -> " world"),
  * "▁" shown as a space, a byte token or a byte that is not part of whole UTF-8 shown
  * as <0xE2>, control characters escaped ("\n" shown as \n). Special tokens as they
- * are. An unknown id gives "<id?>". */
+ * are. An id with no piece gives the number in angle brackets with a question mark:
+ * "<123456?>" (tokenizer_label writes the same for a word model). */
 void bpe_label(const Bpe *b, int id, char *buf, size_t n);
 
 /* The beginning- and end-of-text ids, or -1 if there is none. GPT-2: <|endoftext|>

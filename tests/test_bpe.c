@@ -148,7 +148,8 @@ Test(bpe, labels) {
     cr_assert_str_eq(label(g, bpe_piece_to_id(g, "Ã©"), 128), "é"); /* é */
     cr_assert_str_eq(label(g, 995, 4), " wo");                      /* truncated, NUL-terminated */
     cr_assert_str_eq(label(g, 47249, 10), "<0xF0>");                /* never half an escape */
-    cr_assert_str_eq(label(g, 123456, 128), "<123456?>");
+    cr_assert_str_eq(label(g, 123456, 128), "<123456?>");   /* bpe.h: the id, '?' after it */
+    cr_assert_str_eq(label(g, -1, 128), "<-1?>");
     bpe_free(g);
     Bpe *l = load("llama2");
     cr_assert_str_eq(label(l, 1526, 128), " world"); /* ▁world */

@@ -4,10 +4,13 @@
  * each kind starts with, specials, the length limit. */
 #define _DEFAULT_SOURCE
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "tokenizer.h"
 
 static const char *npm_dir(void) {
@@ -117,9 +120,132 @@ Test(tokenizers, word_models_behave_as_before) {
     char lab[32];
     tokenizer_label(&t, &v, 3, lab, sizeof lab);
     cr_expect_str_eq(lab, "curie");
+    tokenizer_label(&t, &v, 5, lab, sizeof lab);   /* an id past the vocabulary: as bpe.h says */
+    cr_expect_str_eq(lab, "<5?>");
+    tokenizer_label(&t, &v, -1, lab, sizeof lab);
+    cr_expect_str_eq(lab, "<-1?>");
     cr_expect(tokenizer_is_special(&t, &v, 0) && tokenizer_is_special(&t, &v, 1));
     cr_expect(!tokenizer_is_special(&t, &v, 2));
     tokens_free(&a);
     tokens_free(&b);
     vocab_free(&v);
+}
+
+static void put(const char *dir, const char *name, const char *text) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A tiny tokenizer.json that names no first token: no post-processor, no
+ * tokenizer_config.json, none of <s>, <|begin_of_text|>, <|endoftext|>, <bos>. */
+#define NO_BOS_JSON                                                                        \
+    "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2, "          \
+    "\"[START]\": 3}, \"merges\": [\"a b\"]}, \"added_tokens\": [{\"id\": 3, "             \
+    "\"content\": \"[START]\", \"special\": true}]}"
+#define TINY_VOCAB "{\"a\": 0, \"b\": 1, \"ab\": 2}"
+
+/* One rule picks the BPE files, for what model info names and what is loaded: with
+ * tokenizer.json beside vocab.json + merges.txt, tokenizer.json is the one. */
+Test(tokenizers, tokenizer_json_wins_over_vocab_and_merges) {
+    char dir[] = "/tmp/avz-tok-XXXXXX", err[AVZ_ERR_LEN];
+    cr_assert(mkdtemp(dir));
+    put(dir, "vocab.json", TINY_VOCAB);
+    put(dir, "merges.txt", "#version: 0.2\na b\n");
+    TokenizerKind kind;
+    cr_assert_eq(tokenizer_find_bpe(dir, &kind, err), AVZ_OK, "%s", err);
+    cr_expect_eq(kind, TOKENIZER_GPT2);
+    put(dir, "tokenizer.json", NO_BOS_JSON);
+    cr_assert_eq(tokenizer_find_bpe(dir, &kind, err), AVZ_OK, "%s", err);
+    cr_expect_eq(kind, TOKENIZER_HF);
+    Tokenizer t;
+    cr_assert_eq(tokenizer_open_bpe(&t, dir, err), AVZ_OK, "%s", err);
+    cr_expect_eq(t.kind, TOKENIZER_HF);
+    cr_expect_eq(t.n_vocab, 4, "the tokenizer.json's 4 tokens, not vocab.json's 3");
+    tokenizer_free(&t);
+    rm_dir(dir);
+}
+
+/* A folder, FIFO or device in place of a tokenizer file is named at once, never read
+ * (opening a FIFO would wait for a writer forever); so is merges.txt alone. */
+Test(tokenizers, tokenizer_files_must_be_regular_files, .timeout = 20) {
+    char dir[] = "/tmp/avz-tok-XXXXXX", err[AVZ_ERR_LEN], path[128];
+    cr_assert(mkdtemp(dir));
+    Tokenizer t;
+    TokenizerKind kind;
+    put(dir, "vocab.json", TINY_VOCAB);
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    cr_expect(!tokenizer_dir_has_bpe(dir));
+    cr_expect_eq(tokenizer_find_bpe(dir, &kind, err), AVZ_ERR_INPUT);
+    cr_expect_eq(kind, TOKENIZER_NONE);
+    cr_expect(strstr(err, "merges.txt") && strstr(err, "FIFO"), "%s", err);
+    cr_expect_eq(tokenizer_open_bpe(&t, dir, err), AVZ_ERR_INPUT);
+    cr_expect(strstr(err, "merges.txt") && strstr(err, "FIFO"), "%s", err);
+    unlink(path);
+    cr_assert_eq(mkdir(path, 0700), 0);
+    cr_expect(!tokenizer_dir_has_bpe(dir));
+    cr_expect_eq(tokenizer_open_bpe(&t, dir, err), AVZ_ERR_INPUT);
+    cr_expect(strstr(err, "merges.txt") && strstr(err, "a folder"), "%s", err);
+    rmdir(path);
+    put(dir, "merges.txt", "a b\n");
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    unlink(path);
+    cr_expect_eq(tokenizer_open_bpe(&t, dir, err), AVZ_ERR_INPUT);
+    cr_expect(strstr(err, "merges.txt") && strstr(err, "vocab.json"), "%s", err);
+    cr_assert_eq(symlink("/dev/null", path), 0);
+    cr_expect_eq(tokenizer_open_bpe(&t, dir, err), AVZ_ERR_INPUT);
+    cr_expect(strstr(err, "vocab.json") && strstr(err, "a device"), "%s", err);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);   /* it wins, so it is checked */
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    cr_expect_eq(tokenizer_open_bpe(&t, dir, err), AVZ_ERR_INPUT);
+    cr_expect(strstr(err, "tokenizer.json") && strstr(err, "FIFO"), "%s", err);
+    rm_dir(dir);
+}
+
+/* config.json's bos_token_id is the first token when the tokenizer's files name none;
+ * when they name one (Llama 2's <s>, GPT-2's <|endoftext|>) theirs is kept. */
+Test(tokenizers, config_bos_token_id_when_the_tokenizer_names_none, .timeout = 60) {
+    char dir[64], cmd[512], err[AVZ_ERR_LEN];
+    strcpy(dir, "/tmp/avz-tok-XXXXXX");
+    cr_assert(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/hf_fixture.py make %s --variant "
+             "llama-tiny >/dev/null", dir);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    put(dir, "tokenizer.json", NO_BOS_JSON);
+    const char *cases[] = {"c['bos_token_id']=3", "c['bos_token_id']=None",
+                           "c['bos_token_id']=50"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import json,sys; p=sys.argv[1]+"
+                 "'/config.json'; c=json.load(open(p)); %s; json.dump(c,open(p,'w'))\" %s",
+                 cases[i], dir);
+        cr_assert_eq(system(cmd), 0, "%s", cmd);
+        Engine e;
+        AvzCode rc = engine_open(&e, dir, "cpu", NULL, err);
+        if (i == 2) {   /* an id the tokenizer does not have */
+            cr_expect_eq(rc, AVZ_ERR_INPUT, "bos_token_id 50 of a 4-token tokenizer loaded");
+            cr_expect(strstr(err, "config.json") && strstr(err, "'bos_token_id' is 50"), "%s",
+                      err);
+            if (!rc) engine_close(&e);
+            continue;
+        }
+        cr_assert_eq(rc, AVZ_OK, "%s: %s", cases[i], err);
+        Tokens k;
+        cr_assert_eq(engine_encode(&e, "ab", 16, &k, err), AVZ_OK, "%s", err);
+        if (i == 0) {
+            cr_expect_eq(k.n, 2);
+            cr_expect_eq(k.ids[0], 3, "config.json's bos_token_id first, got %d", k.ids[0]);
+            cr_expect_str_eq(k.text[0], "[START]");
+            cr_expect_eq(k.ids[1], 2);
+        } else {
+            cr_expect_eq(k.n, 1, "no bos anywhere: nothing prepended");
+            cr_expect_eq(k.ids[0], 2);
+        }
+        tokens_free(&k);
+        engine_close(&e);
+    }
+    rm_dir(dir);
 }

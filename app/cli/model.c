@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 
 #include "cli/cli.h"
+#include "bpe.h"
 #include "cli/commands.h"
 #include "device.h"
 
@@ -38,6 +39,15 @@ static cJSON *describe_json(const char *text) {
         p += len + (nl != NULL);
     }
     return j;
+}
+
+/* Where the first token comes from (app/device.c, open_tokenizer): "none" when nothing
+ * is prepended. */
+static const char *first_token_source(const Engine *e) {
+    if (e->tok.bos_id < 0) return "none";
+    if (e->tok.kind == TOKENIZER_WORD) return "vocab.json's <bos>";
+    return e->tok.bos_id == bpe_bos_id(e->tok.bpe) ? "the tokenizer's files"
+                                                   : "config.json's bos_token_id";
 }
 
 static int model_info(const char *dir, int json) {
@@ -71,6 +81,14 @@ static int model_info(const char *dir, int json) {
         cJSON_AddNumberToObject(j, "n_positions", c->n_positions);
         cJSON_AddStringToObject(j, "position_encoding", pe_name(c->pe));
         cJSON_AddStringToObject(j, "tokenizer", bare ? "none" : tokenizer_kind_name(&e.tok));
+        if (!bare) {
+            cJSON_AddNumberToObject(j, "first_token_id", e.tok.bos_id);
+            cJSON_AddStringToObject(j, "first_token_from", first_token_source(&e));
+        }
+        if (c->hf) {
+            cJSON_AddNumberToObject(j, "bos_token_id", c->bos_id);
+            cJSON_AddNumberToObject(j, "eos_token_id", c->eos_id);
+        }
         cJSON_AddNumberToObject(j, "parameters", (double)e.model.num_parameters);
         cJSON_AddNumberToObject(j, "open_seconds", secs);
         cJSON_AddNumberToObject(j, "peak_rss_bytes", peak);
@@ -81,6 +99,16 @@ static int model_info(const char *dir, int json) {
         cJSON_Delete(j);
     } else {
         printf("model: %s\n%s", dir, desc);
+        if (!bare && e.tok.bos_id >= 0) {
+            char label[64];
+            engine_label(&e, e.tok.bos_id, label, sizeof label);
+            printf("first token: %d %s (from %s)\n", e.tok.bos_id, label, first_token_source(&e));
+        } else if (!bare) {
+            printf("first token: none (neither the tokenizer nor config.json names one)\n");
+        }
+        if (c->hf)
+            printf("config ids: bos_token_id %d, eos_token_id %d (-1: absent; eos is not used: "
+                   "attnviz does not generate text)\n", c->bos_id, c->eos_id);
         printf("opened in %.2f s (reading, converting to float32, tokenizer); peak memory of "
                "this process %.1f MB = %.2f x the float32 weights\n", secs, peak / 1e6,
                weights > 0 ? peak / weights : 0.0);
