@@ -3,6 +3,11 @@
  * The CPU versions in model/attention.c are the reference: read them first; each kernel
  * here says which CPU loop it parallelises.
  *
+ * Grouped-query attention (Llama's num_key_value_heads < num_attention_heads): query head
+ * h of batch row b reads key/value head b * NKV + h / (NH / NKV) (attn_kv_head), exactly as
+ * attention_layer in model/forward.c does; every output row, lse and map still belongs to
+ * its query head. Nothing else changes: a block still owns one query head.
+ *
  * How flash attention maps onto a GPU (FlashAttention-2's work split):
  *   - One thread block per (head, block of BQ = 64 query rows). Blocks never talk to each
  *     other: every query row's softmax only needs that row's scores, so the grid is
@@ -108,7 +113,8 @@ flash_fp32_kernel(AttnArgs a, const float *__restrict__ q, const float *__restri
      * short ones fill the gaps at the end */
     const int qb = a.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
     const int q0 = qb * BQ, tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
-    const size_t head = (size_t)bh * T * D;
+    /* query head bh, and the key/value head it reads (itself unless grouped-query) */
+    const size_t head = (size_t)bh * T * D, kvhead = (size_t)attn_kv_head(a, bh) * T * D;
     const float slope = a.slopes ? a.slopes[h] : 0.0f;
 
     load_rows_f32<D, BQ, QS>(Qs, q + head, q0, T, tid, C::THREADS);
@@ -125,8 +131,8 @@ flash_fp32_kernel(AttnArgs a, const float *__restrict__ q, const float *__restri
     const int kend = a.causal ? min(T, q0 + BQ) : T;   /* keys past kend: never visible */
     for (int k0 = 0; k0 < kend; k0 += BK) {
         __syncthreads();   /* everyone is done with the previous tile */
-        load_rows_f32<D, BK, QS>(Ks, k + head, k0, T, tid, C::THREADS);
-        load_rows_f32<D, BK, D>(Vs, v + head, k0, T, tid, C::THREADS);
+        load_rows_f32<D, BK, QS>(Ks, k + kvhead, k0, T, tid, C::THREADS);
+        load_rows_f32<D, BK, D>(Vs, v + kvhead, k0, T, tid, C::THREADS);
         __syncthreads();
 
         /* S = Q K^T for this thread's RQ x RK scores, 4 dimensions at a time */
@@ -236,7 +242,8 @@ __global__ void naive_scores_kernel(AttnArgs a, const float *__restrict__ q,
     const size_t TT = (size_t)a.T * a.T;
     const int bh = (int)(idx / TT), i = (int)(idx % TT / a.T), j = (int)(idx % a.T);
     if (a.causal && j > i) { P[idx] = 0.0f; return; }
-    const float *qi = q + ((size_t)bh * a.T + i) * a.hs, *kj = k + ((size_t)bh * a.T + j) * a.hs;
+    const float *qi = q + ((size_t)bh * a.T + i) * a.hs;
+    const float *kj = k + ((size_t)attn_kv_head(a, bh) * a.T + j) * a.hs;   /* grouped-query */
     float dot = 0.0f;
     for (int d = 0; d < a.hs; d++) dot += qi[d] * kj[d];
     const float slope = a.slopes ? a.slopes[bh % a.NH] : 0.0f;
@@ -273,7 +280,7 @@ __global__ void naive_pv_kernel(AttnArgs a, const float *__restrict__ P,
     const int d = (int)(idx % a.hs);
     const size_t rowi = idx / a.hs;   /* bh * T + i */
     const int i = (int)(rowi % a.T), bh = (int)(rowi / a.T), jmax = a.causal ? i : a.T - 1;
-    const float *Pi = P + rowi * a.T, *vh = v + (size_t)bh * a.T * a.hs;
+    const float *Pi = P + rowi * a.T, *vh = v + (size_t)attn_kv_head(a, bh) * a.T * a.hs;
     float acc = 0.0f;
     for (int j = 0; j <= jmax; j++) acc += Pi[j] * vh[(size_t)j * a.hs + d];
     const int b = bh / a.NH, h = bh % a.NH;
@@ -362,9 +369,10 @@ static AvzCode check_shape(const AttnArgs *a, char *err) {
     if (a->hs != 16 && a->hs != 32 && a->hs != 64 && a->hs != 128)
         return avz_fail(err, AVZ_ERR_INPUT, "the GPU attention kernels take head sizes 16, "
                         "32, 64 and 128 (this model has %d): use --device cpu", a->hs);
-    if (a->T < 1 || a->B < 1 || a->NH < 1 || (long long)a->B * a->NH > 65535)
-        return avz_fail(err, AVZ_ERR_INPUT, "attention shape out of range: B=%d NH=%d T=%d",
-                        a->B, a->NH, a->T);
+    if (a->T < 1 || a->B < 1 || a->NH < 1 || (long long)a->B * a->NH > 65535 || a->NKV < 0 ||
+        (a->NKV > 0 && a->NH % a->NKV != 0))
+        return avz_fail(err, AVZ_ERR_INPUT, "attention shape out of range: B=%d NH=%d NKV=%d "
+                        "T=%d", a->B, a->NH, a->NKV, a->T);
     return AVZ_OK;
 }
 

@@ -148,7 +148,8 @@ flash_mma_kernel(AttnArgs a, const H *__restrict__ q, const H *__restrict__ k,
     const int qb = a.causal ? (int)gridDim.x - 1 - (int)blockIdx.x : (int)blockIdx.x;
     const int q0 = qb * BQ, tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const int g = lane >> 2, t4 = lane & 3;
-    const size_t head = (size_t)bh * T * D;
+    /* query head bh, and the key/value head it reads (attn_kv_head: grouped-query) */
+    const size_t head = (size_t)bh * T * D, kvhead = (size_t)attn_kv_head(a, bh) * T * D;
     /* scores in log2 units: exp(x) = exp2(x * log2 e), and exp2 is one instruction */
     const float sc2 = a.scale * LOG2E;
     const float sl2 = (a.slopes ? a.slopes[h] : 0.0f) * LOG2E;
@@ -156,8 +157,8 @@ flash_mma_kernel(AttnArgs a, const H *__restrict__ q, const H *__restrict__ k,
     const int nkb = (kend + BK - 1) / BK;
 
     load_rows_async<D, BQ, S>(Qs, q + head, q0, T, tid, C::THREADS);
-    load_rows_async<D, BK, S>(Ks, k + head, 0, T, tid, C::THREADS);
-    load_rows_async<D, BK, S>(Vs, v + head, 0, T, tid, C::THREADS);
+    load_rows_async<D, BK, S>(Ks, k + kvhead, 0, T, tid, C::THREADS);
+    load_rows_async<D, BK, S>(Vs, v + kvhead, 0, T, tid, C::THREADS);
     cp_async_commit();
 
     uint32_t qa[KC][4];                        /* this warp's 16 query rows, A-fragments */
@@ -171,9 +172,9 @@ flash_mma_kernel(AttnArgs a, const H *__restrict__ q, const H *__restrict__ k,
     for (int kb = 0; kb < nkb; kb++) {
         const int stage = kb & 1, k0 = kb * BK;
         if (kb + 1 < nkb) {   /* start the next tile, then wait for this one only */
-            load_rows_async<D, BK, S>(Ks + (stage ^ 1) * BK * S, k + head, k0 + BK, T, tid,
+            load_rows_async<D, BK, S>(Ks + (stage ^ 1) * BK * S, k + kvhead, k0 + BK, T, tid,
                                       C::THREADS);
-            load_rows_async<D, BK, S>(Vs + (stage ^ 1) * BK * S, v + head, k0 + BK, T, tid,
+            load_rows_async<D, BK, S>(Vs + (stage ^ 1) * BK * S, v + kvhead, k0 + BK, T, tid,
                                       C::THREADS);
             cp_async_commit();
             cp_async_wait<1>();
@@ -336,9 +337,10 @@ static AvzCode dispatch_mma(const AttnArgs *a, const void *q, const void *k, con
 
 AvzCode attn_flash_mma_launch(const AttnArgs *a, const void *q, const void *k, const void *v,
                               int bf16, cudaStream_t st, char *err) {
-    if (a->T < 1 || a->B < 1 || a->NH < 1 || (long long)a->B * a->NH > 65535)
-        return avz_fail(err, AVZ_ERR_INPUT, "attention shape out of range: B=%d NH=%d T=%d",
-                        a->B, a->NH, a->T);
+    if (a->T < 1 || a->B < 1 || a->NH < 1 || (long long)a->B * a->NH > 65535 || a->NKV < 0 ||
+        (a->NKV > 0 && a->NH % a->NKV != 0))
+        return avz_fail(err, AVZ_ERR_INPUT, "attention shape out of range: B=%d NH=%d NKV=%d "
+                        "T=%d", a->B, a->NH, a->NKV, a->T);
     return bf16 ? dispatch_mma<__nv_bfloat16>(a, q, k, v, st, err)
                 : dispatch_mma<__half>(a, q, k, v, st, err);
 }

@@ -14,6 +14,12 @@
  *   - Results: the logits, q, k and lse come back to the model's host activations, so
  *     that model_probs, the ablation experiments and even model_capture on the CPU work
  *     unchanged after a GPU pass.
+ * Every family of the architecture table runs here (model/arch.h): GPT-2's LayerNorm and
+ * GELU MLP, and the Llama family's RMSNorm and SwiGLU MLP (ops_llama.cu), grouped-query
+ * attention (NKV key/value heads, AttnArgs.NKV), a head size given apart from C / NH, an
+ * untied LM head and any subset of the biases. What the kernels cannot run (a head size
+ * other than 16, 32, 64 or 128, say) is refused with AVZ_ERR_INTERNAL and a message, and
+ * backend_forward reruns it on the CPU with a note (check_supported).
  * Anything that changes in model/forward.c must change here too: tests/test_gpu.c and the
  * emulation in tests/gpu/emu/ compare the two passes.
  *
@@ -53,24 +59,51 @@ typedef struct {
     float *rope_cos, *rope_sin;/* (max_len, hs/2) RoPE cos and sin, NULL unless RoPE */
 } DevWeights;
 
+/* A model's widths, as model.h names them: C the residual stream, NH query heads and NKV
+ * key/value heads of hs (model.h's hd) each, QKV = (NH + 2 NKV) hs the fused q, k, v
+ * product, A = NH hs the heads' concatenated output, KV = NKV hs, F the MLP's hidden
+ * width and U = F (GELU) or 2F (SwiGLU's [gate | up]). */
+typedef struct {
+    int L, C, NH, NKV, hs, V, QKV, A, KV, F, U;
+} Dims;
+
+static Dims dims_of(const ModelConfig *c) {
+    Dims d;
+    d.L = c->n_layer;
+    d.C = c->n_embd;
+    d.NH = c->n_head;
+    d.NKV = c->n_kv_head;
+    d.hs = c->head_dim;
+    d.V = c->vocab_size;
+    d.QKV = config_qkv_dim(c);
+    d.A = config_attn_dim(c);
+    d.KV = d.NKV * d.hs;
+    d.F = c->n_inner;
+    d.U = config_up_dim(c);
+    return d;
+}
+
 typedef struct {
     int B, T;                  /* capacity */
-    int L, C, NH, V;           /* the model shape the arena was laid out for */
+    Dims d;                    /* the model shape the arena was laid out for */
     unsigned gen;              /* bumped at every reallocation */
     char *arena;               /* everything below, one allocation */
     int *tokens;               /* (B, T) */
     unsigned char *mask;       /* (L, NH) 1 = head ablated */
     float *x;                  /* (B, T, C) residual stream, updated in place */
-    float *ln;                 /* (B, T, C) LayerNorm output (the three norms in turn) */
-    float *qkv;                /* (B, T, 3C) c_attn product, bias not yet added */
-    float *q, *k;              /* (L, B, NH, T, hs) per layer, after RoPE: kept for capture */
-    float *v;                  /* (B, NH, T, hs) this layer's values */
+    float *ln;                 /* (B, T, C) the norm's output (the three norms in turn) */
+    float *qkv;                /* (B, T, QKV) q, k, v product, bias not yet added */
+    float *q;                  /* (L, B, NH, T, hs) per layer, after RoPE: kept for capture */
+    float *k;                  /* (L, B, NKV, T, hs) per layer, after RoPE: kept for capture */
+    float *v;                  /* (B, NKV, T, hs) this layer's values */
     float *lse;                /* (L, B, NH, T) log-sum-exp of every attention row */
-    float *z, *zin;            /* (B, T, C) heads' outputs, and after ablation */
-    float *proj;               /* (B, T, C) c_proj output of either sub-block */
-    float *fch;                /* (B, T, 4C) MLP hidden, GELU applied in place */
+    float *z, *zin;            /* (B, T, A) heads' outputs, and after ablation */
+    float *proj;               /* (B, T, C) output projection of either sub-block */
+    float *fch;                /* (B, T, U) MLP's first product; GELU applied in place */
+    float *hid;                /* (B, T, F) SwiGLU's silu(gate) * up; size 0 for GELU */
     float *logits;             /* (B, T, V) */
-    void *h16;                 /* (3, B, NH, T, hs) bf16/fp16 q, k, v for the tensor cores */
+    void *h16;                 /* bf16/fp16 q (B, NH, T, hs), then k and v (B, NKV, T, hs),
+                                  for the tensor cores */
     float *cap;                /* (T, T) one captured map */
     float *P;                  /* (L, B, NH, T, T) naive passes only (separate allocation) */
     size_t P_cap;              /* its size in floats */
@@ -140,7 +173,7 @@ static AvzCode weights_upload(GpuCtx *g, const Model *m, char *err) {
     weights_free(w);
     w->gen = gen;
     const ModelConfig *c = &m->cfg;
-    const int NH = c->n_head, C = c->n_embd, hs = C / NH, half = hs / 2;
+    const int NH = c->n_head, C = c->n_embd, hs = c->head_dim, half = hs / 2;
     const int maxT = config_max_len(c);
     CUDA_TRY(cudaMalloc(&w->arena, sizeof(float) * m->num_parameters));
     CUDA_TRY(cudaMemcpy(w->arena, m->params_memory, sizeof(float) * m->num_parameters,
@@ -194,20 +227,22 @@ static AvzCode weights_upload(GpuCtx *g, const Model *m, char *err) {
 
 static AvzCode acts_ensure(GpuCtx *g, const Model *m, int B, int T, int naive, char *err) {
     DevActs *a = &g->a;
-    const ModelConfig *c = &m->cfg;
-    const size_t L = c->n_layer, C = c->n_embd, NH = c->n_head, V = c->vocab_size;
-    const int same_shape = a->L == (int)L && a->C == (int)C && a->NH == (int)NH && a->V == (int)V;
+    const Dims d = dims_of(&m->cfg);
+    const size_t L = d.L, C = d.C, NH = d.NH, V = d.V, A = d.A, KV = d.KV;
+    const size_t hid = m->cfg.mlp == MLP_SWIGLU ? (size_t)d.F : 0;
+    const int same_shape = memcmp(&a->d, &d, sizeof d) == 0;
     if (!a->arena || !same_shape || B > a->B || T > a->T) {
         /* grow to at least what was there, so that alternating lengths do not thrash */
         const int nB = same_shape && a->B > B ? a->B : B, nT = same_shape && a->T > T ? a->T : T;
         const size_t BT = (size_t)nB * nT;
         const size_t sizes[] = {
-            sizeof(int) * BT, L * NH,                               /* tokens, mask */
-            4 * BT * C, 4 * BT * C, 4 * BT * 3 * C,                 /* x, ln, qkv */
-            4 * L * BT * C, 4 * L * BT * C, 4 * BT * C,             /* q, k, v */
-            4 * L * NH * BT,                                        /* lse */
-            4 * BT * C, 4 * BT * C, 4 * BT * C, 4 * BT * 4 * C,     /* z, zin, proj, fch */
-            4 * BT * V, 2 * 3 * BT * C, 4 * (size_t)nT * nT,        /* logits, h16, cap */
+            sizeof(int) * BT, L * NH,                                   /* tokens, mask */
+            4 * BT * C, 4 * BT * C, 4 * BT * d.QKV,                     /* x, ln, qkv */
+            4 * L * BT * A, 4 * L * BT * KV, 4 * BT * KV,               /* q, k, v */
+            4 * L * NH * BT,                                            /* lse */
+            4 * BT * A, 4 * BT * A, 4 * BT * C, 4 * BT * d.U, 4 * BT * hid,  /* z, zin, proj,
+                                                                           fch, hid */
+            4 * BT * V, 2 * BT * (A + 2 * KV), 4 * (size_t)nT * nT,     /* logits, h16, cap */
         };
         const int n = (int)(sizeof sizes / sizeof sizes[0]);
         size_t total = 0;
@@ -218,8 +253,8 @@ static AvzCode acts_ensure(GpuCtx *g, const Model *m, int B, int T, int naive, c
         void **ptrs[] = {(void **)&a->tokens, (void **)&a->mask, (void **)&a->x,
                          (void **)&a->ln, (void **)&a->qkv, (void **)&a->q, (void **)&a->k,
                          (void **)&a->v, (void **)&a->lse, (void **)&a->z, (void **)&a->zin,
-                         (void **)&a->proj, (void **)&a->fch, (void **)&a->logits,
-                         (void **)&a->h16, (void **)&a->cap};
+                         (void **)&a->proj, (void **)&a->fch, (void **)&a->hid,
+                         (void **)&a->logits, (void **)&a->h16, (void **)&a->cap};
         char *p = a->arena;
         for (int i = 0; i < n; i++) {
             *ptrs[i] = p;
@@ -227,10 +262,7 @@ static AvzCode acts_ensure(GpuCtx *g, const Model *m, int B, int T, int naive, c
         }
         a->B = nB;
         a->T = nT;
-        a->L = (int)L;
-        a->C = (int)C;
-        a->NH = (int)NH;
-        a->V = (int)V;
+        a->d = d;
         a->gen++;
     }
     if (naive) {
@@ -246,7 +278,7 @@ static AvzCode acts_ensure(GpuCtx *g, const Model *m, int B, int T, int naive, c
     }
     /* pinned staging */
     const size_t BT = (size_t)B * T;
-    const size_t nout = BT * V + 2 * L * BT * C + L * NH * BT;
+    const size_t nout = BT * V + L * BT * (A + KV) + L * NH * BT;
     if (BT > g->pin_tokens_cap) {
         if (g->pin_tokens) cudaFreeHost(g->pin_tokens);
         g->pin_tokens = NULL;
@@ -288,7 +320,8 @@ static AvzCode matmul(GpuCtx *g, float *out, const float *x, const float *w, int
     return AVZ_OK;
 }
 
-/* The tied LM head: logits (N, V) = x (N, C) @ wte^T with wte (V, C) row-major, which
+/* The LM head: logits (N, V) = x (N, C) @ wte^T with wte (V, C) row-major (tied; an untied
+ * lm_head is stored the same way, nn.Linear's [out, in]), which
  * column-major is (C, V): logits^T (V, N) = op_T(wte) (V, C) @ x^T (C, N). */
 static AvzCode matmul_wt(GpuCtx *g, float *logits, const float *x, const float *wte, int N,
                          int C, int V, char *err) {
@@ -298,15 +331,29 @@ static AvzCode matmul_wt(GpuCtx *g, float *logits, const float *x, const float *
     return AVZ_OK;
 }
 
+/* out = Norm(x), the model's norm: LayerNorm (gain and bias) or RMSNorm (gain only) */
+static AvzCode norm_launch(const ModelConfig *c, float *out, const float *x, const float *w,
+                           const float *b, int N, cudaStream_t st, char *err) {
+    if (c->norm == NORM_RMS)
+        return rmsnorm_launch(out, x, w, N, c->n_embd, c->layer_norm_epsilon, st, err);
+    return layernorm_launch(out, x, w, b, N, c->n_embd, c->layer_norm_epsilon, st, err);
+}
+
+/* A layer's bias, or NULL when the model's linear layers of that kind have none (the
+ * tensor then has size 0: its pointer is the next tensor's). forward.c's bias_of. */
+static const float *bias_of(const ModelConfig *c, unsigned kind, const float *b) {
+    return (c->bias & kind) ? b : NULL;
+}
+
 /* model_forward on the stream, from the pinned inputs to the pinned outputs. Launch order
  * only: nothing here waits for the GPU, so it can be recorded into a graph. */
 static AvzCode enqueue_forward(GpuCtx *g, const Model *m, int B, int T, GpuAttnKind kind,
                                int use_pos, int ablate_mode, char *err) {
     const ModelConfig *c = &m->cfg;
-    const int L = c->n_layer, C = c->n_embd, NH = c->n_head, V = c->vocab_size, hs = C / NH;
+    const Dims d = dims_of(c);
+    const int L = d.L, C = d.C, NH = d.NH, NKV = d.NKV, hs = d.hs, A = d.A, KV = d.KV;
     const int N = B * T;
     const size_t BT = (size_t)N;
-    const float eps = c->layer_norm_epsilon;
     DevActs *a = &g->a;
     const DevWeights *w = &g->w;
     const ParamTensors *p = &w->p;
@@ -324,17 +371,17 @@ static AvzCode enqueue_forward(GpuCtx *g, const Model *m, int B, int T, GpuAttnK
     const float *slopes = use_pos ? w->slopes : NULL;   /* NULL: no bias (non-ALiBi too) */
 
     for (int l = 0; l < L; l++) {
-        float *ql = a->q + l * BT * C, *kl = a->k + l * BT * C, *lsel = a->lse + l * NH * BT;
-        /* attention sub-block: x + c_proj(attn(LN(x))) */
-        AVZ_TRY(layernorm_launch(a->ln, a->x, p->ln1w + l * C, p->ln1b + l * C, N, C, eps, st,
-                                 err));
-        AVZ_TRY(matmul(g, a->qkv, a->ln, p->qkvw + (size_t)l * C * 3 * C, N, C, 3 * C, err));
-        AVZ_TRY(split_heads_launch(ql, kl, a->v, a->qkv, p->qkvb + l * 3 * C,
+        float *ql = a->q + l * BT * A, *kl = a->k + l * BT * KV, *lsel = a->lse + l * NH * BT;
+        /* attention sub-block: x + o_proj(attn(Norm(x))) */
+        AVZ_TRY(norm_launch(c, a->ln, a->x, p->ln1w + l * C, p->ln1b + l * C, N, st, err));
+        AVZ_TRY(matmul(g, a->qkv, a->ln, p->qkvw + (size_t)l * C * d.QKV, N, C, d.QKV, err));
+        AVZ_TRY(split_heads_launch(ql, kl, a->v, a->qkv,
+                                   bias_of(c, BIAS_QKV, p->qkvb + (size_t)l * d.QKV),
                                    rope ? w->rope_cos : NULL, rope ? w->rope_sin : NULL, B, T,
-                                   NH, hs, st, err));
-        /* z (B, T, C): head h writes columns h*hs .. h*hs + hs - 1 of every row */
+                                   NH, NKV, hs, st, err));
+        /* z (B, T, A): query head h writes columns h*hs .. h*hs + hs - 1 of every row */
         AttnArgs aa = {B, NH, T, hs, 1.0f / sqrtf((float)hs), 1, slopes, a->z,
-                       (long long)T * C, hs, C, lsel};
+                       (long long)T * A, hs, A, lsel, NKV};
         if (kind == GPU_ATTN_NAIVE) {
             AVZ_TRY(attn_naive_launch(&aa, ql, kl, a->v, a->P + (size_t)l * NH * BT * T, st, err));
         } else if (kind == GPU_ATTN_FP32) {
@@ -343,34 +390,42 @@ static AvzCode enqueue_forward(GpuCtx *g, const Model *m, int B, int T, GpuAttnK
             /* round q, k, v to 16 bits; q and k in place too, so that capture and the
              * host copies see exactly the values the tensor cores multiplied */
             const int bf16 = kind == GPU_ATTN_BF16;
-            char *h = (char *)a->h16;
-            AVZ_TRY(convert_to_16_launch(h, ql, BT * C, bf16, 1, st, err));
-            AVZ_TRY(convert_to_16_launch(h + 2 * BT * C, kl, BT * C, bf16, 1, st, err));
-            AVZ_TRY(convert_to_16_launch(h + 4 * BT * C, a->v, BT * C, bf16, 0, st, err));
-            AVZ_TRY(attn_flash_mma_launch(&aa, h, h + 2 * BT * C, h + 4 * BT * C, bf16, st, err));
+            char *hq = (char *)a->h16, *hk = hq + 2 * BT * A, *hv = hk + 2 * BT * KV;
+            AVZ_TRY(convert_to_16_launch(hq, ql, BT * A, bf16, 1, st, err));
+            AVZ_TRY(convert_to_16_launch(hk, kl, BT * KV, bf16, 1, st, err));
+            AVZ_TRY(convert_to_16_launch(hv, a->v, BT * KV, bf16, 0, st, err));
+            AVZ_TRY(attn_flash_mma_launch(&aa, hq, hk, hv, bf16, st, err));
         }
         AVZ_TRY(ablate_launch(a->zin, a->z, a->mask + l * NH, ablate_mode, B, T, NH, hs, st, err));
-        AVZ_TRY(matmul(g, a->proj, a->zin, p->attprojw + (size_t)l * C * C, N, C, C, err));
-        AVZ_TRY(residual_bias_launch(a->x, a->proj, p->attprojb + l * C, N, C, st, err));
-        /* MLP sub-block: x + c_proj(gelu(c_fc(LN(x)))) */
-        AVZ_TRY(layernorm_launch(a->ln, a->x, p->ln2w + l * C, p->ln2b + l * C, N, C, eps, st,
-                                 err));
-        AVZ_TRY(matmul(g, a->fch, a->ln, p->fcw + (size_t)l * C * 4 * C, N, C, 4 * C, err));
-        AVZ_TRY(bias_gelu_launch(a->fch, p->fcb + l * 4 * C, N, 4 * C, st, err));
-        AVZ_TRY(matmul(g, a->proj, a->fch, p->fcprojw + (size_t)l * 4 * C * C, N, 4 * C, C, err));
-        AVZ_TRY(residual_bias_launch(a->x, a->proj, p->fcprojb + l * C, N, C, st, err));
+        AVZ_TRY(matmul(g, a->proj, a->zin, p->attprojw + (size_t)l * A * C, N, A, C, err));
+        AVZ_TRY(residual_bias_launch(a->x, a->proj, bias_of(c, BIAS_O, p->attprojb + l * C), N,
+                                     C, st, err));
+        /* MLP sub-block: x + down(act(up(Norm(x)))), act GELU or SwiGLU's silu(gate) * up */
+        AVZ_TRY(norm_launch(c, a->ln, a->x, p->ln2w + l * C, p->ln2b + l * C, N, st, err));
+        AVZ_TRY(matmul(g, a->fch, a->ln, p->fcw + (size_t)l * C * d.U, N, C, d.U, err));
+        const float *fcb = bias_of(c, BIAS_MLP, p->fcb + (size_t)l * d.U), *hidden = a->fch;
+        if (c->mlp == MLP_SWIGLU) {
+            AVZ_TRY(bias_swiglu_launch(a->hid, a->fch, fcb, N, d.F, st, err));
+            hidden = a->hid;
+        } else {
+            AVZ_TRY(bias_gelu_launch(a->fch, fcb, N, d.F, st, err));
+        }
+        AVZ_TRY(matmul(g, a->proj, hidden, p->fcprojw + (size_t)l * d.F * C, N, d.F, C, err));
+        AVZ_TRY(residual_bias_launch(a->x, a->proj, bias_of(c, BIAS_MLP, p->fcprojb + l * C), N,
+                                     C, st, err));
     }
-    AVZ_TRY(layernorm_launch(a->ln, a->x, p->lnfw, p->lnfb, N, C, eps, st, err));
+    AVZ_TRY(norm_launch(c, a->ln, a->x, p->lnfw, p->lnfb, N, st, err));
     /* the LM head: wte (tied) or lm_head, both (V, C) */
-    AVZ_TRY(matmul_wt(g, a->logits, a->ln, c->untied ? p->lm_head : p->wte, N, C, V, err));
+    AVZ_TRY(matmul_wt(g, a->logits, a->ln, c->untied ? p->lm_head : p->wte, N, C, d.V, err));
 
     /* back to the host: logits, q, k, lse (the layout of pin_out) */
     float *out = g->pin_out;
-    const size_t nl = BT * V, nqk = (size_t)L * BT * C, nlse = (size_t)L * NH * BT;
+    const size_t nl = BT * d.V, nq = (size_t)L * BT * A, nk = (size_t)L * BT * KV;
+    const size_t nlse = (size_t)L * NH * BT;
     CUDA_TRY(cudaMemcpyAsync(out, a->logits, 4 * nl, cudaMemcpyDeviceToHost, st));
-    CUDA_TRY(cudaMemcpyAsync(out + nl, a->q, 4 * nqk, cudaMemcpyDeviceToHost, st));
-    CUDA_TRY(cudaMemcpyAsync(out + nl + nqk, a->k, 4 * nqk, cudaMemcpyDeviceToHost, st));
-    CUDA_TRY(cudaMemcpyAsync(out + nl + 2 * nqk, a->lse, 4 * nlse, cudaMemcpyDeviceToHost, st));
+    CUDA_TRY(cudaMemcpyAsync(out + nl, a->q, 4 * nq, cudaMemcpyDeviceToHost, st));
+    CUDA_TRY(cudaMemcpyAsync(out + nl + nq, a->k, 4 * nk, cudaMemcpyDeviceToHost, st));
+    CUDA_TRY(cudaMemcpyAsync(out + nl + nq + nk, a->lse, 4 * nlse, cudaMemcpyDeviceToHost, st));
     return AVZ_OK;
 }
 
@@ -405,6 +460,27 @@ static AvzCode run_graph(GpuCtx *g, const Model *m, const GraphKey *key, char *e
     return AVZ_OK;
 }
 
+/* What the kernels can run; anything else is refused with AVZ_ERR_INTERNAL (not the
+ * user's fault), and backend_forward reruns it on the CPU with a note saying why. Every
+ * family of the table is in reach: LayerNorm or RMSNorm, GELU or SwiGLU, grouped-query
+ * attention, any head size the attention kernels are compiled for. */
+static AvzCode check_supported(const ModelConfig *c, int B, char *err) {
+    const int NH = c->n_head, NKV = c->n_kv_head, hs = c->head_dim;
+    if ((c->norm != NORM_LAYER && c->norm != NORM_RMS) ||
+        (c->mlp != MLP_GELU && c->mlp != MLP_SWIGLU))
+        return avz_fail(err, AVZ_ERR_INTERNAL, "the CUDA backend has no kernels for this %s "
+                        "model's norm or MLP; it runs on the CPU", arch_info(c->arch)->model_type);
+    if (NKV < 1 || NH % NKV != 0)
+        return avz_fail(err, AVZ_ERR_INTERNAL, "the GPU attention kernels need the query heads "
+                        "(%d) to be a multiple of the key/value heads (%d)", NH, NKV);
+    if (hs != 16 && hs != 32 && hs != 64 && hs != 128)
+        return avz_fail(err, AVZ_ERR_INTERNAL, "the GPU attention kernels take head sizes 16, "
+                        "32, 64 and 128; this model's is %d", hs);
+    if ((long long)B * NH > 65535)
+        return avz_fail(err, AVZ_ERR_INTERNAL, "batch x heads = %lld is more than the GPU "
+                        "kernels' grid allows (65535)", (long long)B * NH);
+    return AVZ_OK;
+}
 
 static AvzCode gpu_forward(Backend *be, Model *m, const int *tokens, const int *targets, int B,
                            int T, const ForwardOpts *opts, char *err) {
@@ -413,26 +489,10 @@ static AvzCode gpu_forward(Backend *be, Model *m, const int *tokens, const int *
     const ForwardOpts defaults = {};
     const ForwardOpts *o = opts ? opts : &defaults;
     const ModelConfig *c = &m->cfg;
-    const int L = c->n_layer, C = c->n_embd, NH = c->n_head, V = c->vocab_size, hs = C / NH;
+    const Dims d = dims_of(c);
+    const int L = d.L, NH = d.NH;
     g->last_model = NULL;
-    /* not the user's fault, so INTERNAL: backend_forward reruns it on the CPU */
-    /* GPT-2's layout only (attnviz's models, Hugging Face's GPT-2, tied or untied): the
-     * kernels here have no RMSNorm, SwiGLU, grouped-query attention or MLP width other
-     * than 4C; such a model runs on the CPU (backend_forward falls back and says why) */
-    if (c->arch != ARCH_GPT2 || c->norm != NORM_LAYER || c->mlp != MLP_GELU ||
-        c->n_kv_head != NH || c->head_dim * NH != C || c->n_inner != 4 * C ||
-        c->bias != BIAS_ALL)
-        return avz_fail(err, AVZ_ERR_INTERNAL, "the CUDA backend runs GPT-2's layout only "
-                        "(LayerNorm, GELU MLP of 4C, one key/value head per head); this %s "
-                        "model (%s, %s, NKV %d of NH %d, F %d) runs on the CPU",
-                        arch_info(c->arch)->model_type, arch_norm_name(c->norm),
-                        arch_mlp_name(c->mlp), c->n_kv_head, NH, c->n_inner);
-    if (hs != 16 && hs != 32 && hs != 64 && hs != 128)
-        return avz_fail(err, AVZ_ERR_INTERNAL, "the GPU attention kernels take head sizes 16, "
-                        "32, 64 and 128; this model's is %d", hs);
-    if ((long long)B * NH > 65535)
-        return avz_fail(err, AVZ_ERR_INTERNAL, "batch x heads = %lld is more than the GPU "
-                        "kernels' grid allows (65535)", (long long)B * NH);
+    AVZ_TRY(check_supported(c, B, err));
     const GpuAttnKind kind = o->attn == ATTN_NAIVE ? GPU_ATTN_NAIVE : g->attn;
     CUDA_TRY(cudaSetDevice(g->dev));
     AVZ_TRY(weights_upload(g, m, err));
@@ -471,11 +531,12 @@ static AvzCode gpu_forward(Backend *be, Model *m, const int *tokens, const int *
 
     /* the results into the model's host activations */
     const float *out = g->pin_out;
-    const size_t nl = BT * V, nqk = (size_t)L * BT * C, nlse = (size_t)L * NH * BT;
+    const size_t nl = BT * d.V, nq = (size_t)L * BT * d.A, nk = (size_t)L * BT * d.KV;
+    const size_t nlse = (size_t)L * NH * BT;
     memcpy(m->acts.logits, out, 4 * nl);
-    memcpy(m->acts.q, out + nl, 4 * nqk);
-    memcpy(m->acts.k, out + nl + nqk, 4 * nqk);
-    memcpy(m->acts.lse, out + nl + 2 * nqk, 4 * nlse);
+    memcpy(m->acts.q, out + nl, 4 * nq);   /* (L, B, NH, T, hs): the host's layout */
+    memcpy(m->acts.k, out + nl + nq, 4 * nk);   /* (L, B, NKV, T, hs) */
+    memcpy(m->acts.lse, out + nl + nq + nk, 4 * nlse);
     if (kind == GPU_ATTN_NAIVE) {   /* the naive pass keeps P on the host, as the CPU's */
         const size_t need = (size_t)L * B * NH * T * T;
         if (need > m->att_cap) {
@@ -489,7 +550,7 @@ static AvzCode gpu_forward(Backend *be, Model *m, const int *tokens, const int *
     m->T = T;
     m->last_attn = o->attn;
     m->no_position = o->no_position;
-    m->mean_loss = targets ? ops_crossentropy(m->losses, m->acts.logits, targets, (int)BT, V)
+    m->mean_loss = targets ? ops_crossentropy(m->losses, m->acts.logits, targets, (int)BT, d.V)
                            : -1.0f;
     m->has_losses = targets != NULL;
     m->probs_valid = 0;
@@ -504,17 +565,21 @@ static AvzCode gpu_forward(Backend *be, Model *m, const int *tokens, const int *
  * model would have rewritten the host lse, which we compare with our own copy. */
 static int device_holds(const GpuCtx *g, const Model *m) {
     if (g->last_model != m || g->last_naive || m->last_attn == ATTN_NAIVE) return 0;
-    const size_t BT = (size_t)m->B * m->T, L = m->cfg.n_layer, NH = m->cfg.n_head;
-    const size_t nl = BT * m->cfg.vocab_size, nqk = L * BT * m->cfg.n_embd;
-    return memcmp(m->acts.lse, g->pin_out + nl + 2 * nqk, sizeof(float) * L * NH * BT) == 0;
+    const Dims d = dims_of(&m->cfg);
+    const size_t BT = (size_t)m->B * m->T, L = d.L, NH = d.NH;
+    const size_t nl = BT * d.V, nq = L * BT * d.A, nk = L * BT * d.KV;
+    return memcmp(m->acts.lse, g->pin_out + nl + nq + nk, sizeof(float) * L * NH * BT) == 0;
 }
 
 static AvzCode capture_on_device(GpuCtx *g, const Model *m, int layer, int head, int b,
                                  float *out, char *err) {
-    const int T = m->T, NH = m->cfg.n_head, C = m->cfg.n_embd, hs = C / NH;
+    const Dims d = dims_of(&m->cfg);
+    const int T = m->T, NH = d.NH, hs = d.hs;
     const size_t BT = (size_t)m->B * T, bh = (size_t)b * NH + head;
-    const float *q = g->a.q + layer * BT * C + bh * T * hs;
-    const float *k = g->a.k + layer * BT * C + bh * T * hs;
+    /* the head's queries, and the keys of its key/value head (model_head_k on the host) */
+    const size_t kvh = (size_t)b * d.NKV + model_kv_head(&m->cfg, head);
+    const float *q = g->a.q + layer * BT * d.A + bh * T * hs;
+    const float *k = g->a.k + layer * BT * d.KV + kvh * T * hs;
     const float *lse = g->a.lse + layer * NH * BT + bh * T;
     const float *slope = (!m->no_position && g->w.slopes) ? g->w.slopes + head : NULL;
     CUDA_TRY(cudaSetDevice(g->dev));

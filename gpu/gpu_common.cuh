@@ -60,14 +60,32 @@ AvzCode gpu_fail_blas(char *err, const char *file, int line, const char *call,
 
 static inline unsigned cdiv(size_t a, size_t b) { return (unsigned)((a + b - 1) / b); }
 
+/* grid-stride kernels: enough blocks of 256 threads to cover n, capped (each thread then
+ * loops) */
+static inline unsigned grid_for(size_t n) {
+    const size_t b = (n + 255) / 256;
+    return b < 65535 * 8 ? (unsigned)(b ? b : 1) : 65535 * 8;
+}
+
+/* The sum of x over the 32 lanes of a warp, in every lane (ops.cu, ops_llama.cu) */
+__device__ __forceinline__ float warp_sum(float x) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+    return x;
+}
+
 /* ---- attention (attention.cu, attention_mma.cu) --------------------------------------
  * One description of a batch of heads for every attention kernel.
- *   q, k, v : (B * NH, T, hs) packed, head bh = b * NH + h
+ *   q       : (B * NH, T, hs) packed, query head bh = b * NH + h
+ *   k, v    : (B * NKV, T, hs) packed, key/value head b * NKV + h / (NH / NKV): grouped-
+ *             query attention (model/forward.c's attention_layer), NKV = NH without it
  *   out     : row t of head (b, h) at out + b * o_sb + h * o_sh + t * o_st, hs floats;
  *             packed (BH, T, hs) is o_sb = NH*T*hs, o_sh = T*hs, o_st = hs; the model's
  *             (B, T, C) concatenation of heads is o_sb = T*C, o_sh = hs, o_st = C.
  *   lse     : (B * NH, T) natural log-sum-exp of each row's scores
- *   slopes  : (NH) ALiBi slope of each head on the device, or NULL */
+ *   slopes  : (NH) ALiBi slope of each head on the device, or NULL
+ *   NKV     : key/value heads (NH a multiple of it); 0 means NH, one per query head, so
+ *             that an initializer that stops before it describes plain attention */
 struct AttnArgs {
     int B, NH, T, hs;
     float scale;
@@ -76,7 +94,15 @@ struct AttnArgs {
     float *out;
     long long o_sb, o_sh, o_st;
     float *lse;
+    int NKV;
 };
+
+/* The key/value head that query head bh = b * NH + h reads, b * NKV + h / (NH / NKV):
+ * every kernel's k and v offsets go through this one line. */
+__device__ __forceinline__ int attn_kv_head(const AttnArgs &a, int bh) {
+    const int nkv = a.NKV > 0 ? a.NKV : a.NH;
+    return bh / a.NH * nkv + bh % a.NH / (a.NH / nkv);
+}
 
 /* Sets the large shared-memory limits of the attention kernels; call once per process
  * before the first launch (and outside a graph capture). */
@@ -124,22 +150,34 @@ AvzCode embed_launch(float *x, const int *tokens, const float *wte, float scale,
 AvzCode layernorm_launch(float *out, const float *x, const float *w, const float *b, int N,
                          int C, float eps, cudaStream_t st, char *err);
 
-/* qkv (B, T, 3C) without its bias -> q, k, v (B, NH, T, hs) with the bias added; q and k
- * rotated when rope_cos / rope_sin ((max T, hs/2) tables) are given */
+/* qkv (B, T, (NH + 2 NKV) hs) without its bias -> q (B, NH, T, hs), k and v (B, NKV, T,
+ * hs) with the bias added (bias NULL: none); q and k rotated when rope_cos / rope_sin
+ * ((max T, hs/2) tables) are given */
 AvzCode split_heads_launch(float *q, float *k, float *v, const float *qkv, const float *bias,
                            const float *rope_cos, const float *rope_sin, int B, int T, int NH,
-                           int hs, cudaStream_t st, char *err);
+                           int NKV, int hs, cudaStream_t st, char *err);
 
 /* zin = z (B, T, C), except heads with mask[h] = 1: zeros (mode 0) or their mean over t */
 AvzCode ablate_launch(float *zin, const float *z, const unsigned char *mask, int mode, int B,
                       int T, int NH, int hs, cudaStream_t st, char *err);
 
-/* x (N, OC) = gelu(x + bias) in place */
+/* x (N, OC) = gelu(x + bias) in place (bias NULL: none) */
 AvzCode bias_gelu_launch(float *x, const float *bias, int N, int OC, cudaStream_t st,
                          char *err);
 
-/* x (N, C) += p + bias: a residual connection after a linear layer */
+/* x (N, C) += p + bias: a residual connection after a linear layer (bias NULL: none) */
 AvzCode residual_bias_launch(float *x, const float *p, const float *bias, int N, int C,
                              cudaStream_t st, char *err);
+
+/* ---- the Llama family's operations (ops_llama.cu), mirrors of model/ops.c ---------- */
+
+/* RMSNorm of each row of x (N, C) into out, gain w (C), no bias: one warp per row */
+AvzCode rmsnorm_launch(float *out, const float *x, const float *w, int N, int C, float eps,
+                       cudaStream_t st, char *err);
+
+/* out (N, F) = silu(gate) * up, gu (N, 2F) the rows [gate | up] of the MLP's first product,
+ * bias (2F) added to it first (NULL: none) */
+AvzCode bias_swiglu_launch(float *out, const float *gu, const float *bias, int N, int F,
+                           cudaStream_t st, char *err);
 
 #endif

@@ -19,12 +19,6 @@ __global__ void embed_kernel(float *x, const int *tokens, const float *wte, floa
     }
 }
 
-__device__ __forceinline__ float warp_sum(float x) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-    return x;
-}
-
 /* ops_layernorm: one warp per row; the same two passes (mean, then the variance around it) */
 __global__ void layernorm_kernel(float *out, const float *x, const float *w, const float *b,
                                  int N, int C, float eps) {
@@ -41,37 +35,46 @@ __global__ void layernorm_kernel(float *out, const float *x, const float *w, con
     for (int i = lane; i < C; i += 32) orow[i] = (xr[i] - m) * r * w[i] + b[i];
 }
 
-/* forward.c: split_heads, then posenc_rope_apply on q and k. One thread per (b, t, h, i)
- * with i < hs/2 handles the GPT-NeoX pair (i, i + hs/2) of q, k and v. The angles come
- * from tables the host computed in double precision exactly as posenc.c does, so the
- * rotation is the CPU's to the last bit of cos and sin. */
+/* forward.c: split_head, then posenc_rope_apply_table on q and k. A row of qkv is
+ * [q | k | v]: NH query heads, then NKV key heads, then NKV value heads, hs columns each
+ * (NKV = NH for GPT-2; fewer for grouped-query attention, where a key/value head serves
+ * NH / NKV query heads). One thread per (b, t, s, i) with i < hs/2 handles the GPT-NeoX
+ * pair (i, i + hs/2) of slot s: s < NH is query head s, rotated; s >= NH is key/value
+ * head g = s - NH, its key rotated and its value copied. The CPU's loop over heads and
+ * positions becomes the grid. The bias (model.h's qkvb, the same [q | k | v] columns) is
+ * added first, or nothing when bias is NULL (Llama without attention_bias). The angles
+ * come from tables the host computed in double precision exactly as posenc.c does, so
+ * the rotation is the CPU's to the last bit of cos and sin. */
 __global__ void split_heads_kernel(float *q, float *k, float *v, const float *qkv,
                                    const float *bias, const float *rope_cos,
-                                   const float *rope_sin, int B, int T, int NH, int hs) {
-    const int half = hs / 2, C = NH * hs;
-    const size_t n = (size_t)B * T * NH * half;
+                                   const float *rope_sin, int B, int T, int NH, int NKV, int hs) {
+    const int half = hs / 2, S = NH + NKV, ld = (NH + 2 * NKV) * hs;
+    const size_t n = (size_t)B * T * S * half;
     for (size_t idx = blockIdx.x * (size_t)blockDim.x + threadIdx.x; idx < n;
          idx += (size_t)gridDim.x * blockDim.x) {
         const int i = (int)(idx % half);
-        const int h = (int)(idx / half % NH);
-        const int t = (int)(idx / ((size_t)half * NH) % T);
-        const int b = (int)(idx / ((size_t)half * NH * T));
-        const float *row = qkv + ((size_t)b * T + t) * 3 * C + h * hs;
-        const float *bq = bias + h * hs;
-        float q1 = row[i] + bq[i], q2 = row[i + half] + bq[i + half];
-        float k1 = row[C + i] + bq[C + i], k2 = row[C + i + half] + bq[C + i + half];
-        const float v1 = row[2 * C + i] + bq[2 * C + i];
-        const float v2 = row[2 * C + i + half] + bq[2 * C + i + half];
+        const int s = (int)(idx / half % S);
+        const int t = (int)(idx / ((size_t)half * S) % T);
+        const int b = (int)(idx / ((size_t)half * S * T));
+        const int col = s * hs;   /* q head s, or k head s - NH: k starts at NH * hs */
+        const float *row = qkv + ((size_t)b * T + t) * ld;
+        float x1 = row[col + i] + (bias ? bias[col + i] : 0.0f);
+        float x2 = row[col + i + half] + (bias ? bias[col + i + half] : 0.0f);
         if (rope_cos) {
-            const float c = rope_cos[(size_t)t * half + i], s = rope_sin[(size_t)t * half + i];
-            const float a1 = q1 * c - q2 * s, a2 = q1 * s + q2 * c;
-            const float b1 = k1 * c - k2 * s, b2 = k1 * s + k2 * c;
-            q1 = a1; q2 = a2; k1 = b1; k2 = b2;
+            const float c = rope_cos[(size_t)t * half + i], sn = rope_sin[(size_t)t * half + i];
+            const float a1 = x1 * c - x2 * sn, a2 = x1 * sn + x2 * c;
+            x1 = a1; x2 = a2;
         }
-        const size_t o = (((size_t)b * NH + h) * T + t) * hs;
-        q[o + i] = q1; q[o + i + half] = q2;
-        k[o + i] = k1; k[o + i + half] = k2;
-        v[o + i] = v1; v[o + i + half] = v2;
+        if (s < NH) {
+            const size_t o = (((size_t)b * NH + s) * T + t) * hs;
+            q[o + i] = x1; q[o + i + half] = x2;
+            continue;
+        }
+        const int g = s - NH, vc = (NH + NKV + g) * hs;   /* v head g's columns */
+        const size_t o = (((size_t)b * NKV + g) * T + t) * hs;
+        k[o + i] = x1; k[o + i + half] = x2;
+        v[o + i] = row[vc + i] + (bias ? bias[vc + i] : 0.0f);
+        v[o + i + half] = row[vc + i + half] + (bias ? bias[vc + i + half] : 0.0f);
     }
 }
 
@@ -98,32 +101,29 @@ __global__ void ablate_kernel(float *zin, const float *z, const unsigned char *m
 
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 
-/* ops_gelu, with the c_fc bias added first */
+/* ops_gelu, with the c_fc bias added first (none when bias is NULL). This tanh form is
+ * GPT-2's gelu_new (also gelu_pytorch_tanh and gelu_fast, the activation names the
+ * architecture table accepts for GPT-2: the same function) */
 __global__ void bias_gelu_kernel(float *x, const float *bias, int N, int OC) {
     const size_t n = (size_t)N * OC;
     for (size_t idx = blockIdx.x * (size_t)blockDim.x + threadIdx.x; idx < n;
          idx += (size_t)gridDim.x * blockDim.x) {
-        const float xi = x[idx] + bias[idx % OC];
+        const float xi = x[idx] + (bias ? bias[idx % OC] : 0.0f);
         x[idx] = 0.5f * xi * (1.0f + tanhf(GELU_K * (xi + 0.044715f * xi * xi * xi)));
     }
 }
 
-/* ops_add of the residual stream and a linear layer's output (with its bias) */
+/* ops_add of the residual stream and a linear layer's output (with its bias, or none
+ * when bias is NULL: Llama's o_proj and down_proj) */
 __global__ void residual_bias_kernel(float *x, const float *p, const float *bias, int N, int C) {
     const size_t n = (size_t)N * C;
     for (size_t idx = blockIdx.x * (size_t)blockDim.x + threadIdx.x; idx < n;
          idx += (size_t)gridDim.x * blockDim.x)
-        x[idx] = x[idx] + (p[idx] + bias[idx % C]);
+        x[idx] = x[idx] + (p[idx] + (bias ? bias[idx % C] : 0.0f));
 }
 
 /* ---- launchers ---------------------------------------------------------------------- */
 #ifndef AVZ_GPU_EMULATE   /* tests/gpu/emu/ runs the kernels above on the CPU */
-
-/* grid-stride kernels: enough blocks to cover n, capped (each thread then loops) */
-static unsigned grid_for(size_t n) {
-    const size_t b = (n + 255) / 256;
-    return b < 65535 * 8 ? (unsigned)(b ? b : 1) : 65535 * 8;
-}
 
 AvzCode embed_launch(float *x, const int *tokens, const float *wte, float scale,
                      const float *pos, int N, int T, int C, cudaStream_t st, char *err) {
@@ -141,10 +141,10 @@ AvzCode layernorm_launch(float *out, const float *x, const float *w, const float
 
 AvzCode split_heads_launch(float *q, float *k, float *v, const float *qkv, const float *bias,
                            const float *rope_cos, const float *rope_sin, int B, int T, int NH,
-                           int hs, cudaStream_t st, char *err) {
-    const size_t n = (size_t)B * T * NH * (hs / 2);
+                           int NKV, int hs, cudaStream_t st, char *err) {
+    const size_t n = (size_t)B * T * (NH + NKV) * (hs / 2);
     split_heads_kernel<<<grid_for(n), 256, 0, st>>>(q, k, v, qkv, bias, rope_cos, rope_sin, B, T,
-                                                    NH, hs);
+                                                    NH, NKV, hs);
     LAUNCH_CHECK("split_heads_kernel");
     return AVZ_OK;
 }
