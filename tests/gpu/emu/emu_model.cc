@@ -56,6 +56,7 @@ static cublasStatus_t emu_sgemm(cublasHandle_t, cublasOperation_t ta, cublasOper
 
 #include "../../../gpu/gpu_common.cu"
 #include "../../../gpu/ops.cu"
+#include "../../../gpu/ops_llama.cu"
 #include "../../../gpu/attention.cu"
 #include "../../../gpu/attention_mma.cu"
 #include "../../../gpu/gpu_backend.cu"
@@ -98,10 +99,20 @@ AvzCode layernorm_launch(float *out, const float *x, const float *w, const float
     return AVZ_OK;
 }
 AvzCode split_heads_launch(float *q, float *k, float *v, const float *qkv, const float *bias,
-                           const float *rc, const float *rs, int B, int T, int NH, int hs,
+                           const float *rc, const float *rs, int B, int T, int NH, int NKV,
+                           int hs, cudaStream_t, char *) {
+    emu_launch(dim3(few((size_t)B * T * (NH + NKV) * hs / 2)), dim3(256), split_heads_kernel, q,
+               k, v, qkv, bias, rc, rs, B, T, NH, NKV, hs);
+    return AVZ_OK;
+}
+AvzCode rmsnorm_launch(float *out, const float *x, const float *w, int N, int C, float eps,
+                       cudaStream_t, char *) {
+    emu_launch(dim3(cdiv(N, 8)), dim3(256), rmsnorm_kernel, out, x, w, N, C, eps);
+    return AVZ_OK;
+}
+AvzCode bias_swiglu_launch(float *out, const float *gu, const float *bias, int N, int F,
                            cudaStream_t, char *) {
-    emu_launch(dim3(few((size_t)B * T * NH * hs / 2)), dim3(256), split_heads_kernel, q, k, v, qkv,
-               bias, rc, rs, B, T, NH, hs);
+    emu_launch(dim3(few((size_t)N * F)), dim3(256), bias_swiglu_kernel, out, gu, bias, N, F);
     return AVZ_OK;
 }
 AvzCode ablate_launch(float *zin, const float *z, const unsigned char *mask, int mode, int B,
@@ -198,9 +209,53 @@ static void make_model(Model *m, PosEncoding pe, int L, int NH, int C, uint64_t 
     model_init_random(m, seed);
     for (size_t i = 0; i < m->param_sizes[4]; i++) m->params.qkvw[i] *= qkv_scale;
     for (size_t i = 0; i < m->param_sizes[0]; i++) m->params.wte[i] *= 10.0f;
+    model_params_changed(m);   /* written by hand: the packed copies are stale */
 }
 
-struct Pass { std::vector<float> logits, maps; float loss; };
+struct Pass { std::vector<float> logits, maps, probs; float loss; };
+
+/* A Llama-family model (the shapes a Hugging Face checkpoint gives, built in memory as
+ * tests/helpers.c's helper_llama does): RMSNorm, SwiGLU of width F, NKV key/value heads
+ * of hd dimensions (hd need not be C / NH), RoPE, the given biases, an untied head or
+ * not. Every weight random, the biases and norm gains too (init_random leaves them 0 and
+ * 1, which would test nothing); q and k sharpened by qkv_scale. */
+static void make_llama(Model *m, int L, int NH, int NKV, int C, int hd, int F, unsigned bias,
+                       int untied, uint64_t seed, float qkv_scale = 6.0f) {
+    const int nw = 40;
+    std::vector<std::string> s(nw);
+    std::vector<const char *> w(nw);
+    for (int i = 0; i < nw; i++) {
+        s[i] = i == 0 ? "<bos>" : i == 1 ? "<unk>" : "w" + std::to_string(i);
+        w[i] = s[i].c_str();
+    }
+    Vocab v;
+    char err[AVZ_ERR_LEN];
+    if (vocab_from_words(&v, w.data(), nw, err)) { puts(err); exit(2); }
+    ModelConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.arch = ARCH_LLAMA; cfg.hf = 1;
+    cfg.n_layer = L; cfg.n_head = NH; cfg.n_kv_head = NKV; cfg.n_embd = C; cfg.head_dim = hd;
+    cfg.n_inner = F; cfg.n_positions = 80; cfg.vocab_size = v.n; cfg.layer_norm_epsilon = 1e-6f;
+    cfg.pe = PE_ROPE; cfg.rope_theta = 10000.0f; cfg.bias = bias; cfg.untied = untied;
+    snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "word");
+    if (model_create(m, &cfg, &v, err)) { puts(err); exit(2); }
+    model_init_random(m, seed);
+    AvzRng r;
+    avz_rng_init(&r, seed * 7 + 1);
+    ParamTensors *p = &m->params;
+    const size_t *sz = m->param_sizes;
+    for (size_t i = 0; i < sz[4]; i++) p->qkvw[i] *= qkv_scale;
+    for (size_t i = 0; i < sz[0]; i++) p->wte[i] *= 10.0f;
+    float *gains[] = {p->ln1w, p->ln2w, p->lnfw};
+    const size_t ng[] = {sz[2], sz[8], sz[14]};
+    for (int t = 0; t < 3; t++)
+        for (size_t i = 0; i < ng[t]; i++) gains[t][i] = 1.0f + 0.3f * avz_rng_normal(&r);
+    float *biases[] = {p->qkvb, p->attprojb, p->fcb, p->fcprojb};
+    const size_t nb[] = {sz[5], sz[7], sz[11], sz[13]};
+    for (int t = 0; t < 4; t++)
+        for (size_t i = 0; i < nb[t]; i++) biases[t][i] = 0.3f * avz_rng_normal(&r);
+    model_params_changed(m);
+}
 
 static Pass run(Backend *be, Model *m, const int *ids, const int *tg, int B, int T,
                 const ForwardOpts *o) {
@@ -210,6 +265,8 @@ static Pass run(Backend *be, Model *m, const int *ids, const int *tg, int B, int
     const int L = m->cfg.n_layer, NH = m->cfg.n_head;
     Pass p;
     p.logits.assign(m->acts.logits, m->acts.logits + (size_t)B * T * m->cfg.vocab_size);
+    const float *pr = model_probs(m);   /* the softmax the app shows, of these logits */
+    p.probs.assign(pr, pr + (size_t)B * T * m->cfg.vocab_size);
     p.maps.resize((size_t)L * NH * T * T);
     for (int l = 0; l < L; l++)
         for (int h = 0; h < NH; h++) {
@@ -222,7 +279,13 @@ static Pass run(Backend *be, Model *m, const int *ids, const int *tg, int B, int
 }
 
 static int bad = 0;
-static double worst32 = 0, worst16 = 0;
+static double worst32 = 0, worst16 = 0, worst_maps = 0, worst_probs = 0;
+
+static double max_abs(const float *a, const float *b, size_t n) {
+    double e = 0;
+    for (size_t i = 0; i < n; i++) e = std::max(e, fabs((double)a[i] - b[i]));
+    return e;
+}
 
 static void compare(const char *what, Backend *be, Model *m, const int *ids, const int *tg, int B,
                     int T, const ForwardOpts *o, double tol) {
@@ -232,10 +295,17 @@ static void compare(const char *what, Backend *be, Model *m, const int *ids, con
                         rel_err(g.maps.data(), c.maps.data(), c.maps.size(), &nan));
     if (tg) e = std::max(e, (double)fabsf(g.loss - c.loss) / fabsf(c.loss));
     (tol < 1e-3 ? worst32 : worst16) = std::max(tol < 1e-3 ? worst32 : worst16, e);
-    if (getenv("EMU_VERBOSE")) printf("  %-40s %.2e\n", what, e);
-    if (nan || !(e <= tol)) {
+    /* the maps and the next-token probabilities, absolute: both are in [0, 1] */
+    const double em = max_abs(g.maps.data(), c.maps.data(), c.maps.size());
+    const double ep = max_abs(g.probs.data(), c.probs.data(), c.probs.size());
+    if (tol < 1e-3) {
+        worst_maps = std::max(worst_maps, em);
+        worst_probs = std::max(worst_probs, ep);
+    }
+    if (getenv("EMU_VERBOSE")) printf("  %-40s %.2e (maps %.2e, probs %.2e)\n", what, e, em, ep);
+    if (nan || !(e <= tol) || !(em <= tol) || !(ep <= tol)) {
         bad++;
-        printf("FAIL %s: rel err %.3e (%d NaN)\n", what, e, nan);
+        printf("FAIL %s: rel err %.3e, maps %.3e, probs %.3e (%d NaN)\n", what, e, em, ep, nan);
     }
 }
 
@@ -267,6 +337,72 @@ static void shipped(Backend *be, GpuCtx *g) {
     }
 }
 
+/* Llama-family models (RMSNorm, SwiGLU, grouped-query attention, head_dim given, biases,
+ * untied head) through the whole backend: fp32 flash, naive, ablation, batches, 16-bit.
+ * Maps and next-token probabilities within 1e-4 of the CPU's. */
+static void llama(Backend *be, GpuCtx *g) {
+    struct Shape { const char *name; int NH, NKV, C, hd, F; unsigned bias; int untied; };
+    static const Shape SHAPES[] = {
+        {"gqa 4/2 hd16!=C/NH biases untied", 4, 2, 48, 16, 88, BIAS_QKV | BIAS_O | BIAS_MLP, 1},
+        {"mqa 4/1 qkv bias (qwen2) untied", 4, 1, 64, 16, 136, BIAS_QKV, 1},
+        {"gqa 2/1 hd64 no bias tied", 2, 1, 96, 64, 200, 0, 0},
+    };
+    int ids[2 * 70], tg[2 * 70];
+    AvzRng r;
+    avz_rng_init(&r, 5);
+    for (int i = 0; i < 140; i++) ids[i] = i % 70 == 0 ? 0 : 2 + (int)(avz_rng_u64(&r) % 38);
+    for (int i = 0; i < 140; i++) tg[i] = (i + 1) % 70 == 0 ? -1 : ids[i + 1];
+    int si = 0;
+    for (const Shape &sh : SHAPES) {
+        Model m;
+        make_llama(&m, 2, sh.NH, sh.NKV, sh.C, sh.hd, sh.F, sh.bias, sh.untied, 31 + si++);
+        char what[160];
+        for (int T : {1, 7, 70}) {
+            snprintf(what, sizeof what, "llama %s T=%d", sh.name, T);
+            compare(what, be, &m, ids, T > 1 ? tg : nullptr, 1, T, nullptr, 1e-4);
+        }
+        const int T = 33;
+        unsigned char mask[8] = {0, 1, 0, 0, 0, 0, 0, 1};
+        ForwardOpts zero = {}, mean = {}, nopos = {}, naive = {};
+        zero.ablate = mean.ablate = mask;
+        mean.ablate_mode = ABLATE_MEAN;
+        nopos.no_position = 1;
+        naive.attn = ATTN_NAIVE;
+        snprintf(what, sizeof what, "llama %s ablate zero", sh.name);
+        compare(what, be, &m, ids, tg, 1, T, &zero, 1e-4);
+        snprintf(what, sizeof what, "llama %s ablate mean", sh.name);
+        compare(what, be, &m, ids, tg, 1, T, &mean, 1e-4);
+        snprintf(what, sizeof what, "llama %s no position", sh.name);
+        compare(what, be, &m, ids, tg, 1, T, &nopos, 1e-4);
+        snprintf(what, sizeof what, "llama %s naive", sh.name);
+        compare(what, be, &m, ids, tg, 1, T, &naive, 1e-4);
+        int ids2[2 * 33], tg2[2 * 33];
+        for (int t = 0; t < T; t++) {
+            ids2[t] = ids[t];
+            ids2[T + t] = ids[70 + t];
+        }
+        for (int t = 0; t < T; t++) {
+            tg2[t] = t + 1 < T ? ids2[t + 1] : -1;
+            tg2[T + t] = t + 1 < T ? ids2[T + t + 1] : -1;
+        }
+        snprintf(what, sizeof what, "llama %s batch 2", sh.name);
+        compare(what, be, &m, ids2, tg2, 2, T, nullptr, 1e-4);
+        model_free(&m);
+        Model m1;   /* 16-bit q, k, v: without the sharpening, as for GPT-2 above */
+        make_llama(&m1, 2, sh.NH, sh.NKV, sh.C, sh.hd, sh.F, sh.bias, sh.untied, 41 + si, 1.0f);
+        for (GpuAttnKind k : {GPU_ATTN_BF16, GPU_ATTN_FP16}) {
+            g->attn = k;
+            snprintf(what, sizeof what, "llama %s %s", sh.name, gpu_attn_name(k));
+            compare(what, be, &m1, ids, nullptr, 1, 70, nullptr, 2e-2);
+        }
+        g->attn = GPU_ATTN_FP32;
+        model_free(&m1);
+        printf("llama %-36s ok so far: worst fp32 %.2e (maps %.2e, probs %.2e), 16-bit %.2e\n",
+               sh.name, worst32, worst_maps, worst_probs, worst16);
+        fflush(stdout);
+    }
+}
+
 int main(int argc, char **argv) {
     static const PosEncoding PES[] = {PE_NONE, PE_SINUSOIDAL, PE_LEARNED, PE_ROPE, PE_ALIBI};
     GpuCtx *g = (GpuCtx *)calloc(1, sizeof(GpuCtx));
@@ -278,6 +414,13 @@ int main(int argc, char **argv) {
     be.forward = gpu_forward;
     be.capture = gpu_capture;
     be.ctx = g;
+    if (argc > 1 && !strcmp(argv[1], "--llama")) {
+        llama(&be, g);
+        if (bad) printf("model emulation: %d FAILURES\n", bad);
+        else printf("model emulation, Llama family: worst fp32 rel err %.2e (maps %.2e, probs "
+                    "%.2e abs), bf16/fp16 %.2e\n", worst32, worst_maps, worst_probs, worst16);
+        return bad ? 1 : 0;
+    }
     if (argc > 1 && !strcmp(argv[1], "--shipped")) {
         shipped(&be, g);
         if (bad) printf("model emulation: %d FAILURES\n", bad);
@@ -340,6 +483,7 @@ int main(int argc, char **argv) {
             g->attn = GPU_ATTN_FP32;
             model_free(&m1);
             for (size_t i = 0; i < m.num_parameters; i++) m.params_memory[i] *= 0.9f;
+            model_params_changed(&m);   /* else the CPU multiplies by stale packed copies */
             snprintf(what, sizeof what, "%s C=%d changed weights", pe_name(PES[e]), shapes[s][0]);
             compare(what, &be, &m, ids, tg, 1, T, nullptr, 1e-4);
             model_free(&m);
