@@ -50,6 +50,46 @@ void helper_model(Model *m, PosEncoding pe, int L, int NH, int C, int n_position
     model_params_changed(m);   /* written by hand: the packed copies are stale */
 }
 
+void helper_llama(Model *m, const HelperLlama *s, float qkv_scale, uint64_t seed) {
+    Vocab v;
+    helper_vocab(&v, 36);
+    ModelConfig cfg = {0};
+    cfg.arch = ARCH_LLAMA;
+    cfg.hf = 1;
+    cfg.n_layer = s->L;
+    cfg.n_head = s->NH;
+    cfg.n_kv_head = s->NKV;
+    cfg.n_embd = s->C;
+    cfg.head_dim = s->hd;
+    cfg.n_inner = s->F;
+    cfg.n_positions = 80;
+    cfg.vocab_size = v.n;
+    cfg.layer_norm_epsilon = 1e-6f;
+    cfg.pe = PE_ROPE;
+    cfg.rope_theta = 10000.0f;
+    cfg.bias = s->bias;
+    cfg.untied = s->untied;
+    snprintf(cfg.tokenizer, sizeof cfg.tokenizer, "word");
+    char err[AVZ_ERR_LEN];
+    cr_assert_eq(model_create(m, &cfg, &v, err), AVZ_OK, "%s", err);
+    model_init_random(m, seed);
+    ParamTensors *p = &m->params;
+    const size_t *sz = m->param_sizes;
+    for (size_t i = 0; i < sz[4]; i++) p->qkvw[i] *= qkv_scale;
+    for (size_t i = 0; i < sz[0]; i++) p->wte[i] *= 10.0f;
+    AvzRng r;
+    avz_rng_init(&r, seed * 7 + 1);
+    float *gains[] = {p->ln1w, p->ln2w, p->lnfw};
+    const size_t ng[] = {sz[2], sz[8], sz[14]};
+    for (int t = 0; t < 3; t++)
+        for (size_t i = 0; i < ng[t]; i++) gains[t][i] = 1.0f + 0.3f * avz_rng_normal(&r);
+    float *biases[] = {p->qkvb, p->attprojb, p->fcb, p->fcprojb};   /* size 0 when absent */
+    const size_t nb[] = {sz[5], sz[7], sz[11], sz[13]};
+    for (int t = 0; t < 4; t++)
+        for (size_t i = 0; i < nb[t]; i++) biases[t][i] = 0.3f * avz_rng_normal(&r);
+    model_params_changed(m);   /* written by hand: the packed copies are stale */
+}
+
 void helper_tokens(int *ids, int T, int V, uint64_t seed) {
     AvzRng r;
     avz_rng_init(&r, seed);

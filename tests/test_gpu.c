@@ -6,7 +6,11 @@
  * and d_head in {16, 32, 64, 128}: fp32 within 1e-4 of attn_naive, bf16 / fp16 within
  * 2e-2. The capture kernel's maps. Then the whole model: logits, losses and maps of the
  * CUDA backend against model_forward, for every encoding, ablation, no-position runs,
- * batches, changed weights, and each shipped model in assets/models/.
+ * batches, changed weights, and each shipped model in assets/models/. The Llama family
+ * (RMSNorm, SwiGLU, grouped-query attention, head_dim given, biases, untied head): maps
+ * and next-token probabilities within 1e-4 of the CPU's, and the fall back for a shape the
+ * kernels cannot run. (tests/gpu/emu/run.sh llama runs the same Llama checks on the SIMT
+ * emulator, without a GPU.)
  *
  * Every test is SKIPPED, with the reason, when there is no CUDA device or the build has
  * no CUDA backend: never a silent pass. Relative error is max |gpu - cpu| / max |cpu|. */
@@ -299,12 +303,14 @@ static int load_shipped(Model *m, const char *name) {
 
 typedef struct {
     float *logits;   /* (B, T, V) */
+    float *probs;    /* (B, T, V) their softmax (model_probs: what the app shows) */
     float *maps;     /* (L, NH, T, T) batch row 0 */
     float loss;
 } Pass;
 
 static void pass_free(Pass *p) {
     free(p->logits);
+    free(p->probs);
     free(p->maps);
 }
 
@@ -321,6 +327,8 @@ static Pass run_pass(Backend *be, Model *m, const int *ids, const int *tg, int B
     size_t nl = (size_t)B * T * V, TT = (size_t)T * T;
     p.logits = malloc(4 * nl);
     memcpy(p.logits, m->acts.logits, 4 * nl);
+    p.probs = malloc(4 * nl);
+    memcpy(p.probs, model_probs(m), 4 * nl);
     p.maps = malloc(4 * (size_t)L * NH * TT);
     for (int l = 0; l < L; l++)
         for (int h = 0; h < NH; h++) {
@@ -332,9 +340,12 @@ static Pass run_pass(Backend *be, Model *m, const int *ids, const int *tg, int B
     return p;
 }
 
-/* GPU pass against the CPU pass: logits, maps, loss. */
-static void compare(const char *what, Backend *be, Model *m, const int *ids, const int *tg,
-                    int B, int T, const ForwardOpts *o, double tol) {
+/* GPU pass against the CPU pass: logits, maps and loss within tol; the next-token
+ * probabilities too when prob_tol >= 0, and the maps then within the smaller of the two.
+ * Returns the worse of the maps' and the probabilities' errors. */
+static double compare_probs(const char *what, Backend *be, Model *m, const int *ids,
+                            const int *tg, int B, int T, const ForwardOpts *o, double tol,
+                            double prob_tol) {
     Pass c = run_pass(NULL, m, ids, tg, B, T, o);
     Pass g = run_pass(be, m, ids, tg, B, T, o);
     size_t nl = (size_t)B * T * m->cfg.vocab_size;
@@ -343,11 +354,21 @@ static void compare(const char *what, Backend *be, Model *m, const int *ids, con
                  what);
     double el = helper_rel_err(g.logits, c.logits, nl), em = helper_rel_err(g.maps, c.maps, nm);
     double eloss = tg ? fabs(g.loss - c.loss) / fabs(c.loss) : 0.0;
+    double ep = prob_tol >= 0 ? helper_rel_err(g.probs, c.probs, nl) : 0.0;
+    double map_tol = prob_tol >= 0 && prob_tol < tol ? prob_tol : tol;
     cr_expect(el <= tol, "%s: logits rel err %.3e > %.0e", what, el, tol);
-    cr_expect(em <= tol, "%s: maps rel err %.3e > %.0e", what, em, tol);
+    cr_expect(em <= map_tol, "%s: maps rel err %.3e > %.0e", what, em, map_tol);
     cr_expect(eloss <= tol, "%s: loss %.6f vs cpu %.6f", what, g.loss, c.loss);
+    if (prob_tol >= 0)
+        cr_expect(ep <= prob_tol, "%s: probabilities rel err %.3e > %.0e", what, ep, prob_tol);
     pass_free(&c);
     pass_free(&g);
+    return em > ep ? em : ep;
+}
+
+static void compare(const char *what, Backend *be, Model *m, const int *ids, const int *tg,
+                    int B, int T, const ForwardOpts *o, double tol) {
+    compare_probs(what, be, m, ids, tg, B, T, o, tol, -1.0);
 }
 
 static Backend *open_gpu(void) {
@@ -527,5 +548,114 @@ Test(gpu, shipped_models_logits_and_maps_match_cpu) {
     }
     backend_close(be);
     if (!tested) skip_visibly("no shipped model in assets/models/ yet (run make models)");
+#endif
+}
+
+/* ---- the Llama family -------------------------------------------------------------------- */
+
+#ifdef AVZ_CUDA
+/* Grouped-query (4 query heads on 2 key/value heads) with a head size that is not C / NH,
+ * every bias (attention_bias and mlp_bias) and an untied head; multi-query with Qwen2's
+ * q, k, v biases only; head size 64 with no bias and a tied head. F is never 4C. */
+static const HelperLlama LLAMAS[] = {
+    {2, 4, 2, 48, 16, 88, BIAS_QKV | BIAS_O | BIAS_MLP, 1},
+    {2, 4, 1, 64, 16, 136, BIAS_QKV, 1},
+    {2, 2, 1, 96, 64, 200, 0, 0},
+};
+#define N_LLAMAS (int)(sizeof LLAMAS / sizeof LLAMAS[0])
+/* The Llama models' q and k are sharpened x6 (helper_model's x20 makes sharper maps than
+ * a trained model has); the maps and the next-token probabilities are held to 1e-4, the
+ * logits to the random models' tolerance. */
+#define TOL_LLAMA 1e-4
+#endif
+
+Test(gpu, llama_family_maps_and_probabilities_match_cpu) {
+    need_gpu();
+#ifdef AVZ_CUDA
+    Backend *be = open_gpu();
+    double worst = 0;
+    for (int s = 0; s < N_LLAMAS; s++) {
+        const HelperLlama *sh = &LLAMAS[s];
+        Model m;
+        helper_llama(&m, sh, 6.0f, 51 + s);
+        const int Ts[] = {1, 7, 65};
+        for (int ti = 0; ti < 3; ti++) {
+            int T = Ts[ti], ids[65];
+            helper_tokens(ids, T, m.cfg.vocab_size, 13 + ti);
+            int *tg = targets_of(ids, 1, T);
+            char what[96];
+            snprintf(what, sizeof what, "llama NH=%d NKV=%d C=%d hd=%d T=%d", sh->NH, sh->NKV,
+                     sh->C, sh->hd, T);
+            double e = compare_probs(what, be, &m, ids, T > 1 ? tg : NULL, 1, T, NULL, TOL_RANDOM,
+                                     TOL_LLAMA);
+            if (e > worst) worst = e;
+            free(tg);
+        }
+        model_free(&m);
+    }
+    cr_log_info("llama family: worst maps / probabilities rel err %.3e (tolerance %.0e)", worst,
+                TOL_LLAMA);
+    backend_close(be);
+#endif
+}
+
+Test(gpu, llama_ablation_naive_batches_and_16bit_match_cpu) {
+    need_gpu();
+#ifdef AVZ_CUDA
+    Backend *be = open_gpu();
+    for (int s = 0; s < N_LLAMAS; s++) {
+        const HelperLlama *sh = &LLAMAS[s];
+        Model m;
+        helper_llama(&m, sh, 6.0f, 61 + s);
+        int T = 40, ids[80];
+        helper_tokens(ids, T, m.cfg.vocab_size, 4);
+        helper_tokens(ids + T, T, m.cfg.vocab_size, 5);
+        int *tg = targets_of(ids, 2, T);
+        unsigned char mask[8] = {0, 1, 0, 0, 0, 0, 0, 1};
+        ForwardOpts zero = {.ablate = mask, .ablate_mode = ABLATE_ZERO};
+        ForwardOpts mean = {.ablate = mask, .ablate_mode = ABLATE_MEAN};
+        ForwardOpts nopos = {.no_position = 1};
+        ForwardOpts naive = {.attn = ATTN_NAIVE};
+        char what[96];
+        const ForwardOpts *opts[] = {&zero, &mean, &nopos, &naive, NULL};
+        const char *names[] = {"ablate zero", "ablate mean", "no position", "naive", "batch of 2"};
+        for (int i = 0; i < 5; i++) {
+            snprintf(what, sizeof what, "llama %d (NKV %d) %s", s, sh->NKV, names[i]);
+            compare_probs(what, be, &m, ids, tg, i == 4 ? 2 : 1, T, opts[i], TOL_RANDOM,
+                          TOL_LLAMA);
+        }
+        model_free(&m);
+        free(tg);
+        /* the tensor-core kernels on the plain initialisation, as for GPT-2 */
+        helper_llama(&m, sh, 1.0f, 71 + s);
+        helper_tokens(ids, 65, m.cfg.vocab_size, 8);
+        for (int kind = GPU_ATTN_BF16; kind <= GPU_ATTN_FP16; kind++) {
+            gpu_backend_set_attn(be, (GpuAttnKind)kind);
+            snprintf(what, sizeof what, "llama %d %s", s, gpu_attn_name((GpuAttnKind)kind));
+            compare(what, be, &m, ids, NULL, 1, 65, NULL, TOL_16BIT);
+        }
+        gpu_backend_set_attn(be, GPU_ATTN_FP32);
+        model_free(&m);
+    }
+    backend_close(be);
+#endif
+}
+
+Test(gpu, llama_with_an_unsupported_head_size_falls_back_to_cpu_with_a_note) {
+    need_gpu();
+#ifdef AVZ_CUDA
+    char note[AVZ_ERR_LEN] = "", err[AVZ_ERR_LEN];
+    Backend *be = device_open("cuda", note, err);
+    cr_assert(be && strcmp(be->name, "cuda") == 0, "device_open(cuda): %s", note);
+    Model m;
+    const HelperLlama sh = {1, 4, 2, 64, 24, 96, 0, 1};   /* head size 24: no GPU kernel */
+    helper_llama(&m, &sh, 6.0f, 3);
+    int ids[10];
+    helper_tokens(ids, 10, m.cfg.vocab_size, 1);
+    cr_assert_eq(backend_forward(&be, &m, ids, NULL, 1, 10, NULL, note, err), AVZ_OK, "%s", err);
+    cr_expect_str_eq(be->name, "cpu");
+    cr_expect(strstr(note, "CUDA failed") && strstr(note, "24"), "note: %s", note);
+    model_free(&m);
+    backend_close(be);
 #endif
 }

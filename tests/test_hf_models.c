@@ -426,14 +426,17 @@ Test(hf, a_refusing_backend_falls_back_to_the_cpu_with_a_note, .timeout = 60) {
     helper_rmtree(dir);
 }
 
-/* On a machine with a GPU: the real CUDA backend refuses a Llama model (the CPU runs it,
- * with a note), runs an untied GPT-2 and matches the CPU. SKIPPED, visibly, without one. */
-Test(hf, cuda_refuses_llama_and_runs_untied_gpt2, .timeout = 120) {
+/* On a machine with a GPU: the real CUDA backend runs a Llama checkpoint (RMSNorm,
+ * SwiGLU, grouped-query attention, untied head) and an untied GPT-2 as loaded from their
+ * Hugging Face files, and matches the CPU: logits, every map and the next-token
+ * probabilities. SKIPPED, visibly, without one (tests/gpu/emu/run.sh llama checks the
+ * same kernels on the CPU-side emulator). */
+Test(hf, cuda_runs_llama_and_untied_gpt2, .timeout = 120) {
 #ifdef AVZ_CUDA
     char why[AVZ_ERR_LEN] = "";
     Backend *probe = gpu_backend_create(why);
     if (!probe) {
-        fprintf(stderr, "[SKIP] hf::cuda_refuses_llama_and_runs_untied_gpt2: no CUDA device: %s\n", why);
+        fprintf(stderr, "[SKIP] hf::cuda_runs_llama_and_untied_gpt2: no CUDA device: %s\n", why);
         cr_skip_test("no CUDA device: %s", why);
     }
     backend_close(probe);
@@ -448,26 +451,34 @@ Test(hf, cuda_refuses_llama_and_runs_untied_gpt2, .timeout = 120) {
         int ids[20];
         fixture_ids(ids, 20, m.cfg.vocab_size, 4);
         cr_assert_eq(backend_forward(&be, &m, ids, NULL, 1, 20, NULL, note, err), AVZ_OK, "%s", err);
-        size_t n = (size_t)20 * m.cfg.vocab_size;
-        float *gpu = malloc(sizeof(float) * n);
+        cr_expect_str_eq(be->name, "cuda", "%s runs on the GPU: %s", variants[i], note);
+        size_t n = (size_t)20 * m.cfg.vocab_size, nmap = (size_t)m.cfg.n_layer * m.cfg.n_head * 400;
+        float *gpu = malloc(sizeof(float) * n), *gprobs = malloc(sizeof(float) * n);
+        float *gmaps = malloc(sizeof(float) * nmap), *cmaps = malloc(sizeof(float) * nmap);
         memcpy(gpu, m.acts.logits, sizeof(float) * n);
-        if (i == 0) {
-            cr_expect_str_eq(be->name, "cpu", "a llama model runs on the CPU");
-            cr_expect(strstr(note, "GPT-2's layout only"), "note: %s", note);
-        } else {
-            cr_expect_str_eq(be->name, "cuda", "an untied GPT-2 runs on the GPU: %s", note);
-            cr_assert_eq(model_forward(&m, ids, NULL, 1, 20, NULL, err), AVZ_OK, "%s", err);
-            double e = helper_rel_err(gpu, m.acts.logits, n);
-            printf("hf cuda gpt2-untied logits rel err %.2e\n", e);
-            cr_expect(e <= 1e-4, "untied GPT-2 logits on the GPU: rel err %.3e", e);
-        }
+        memcpy(gprobs, model_probs(&m), sizeof(float) * n);
+        for (int l = 0; l < m.cfg.n_layer; l++)
+            for (int h = 0; h < m.cfg.n_head; h++)
+                be->capture(be, &m, l, h, 0, gmaps + ((size_t)l * m.cfg.n_head + h) * 400);
+        cr_assert_eq(model_forward(&m, ids, NULL, 1, 20, NULL, err), AVZ_OK, "%s", err);
+        model_capture_all(&m, 0, cmaps);
+        double e = helper_rel_err(gpu, m.acts.logits, n);
+        double em = helper_rel_err(gmaps, cmaps, nmap);
+        double ep = helper_rel_err(gprobs, model_probs(&m), n);
+        printf("hf cuda %s logits rel err %.2e, maps %.2e, probs %.2e\n", variants[i], e, em, ep);
+        cr_expect(e <= 1e-4, "%s logits on the GPU: rel err %.3e", variants[i], e);
+        cr_expect(em <= TOL_MAP, "%s maps on the GPU: rel err %.3e", variants[i], em);
+        cr_expect(ep <= TOL_PROB, "%s probabilities on the GPU: rel err %.3e", variants[i], ep);
         free(gpu);
+        free(gprobs);
+        free(gmaps);
+        free(cmaps);
         backend_close(be);
         model_free(&m);
         helper_rmtree(dir);
     }
 #else
-    fprintf(stderr, "[SKIP] hf::cuda_refuses_llama_and_runs_untied_gpt2: built without CUDA\n");
+    fprintf(stderr, "[SKIP] hf::cuda_runs_llama_and_untied_gpt2: built without CUDA\n");
     cr_skip_test("built without CUDA (nvcc not found, or NO_CUDA=1)");
 #endif
 }
