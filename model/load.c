@@ -155,15 +155,36 @@ static AvzCode load_layer(Loader *ld, const ParamTensors *p, int l) {
     return AVZ_OK;
 }
 
+/* The progress hook of this thread (model_load_set_progress). */
+static _Thread_local ModelLoadProgress progress_fn;
+static _Thread_local void *progress_user;
+
+void model_load_set_progress(ModelLoadProgress fn, void *user) {
+    progress_fn = fn;
+    progress_user = user;
+}
+
+static void progress(int done, int total) {
+    if (progress_fn) progress_fn(progress_user, done, total);
+}
+
+/* The tensors in file order of importance: embeddings, each layer, the head; the
+ * progress hook hears after each of the n_layer + 2 parts. */
 static AvzCode load_params(Loader *ld, const ParamTensors *p) {
     const ModelConfig *c = ld->c;
-    int C = c->n_embd, V = c->vocab_size;
+    int C = c->n_embd, V = c->vocab_size, parts = c->n_layer + 2;
+    progress(0, parts);
     AvzCode rc = load_table(ld, TN_TOKEN_EMBD, p->wte, V, C);
     if (!rc && c->pe == PE_LEARNED) rc = load_table(ld, TN_POS_EMBD, p->wpe, c->n_positions, C);
-    for (int l = 0; !rc && l < c->n_layer; l++) rc = load_layer(ld, p, l);
+    if (!rc) progress(1, parts);
+    for (int l = 0; !rc && l < c->n_layer; l++) {
+        rc = load_layer(ld, p, l);
+        if (!rc) progress(2 + l, parts);
+    }
     if (!rc) rc = load_vector(ld, TN_OUTPUT_NORM, 0, p->lnfw, C);
     if (!rc && c->norm == NORM_LAYER) rc = load_vector(ld, TN_OUTPUT_NORM_B, 0, p->lnfb, C);
     if (!rc && c->untied) rc = load_table(ld, TN_OUTPUT, p->lm_head, V, C);
+    if (!rc) progress(parts, parts);
     return rc;
 }
 

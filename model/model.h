@@ -212,6 +212,13 @@ const ModelWeightCache *model_weight_cache(Model *m);
  * name the file and the tensor or field; on failure m holds nothing to free. */
 AvzCode model_load(Model *m, const char *dir, char *err);
 
+/* Progress of the loads on the calling thread: after each part of the weights is read
+ * and converted (the embeddings, each layer, the output head: n_layer + 2 parts),
+ * fn(user, done, total) with done = 0..total. For the app's progress bar; NULL
+ * stops it. Other threads' loads are not reported. */
+typedef void (*ModelLoadProgress)(void *user, int done, int total);
+void model_load_set_progress(ModelLoadProgress fn, void *user);
+
 /* Writes config.json, model.safetensors and vocab.json into dir (created if
  * missing), each atomically. attnviz's own layout with the word tokenizer only
  * (config_is_core_gpt2): anything else is refused with AVZ_ERR_INPUT. */

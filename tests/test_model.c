@@ -305,6 +305,42 @@ Test(model, save_load_round_trip_gives_identical_logits) {
     }
 }
 
+/* The load's progress hook (the app's loading bar): every part once, in order, the last
+ * call done == total = n_layer + 2; only on the thread that set it; NULL stops it. */
+typedef struct { int calls, last_done, total, in_order; } LoadCount;
+
+static void count_progress(void *user, int done, int total) {
+    LoadCount *c = user;
+    if (done != c->last_done + 1 && !(c->calls == 0 && done == 0)) c->in_order = 0;
+    c->calls++;
+    c->last_done = done;
+    c->total = total;
+}
+
+Test(model, loading_reports_its_progress_part_by_part) {
+    Model m, m2;
+    helper_model(&m, PE_LEARNED, 3, 2, 16, 32, 5);
+    char dir[64], err[AVZ_ERR_LEN];
+    helper_tmpdir(dir, sizeof dir);
+    cr_assert_eq(model_save(&m, dir, err), AVZ_OK, "%s", err);
+    LoadCount c = {0, -1, 0, 1};
+    model_load_set_progress(count_progress, &c);
+    cr_assert_eq(model_load(&m2, dir, err), AVZ_OK, "%s", err);
+    model_load_set_progress(NULL, NULL);
+    cr_assert_eq(c.total, 3 + 2);
+    cr_assert_eq(c.calls, 3 + 2 + 1, "%d calls", c.calls);   /* 0, 1, ..., total */
+    cr_assert_eq(c.last_done, c.total);
+    cr_assert(c.in_order);
+    model_free(&m2);
+    LoadCount none = {0, -1, 0, 1};
+    model_load_set_progress(NULL, &none);
+    cr_assert_eq(model_load(&m2, dir, err), AVZ_OK, "%s", err);
+    cr_assert_eq(none.calls, 0);
+    model_free(&m2);
+    model_free(&m);
+    helper_rmtree(dir);
+}
+
 /* ---- the weight cache and the kept probabilities -------------------------------------- */
 
 /* logits of one pass (copied out) */

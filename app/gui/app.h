@@ -177,6 +177,8 @@ typedef struct App {
     Engine base;                /* the unablated pass of the text */
     Engine abl;                 /* the ablated pass: opened when a head is first switched off */
     unsigned long model_gen;    /* bumped on every model load */
+    double load_seconds;        /* how long the last load took */
+    int load_frames;            /* progress frames drawn while loading, in all */
     TextEdit edit;
     int text_focus;
     Tokens tok;                 /* the tokens of the last text that ran */
@@ -319,7 +321,8 @@ void app_request_export(App *a);
 AvzCode app_export_head(App *a, const char *path, char *err);
 
 /* ---- compute.c, worker.c, catalog.c ---- */
-/* Loads a model folder, or a shipped model by name; on failure keeps the old one. */
+/* Loads a model folder, or a shipped model by name; on failure keeps the old one. A
+ * load that takes more than 0.1 s draws a progress frame (app_draw_loading). */
 AvzCode app_load_model(App *a, const char *dir_or_name, char *err);
 /* A path dropped on the window: a model folder (or a file in one) opens; a failure is
  * shown in the status bar, the current model kept. */
@@ -361,6 +364,10 @@ void app_worker_free(App *a);
 void app_compute_free(App *a);
 void app_list_models(App *a);
 void app_load_examples(App *a);
+
+/* ---- frame.c ---- */
+/* One frame showing that `what` is loading: done of total parts (model_load's hook). */
+void app_draw_loading(App *a, const char *what, int done, int total);
 
 /* ---- script_run.c ---- */
 /* Runs the next script command if the script is not waiting; 0 when it ran

@@ -325,11 +325,28 @@ static void model_name_of(const char *dir, char *out, size_t len) {
     out[k] = '\0';
 }
 
+/* The load's progress hook: after the first 0.1 s (small models load faster than a
+ * frame) a loading frame every 30 ms at most. */
+typedef struct { App *a; const char *dir; double t0, last; } LoadBar;
+
+static void load_progress(void *user, int done, int total) {
+    LoadBar *lb = user;
+    double now = avz_now();
+    if (now - lb->t0 < 0.1 || (now - lb->last < 0.03 && done < total)) return;
+    lb->last = now;
+    lb->a->load_frames++;
+    app_draw_loading(lb->a, lb->dir, done, total);
+}
+
 AvzCode app_load_model(App *a, const char *dir_or_name, char *err) {
     char dir[4096], note[AVZ_ERR_LEN] = "";
     resolve_model(dir_or_name, dir, sizeof dir);
     Engine base;
+    LoadBar lb = {a, dir, avz_now(), 0};
+    if (a->r) model_load_set_progress(load_progress, &lb);
     AvzCode rc = engine_open(&base, dir, a->device, note, err);
+    model_load_set_progress(NULL, NULL);
+    a->load_seconds = avz_now() - lb.t0;
     if (rc) return rc;
     app_cancel_sweep(a);
     free_model_state(a);

@@ -371,6 +371,8 @@ void app_print_layout(App *a) {
     cJSON_AddStringToObject(o, "readout", a->readout);
     cJSON_AddStringToObject(o, "readout_ids", a->readout_ids);
     cJSON_AddStringToObject(o, "status", a->status);
+    cJSON_AddNumberToObject(o, "load_seconds", a->load_seconds);
+    cJSON_AddNumberToObject(o, "load_frames", a->load_frames);
     if (a->view == VIEW_TRAIN) {   /* the run as the Train view shows it */
         static const char *ph[] = {"none", "running", "paused", "ended", "failed"};
         int done, np;
