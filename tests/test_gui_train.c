@@ -16,10 +16,10 @@
 
 static const char *SCRIPT =
     "view train\nwait 1\nprint_layout\n"
-    "train_start tiny 200\ntrain_wait 60\ntrain_pause\nwait 5\nprint_layout\n"
+    "train_start tiny 300\ntrain_wait 60\ntrain_pause\nwait 5\nprint_layout\n"
     "wait 20\nprint_layout\nassert_status \"paused\"\n"
     "train_scrub 2\nwait 1\nprint_layout\nscreenshot train_mid.png\n"
-    "train_resume\ntrain_wait 200\nwait 5\nprint_layout\nscreenshot train_end.png\n"
+    "train_resume\ntrain_wait 300\nwait 5\nprint_layout\nscreenshot train_end.png\n"
     "train_save saved\nassert_status \"saved the model\"\nwait 1\nprint_layout\n"
     "model saved\nview head\nwait 1\nprint_layout\nquit\n";
 
@@ -86,7 +86,7 @@ Test(gui_train, a_run_pauses_scrubs_saves_and_opens_in_the_head_view, .timeout =
     cJSON *a = layout_line(1), *b = layout_line(2);   /* paused: the steps stand still */
     cr_assert_str_eq(str(train_of(a), "phase"), "paused");
     int sa = num(train_of(a), "steps_done"), sb = num(train_of(b), "steps_done");
-    cr_assert(sa >= 60 && sa < 200, "paused at step %d", sa);
+    cr_assert(sa >= 60 && sa < 300, "paused at step %d", sa);
     cr_assert_eq(sa, sb, "a paused run went on: %d then %d steps", sa, sb);
     cr_assert(has_region(a, "train_loss") && has_region(a, "train_induct") &&
               has_region(a, "train_head") && has_region(a, "0.0") && has_region(a, "train_scrub"));
@@ -99,8 +99,8 @@ Test(gui_train, a_run_pauses_scrubs_saves_and_opens_in_the_head_view, .timeout =
 
     j = layout_line(4);                  /* resumed to the end */
     cr_assert_str_eq(str(train_of(j), "phase"), "ended");
-    cr_assert_eq(num(train_of(j), "steps_done"), 200);
-    cr_assert(num(train_of(j), "points") >= 20, "%d points", num(train_of(j), "points"));
+    cr_assert_eq(num(train_of(j), "steps_done"), 300);
+    cr_assert(num(train_of(j), "points") >= 30, "%d points", num(train_of(j), "points"));
     cJSON_Delete(j);
 
     j = layout_line(5);                  /* saved */
@@ -123,7 +123,7 @@ Test(gui_train, a_run_pauses_scrubs_saves_and_opens_in_the_head_view, .timeout =
     snprintf(card, sizeof card, "%s/saved/README.md", dir);
     static char text[1 << 16];
     slurp(card, text, sizeof text);
-    cr_assert(strstr(text, "200 steps"), "%s", text);
+    cr_assert(strstr(text, "300 steps"), "%s", text);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "ls -d %s/saved.partial-* 2>/dev/null | grep -q .", dir);
     cr_assert_neq(system(cmd), 0, "a partial folder was left behind");

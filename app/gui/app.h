@@ -272,6 +272,7 @@ typedef struct App {
     int script_async;           /* sweep_start: the script goes on while the sweep runs */
     int script_train_steps;     /* train_wait N: the steps to wait for, -1 none */
     int script_train_saving;    /* train_save: waiting for the save */
+    int script_train_phase;     /* train_pause / train_stop: the phase to wait for, 0 none */
     float drag_to_x, drag_to_y;
     char shot_path[4096];       /* screenshot to take at the end of this frame */
     char export_dir[4096];

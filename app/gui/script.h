@@ -44,7 +44,7 @@
  * The Train view (issue 16):
  *   train_start NAME N  start a run of a preset (induction-2min, shipped, tiny) for N
  *                       steps (0: the preset's own); a run going is replaced
- *   train_pause, train_resume, train_stop
+ *   train_pause, train_resume, train_stop   (each waits until the run has done it)
  *   train_wait N        wait until the run has taken N steps (or ended)
  *   train_scrub K       show the run as it was at measurement K (-1: the latest)
  *   train_save DIR      save the model as a folder and wait for it

@@ -187,6 +187,9 @@ static AvzCode train_cmd(App *a, const ScriptCmd *c, char *err) {
                                     c->op == SCRIPT_TRAIN_PAUSE ? "train_pause" : "train_resume");
         if (c->op == SCRIPT_TRAIN_STOP) app_train_stop(a);
         else app_train_pause(a, c->op == SCRIPT_TRAIN_PAUSE);
+        /* the script goes on once the thread has done it (it finishes its step first) */
+        a->script_train_phase = c->op == SCRIPT_TRAIN_STOP ? TRAIN_ENDED
+                                : c->op == SCRIPT_TRAIN_PAUSE ? TRAIN_PAUSED : TRAIN_RUNNING;
         return AVZ_OK;
     case SCRIPT_TRAIN_WAIT:
         if (p == TRAIN_NONE) return avz_fail(err, AVZ_ERR_INPUT, "train_wait: no run (train_start first)");
@@ -281,6 +284,11 @@ static int train_waits(App *a) {
     if (a->script_train_saving) {
         if (app_train_saving(a)) return 1;
         a->script_train_saving = 0;
+    }
+    if (a->script_train_phase != TRAIN_NONE) {
+        TrainPhase p = app_train_phase(a, NULL, NULL);
+        if ((int)p != a->script_train_phase && p != TRAIN_FAILED && p != TRAIN_ENDED) return 1;
+        a->script_train_phase = TRAIN_NONE;
     }
     if (a->script_train_steps >= 0) {
         int done;
