@@ -40,7 +40,8 @@ const char *probes_behaviour_name(Behaviour b);/* "pronoun", ... */
  * training never used) through m on the backend *bep (which may fall back to the
  * CPU, see backend_forward) with opts (ablation allowed; NULL for none) and
  * fills r (r->score allocated; free with probe_report_free). Words the vocabulary
- * lacks make a probe count as <unk>, which is fine for role scores. */
+ * lacks make a probe count as <unk>, which is fine for role scores. A probe longer
+ * than a learned-position model's table (a short training context) is left out. */
 AvzCode probes_run(Backend **bep, Model *m, uint64_t seed, int n_per_kind, const ForwardOpts *opts,
                    ProbeReport *r, char *err);
 void probe_report_free(ProbeReport *r);

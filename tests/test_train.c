@@ -391,3 +391,19 @@ Test(train, a_diverging_session_stops_and_keeps_the_last_good_weights) {
     free(start);
     train_session_close(s);
 }
+
+/* A learned-position model with a short context (16) still gets its card: probe passages
+ * longer than its table are left out instead of failing the run at its last step. */
+Test(train, a_short_context_learned_model_finishes_with_its_card) {
+    char dir[256], err[AVZ_ERR_LEN];
+    helper_tmpdir(dir, sizeof dir);
+    TrainConfig tc;
+    tiny(&tc, dir, 10);
+    tc.pe = PE_LEARNED;
+    cr_assert_eq(train_run(&tc, err), AVZ_OK, "%s", err);
+    size_t len;
+    char *card = slurp(dir, "README.md", &len);
+    cr_assert(strstr(card, "Corpus probes"), "%s", card);
+    free(card);
+    helper_rmtree(dir);
+}
