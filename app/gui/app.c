@@ -312,14 +312,18 @@ static void frame(App *a) {
 
 static int busy(App *a) {
     return app_worker_busy(a, NULL, NULL, NULL) || a->sweep_wanted || a->teach.len.job.started ||
-           (a->has_tokens && !a->roles_ready && !a->roles_failed) ||
-           app_train_phase(a, NULL, NULL) == TRAIN_RUNNING || app_train_saving(a);
+           (a->has_tokens && !a->roles_ready && !a->roles_failed) || app_train_saving(a);
 }
+
+/* A training run redraws five times a second (new points come every few steps), so the
+ * window's drawing takes little from the training thread; input still draws at once. */
+static int training(App *a) { return app_train_phase(a, NULL, NULL) == TRAIN_RUNNING; }
 
 void app_loop(App *a) {
     a->redraw = 1;
     while (a->running) {
-        int timeout = a->redraw || a->script_on ? 0 : busy(a) ? 50 : -1;
+        int timeout = a->redraw ? 0 : a->script_on && !script_waits_training(a) ? 0
+                      : busy(a) ? 50 : training(a) ? 200 : -1;
         render_wait(a->r, timeout);
         Event e;
         while (a->running && render_poll(a->r, &e)) handle_event(a, &e);

@@ -374,6 +374,9 @@ void app_draw_loading(App *a, const char *what, int done, int total);
 /* Runs the next script command if the script is not waiting; 0 when it ran
  * one or waits, -1 when it stopped the app (a->exit_code set). */
 void script_step(App *a);
+/* 1 while the script waits for the training thread (the loop then sleeps between frames
+ * instead of drawing as fast as it can). */
+int script_waits_training(App *a);
 /* One JSON line on stdout describing the current view's regions. */
 void app_print_layout(App *a);
 

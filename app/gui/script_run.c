@@ -7,6 +7,7 @@
  * the worker thread runs (head roles, a sweep). A command that cannot run stops
  * the app with exit status 2 and a message naming the line. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <string.h>
 
 #include "figure/colormap.h"
@@ -279,6 +280,10 @@ AvzCode script_run_cmd(App *a, const ScriptCmd *c, char *err) {
  * started by sweep_start runs on without holding the script, and a `model`
  * command does not wait for the head roles of the model it replaces (a user
  * clicking through the model menu does not either; stale results are dropped). */
+int script_waits_training(App *a) {
+    return a->script_on && (a->script_train_steps >= 0 || a->script_train_phase != TRAIN_NONE);
+}
+
 /* 1 while a train_wait or train_save holds the script. */
 static int train_waits(App *a) {
     if (a->script_train_saving) {
@@ -390,6 +395,17 @@ void app_print_layout(App *a) {
         cJSON_AddStringToObject(t, "phase", ph[p]);
         cJSON_AddNumberToObject(t, "steps_done", done);
         cJSON_AddNumberToObject(t, "steps", a->train.tc.steps);
+        pthread_mutex_lock(&a->train.job.mu);
+        cJSON_AddNumberToObject(t, "wall_s", a->train.wall_s);
+        pthread_mutex_unlock(&a->train.job.mu);
+        if (k >= 0) {   /* the best heads at the point shown, by the cheap standard protocol */
+            const TrainScores *sc = &a->train.pts[k];
+            float bp = 0, bi = 0;
+            for (int h = 0; h < sc->L * sc->NH; h++)
+                bp = fmaxf(bp, sc->prev[h]), bi = fmaxf(bi, sc->induct[h]);
+            cJSON_AddNumberToObject(t, "best_prev", bp);
+            cJSON_AddNumberToObject(t, "best_induction", bi);
+        }
         cJSON_AddNumberToObject(t, "points", np);
         cJSON_AddNumberToObject(t, "shown_step", k >= 0 ? a->train.pts[k].step : -1);
         cJSON_AddNumberToObject(t, "confirm", a->train.confirm);

@@ -176,7 +176,7 @@ void app_train_init(App *a) {
     TrainView *t = &a->train;
     job_init(&t->job);
     t->preset = 0;
-    t->pe = PE_ALIBI;
+    t->pe = PE_LEARNED;   /* the first preset's */
     t->steps = 0;
     t->scrub = -1;
     a->script_train_steps = -1;
@@ -201,7 +201,7 @@ void app_train_start(App *a) {
     TrainView *t = &a->train;
     end_thread(t);
     preset_config(t, &t->tc);
-    t->every = t->tc.steps / 150 > 10 ? t->tc.steps / 150 : 10;
+    t->every = t->tc.steps / 100 > 10 ? t->tc.steps / 100 : 10;
     if (t->every > t->tc.steps) t->every = t->tc.steps;
     t->want_pause = t->want_stop = 0;
     t->save_dir[0] = '\0';
@@ -314,16 +314,23 @@ void app_train_free(App *a) {
     for (int i = 0; i < TRAIN_MAX_HEADS + 1; i++) render_map_release(a->r, &a->train.tex[i]);
 }
 
+static float best_induction(const TrainScores *p) {
+    float v = 0;
+    for (int h = 0; h < p->L * p->NH; h++) v = fmaxf(v, p->induct[h]);
+    return v;
+}
+
+/* The phase change: the first step where the best induction score has come half of
+ * the way from its first value to its highest so far (the middle of the jump, however
+ * many measurements the jump spans); -1 until it has risen by 0.2 or more. */
 int train_jump_step(const TrainView *t, int n, float *rise) {
-    int best = -1;
-    float br = 0, prev = NAN;
-    for (int k = 0; k < n; k++) {
-        const TrainScores *p = &t->pts[k];
-        float v = 0;
-        for (int h = 0; h < p->L * p->NH; h++) v = fmaxf(v, p->induct[h]);
-        if (k > 0 && v - prev > br) br = v - prev, best = p->step;
-        prev = v;
-    }
-    if (rise) *rise = br;
-    return best;
+    if (rise) *rise = 0;
+    if (n < 2) return -1;
+    float v0 = best_induction(&t->pts[0]), hi = v0;
+    for (int k = 1; k < n; k++) hi = fmaxf(hi, best_induction(&t->pts[k]));
+    if (rise) *rise = hi - v0;
+    if (hi - v0 < 0.2f) return -1;
+    for (int k = 1; k < n; k++)
+        if (best_induction(&t->pts[k]) >= v0 + 0.5f * (hi - v0)) return t->pts[k].step;
+    return -1;
 }

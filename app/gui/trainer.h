@@ -85,8 +85,9 @@ int app_train_saving(struct App *a);
 /* The phase and steps done, read under the lock. */
 TrainPhase app_train_phase(struct App *a, int *steps_done, int *n_points);
 void app_train_free(struct App *a);
-/* The step at which the best induction score rose the most between two points (the
- * phase change), or -1; the rise into *rise. */
+/* The phase change: the first step where the best induction score is half of the way
+ * from its first value to its highest, or -1 while it has risen by less than 0.2; the
+ * rise (highest - first) into *rise. */
 int train_jump_step(const TrainView *t, int n_points, float *rise);
 
 #endif

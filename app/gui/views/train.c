@@ -214,13 +214,12 @@ static void summary(App *a, Rect r, int n, int shown) {
     int jump = train_jump_step(t, n, &rise);
     char s[900];
     int len = snprintf(s, sizeof s, "At step %d: best previous-token head %d.%d scores %.2f, best "
-                       "induction head %d.%d %.2f (uniform attention scores about %.2f). Loss on "
-                       "the second copy %.2f vs %.2f on the first. ", p->step, bp / p->NH,
-                       bp % p->NH, p->prev[bp], bi / p->NH, bi % p->NH, p->induct[bi],
-                       1.0f / TRAIN_PROBE_N, p->loss_second, p->loss_first);
+                       "induction head %d.%d %.2f. Loss on the second copy %.2f vs %.2f on the "
+                       "first. ", p->step, bp / p->NH, bp % p->NH, p->prev[bp], bi / p->NH,
+                       bi % p->NH, p->induct[bi], p->loss_second, p->loss_first);
     if (jump >= 0 && rise >= 0.2f)
-        snprintf(s + len, sizeof s - len, "The induction score jumped by %.2f at step %d: the "
-                 "phase change.", rise, jump);
+        snprintf(s + len, sizeof s - len, "The best induction score rose by %.2f, half of it "
+                 "by step %d: the phase change.", rise, jump);
     else
         snprintf(s + len, sizeof s - len, "No induction jump yet.");
     float y = r.y + ui_text_wrap(a, s, r.x, r.y, r.w, FONT_UI, TH_INK) + 8;
