@@ -127,6 +127,18 @@ Test(gui_train, a_run_pauses_scrubs_saves_and_opens_in_the_head_view, .timeout =
     char cmd[400];
     snprintf(cmd, sizeof cmd, "ls -d %s/saved.partial-* 2>/dev/null | grep -q .", dir);
     cr_assert_neq(system(cmd), 0, "a partial folder was left behind");
+    /* the run's curves beside the model, as a live log the CLI draws */
+    snprintf(path, sizeof path, "%s/saved/train_live.jsonl", dir);
+    static char log[1 << 20];
+    slurp(path, log, sizeof log);
+    int lines = 0;
+    for (char *c = log; *c; c++) lines += *c == '\n';
+    cr_assert(lines >= 30 && strstr(log, "\"induction\""), "%d lines in %s", lines, path);
+    char args[600];
+    snprintf(args, sizeof args, "export --train-curves %s/saved/train_live.jsonl --out %s/c.png",
+             dir, dir);
+    cr_assert_eq(run_app(dir, "", "", args), 0, "%s", gui_err_buf);
+    cr_assert(file_exists(dir, "c-roles.png") && file_exists(dir, "c-loss.png"));
     struct stat sb2;
     snprintf(path, sizeof path, "%s/train_end.png", dir);
     cr_assert_eq(stat(path, &sb2), 0, "no screenshot");

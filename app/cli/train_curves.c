@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "assets.h"
 #include "cli/train_curves.h"
 #include "figure/chart.h"
 
@@ -126,6 +127,9 @@ AvzCode train_curves_export(const char *log, const char *out, int width, char *p
     snprintf(mark, sizeof mark, "induction jumps (+%.2f)", rise);
     ChartStyle st;
     chart_style_default(&st);
+    char font[4096];   /* from any folder: the installed or the repository's fonts */
+    assets_find(CHART_DEFAULT_FONT, font, sizeof font);
+    st.font_path = font;
     if (width > 0) st.width = width, st.height = width * 3 / 5;
     st.x_label = "training step";
     st.x_marker = marked ? jump : NAN;

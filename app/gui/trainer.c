@@ -108,6 +108,22 @@ static void set_phase(TrainView *t, TrainPhase p, const char *msg) {
     pthread_mutex_unlock(&t->job.mu);
 }
 
+/* The run's points so far as a live log (the format of `attnviz train --live-log`) in
+ * dir/train_live.jsonl, written to a temp file and renamed, so that `attnviz export
+ * --train-curves` draws the saved model's curves as PNG charts. */
+static AvzCode save_live_log(TrainView *t, const char *dir, char *err) {
+    char path[4500], tmp[4600];
+    snprintf(path, sizeof path, "%s/train_live.jsonl", dir);
+    snprintf(tmp, sizeof tmp, "%s.partial", path);
+    remove(tmp);
+    AvzCode rc = AVZ_OK;
+    for (int k = 0; !rc && k < t->n_points; k++) rc = train_scores_append(tmp, &t->pts[k], err);
+    if (!rc && rename(tmp, path) != 0)
+        rc = avz_fail(err, AVZ_ERR_INPUT, "%s: cannot rename into place", path);
+    if (rc) remove(tmp);
+    return rc;
+}
+
 /* A pending save request, done between steps. */
 static void serve_save(TrainView *t, TrainSession *s) {
     char dir[4400];
@@ -117,6 +133,7 @@ static void serve_save(TrainView *t, TrainSession *s) {
     if (!dir[0]) return;
     char err[AVZ_ERR_LEN] = "";
     AvzCode rc = train_session_save(s, dir, err);
+    if (!rc) rc = save_live_log(t, dir, err);
     pthread_mutex_lock(&t->job.mu);
     t->save_dir[0] = '\0';
     t->save_done = 1;
