@@ -32,8 +32,9 @@ int train_preset_find(const char *name) {
     return -1;
 }
 
-/* The recipe of preset k with the view's encoding and steps on top. */
-static void preset_config(const TrainView *t, TrainConfig *tc) {
+/* The recipe of the chosen preset with the view's encoding, steps, shape and mix on top
+ * (a width that the heads do not divide is rounded up; blocks fit twice in the context). */
+void train_view_config(const TrainView *t, TrainConfig *tc) {
     int n;
     const TrainPreset *p = &train_presets(&n)[t->preset];
     train_config_default(tc);
@@ -47,6 +48,13 @@ static void preset_config(const TrainView *t, TrainConfig *tc) {
     }
     tc->pe = t->pe;
     if (t->steps > 0) tc->steps = t->steps;
+    if (t->layers > 0) tc->n_layer = t->layers;
+    if (t->heads > 0) tc->n_head = t->heads;
+    if (t->width > 0) tc->n_embd = t->width;
+    if (t->context > 0) tc->n_positions = t->context;
+    if (t->blocks >= 0) tc->mix.w_blocks = t->blocks;
+    if (tc->n_embd % tc->n_head) tc->n_embd = tc->n_head * (tc->n_embd / tc->n_head + 1);
+    if (tc->mix.block_max > (tc->n_positions - 2) / 2) tc->mix.block_max = (tc->n_positions - 2) / 2;
     if (tc->warmup >= tc->steps) tc->warmup = tc->steps / 10 > 1 ? tc->steps / 10 : 1;
     tc->quiet = 1;
     tc->threads = 0;
@@ -195,6 +203,7 @@ void app_train_init(App *a) {
     t->preset = 0;
     t->pe = PE_LEARNED;   /* the first preset's */
     t->steps = 0;
+    t->blocks = -1;
     t->scrub = -1;
     a->script_train_steps = -1;
 }
@@ -217,7 +226,7 @@ static void end_thread(TrainView *t) {
 void app_train_start(App *a) {
     TrainView *t = &a->train;
     end_thread(t);
-    preset_config(t, &t->tc);
+    train_view_config(t, &t->tc);
     t->every = t->tc.steps / 100 > 10 ? t->tc.steps / 100 : 10;
     if (t->every > t->tc.steps) t->every = t->tc.steps;
     t->want_pause = t->want_stop = 0;

@@ -40,6 +40,8 @@ typedef struct {
     int preset;                   /* the recipe menu's choice */
     PosEncoding pe;               /* the position encoding chosen */
     int steps;                    /* the steps chosen */
+    int layers, heads, width, context; /* the shape chosen; 0 = the preset's */
+    float blocks;                 /* the corpus' weight of random repeated blocks; < 0 = the preset's */
     int every;                    /* steps between measurements */
     /* under job.mu */
     TrainPhase phase;
@@ -67,6 +69,9 @@ typedef struct {
     char saved_dir[4400];         /* the last folder saved, for "Open" */
     RenderMap tex[TRAIN_MAX_HEADS + 1];
 } TrainView;
+
+/* The recipe the next Start trains: the preset, then the view's choices on top. */
+void train_view_config(const TrainView *t, TrainConfig *tc);
 
 struct App;
 void app_train_init(struct App *a);

@@ -29,7 +29,9 @@ static void pick_preset(App *a, int k) {
     train_config_default(&tc);
     char err[AVZ_ERR_LEN];
     if (ps[k].recipe && train_recipe(&tc, ps[k].recipe, err) == AVZ_OK) t->pe = tc.pe;
-    t->steps = 0;   /* the preset's own */
+    t->steps = 0;   /* the preset's own shape and mix */
+    t->layers = t->heads = t->width = t->context = 0;
+    t->blocks = -1;
 }
 
 static int chosen_steps(App *a) {
@@ -73,6 +75,44 @@ static float recipe_row(App *a, Rect area) {
     if (ui_button(a, (Rect){x, y, 32, 32}, "-", 0) && steps > 50) t->steps = steps / 2;
     render_text(a->r, s, x + 40, y + 7, FONT_UI, TH_INK);
     if (ui_button(a, (Rect){x + 130, y, 32, 32}, "+", 0) && steps < 100000) t->steps = steps * 2;
+    return 40;
+}
+
+/* A "- value +" stepper at x; returns its width. *v changes by step (or halves and
+ * doubles when mul) within lo..hi. */
+static float stepper(App *a, float x, float y, const char *label, float *v, float step, int mul,
+                     float lo, float hi, const char *fmt) {
+    float w = render_text(a->r, label, x, y + 7, FONT_UI, TH_MUTED) + 6;
+    if (ui_button(a, (Rect){x + w, y, 28, 32}, "-", 0))
+        *v = fmaxf(lo, mul ? *v / step : *v - step);
+    char s[32];
+    snprintf(s, sizeof s, fmt, *v);
+    render_text(a->r, s, x + w + 34, y + 7, FONT_UI, TH_INK);
+    if (ui_button(a, (Rect){x + w + 84, y, 28, 32}, "+", 0))
+        *v = fminf(hi, mul ? *v * step : *v + step);
+    return w + 124;
+}
+
+/* The shape and mix row: layers, heads, width, context, the weight of random repeated
+ * blocks in the corpus (each starts at the preset's value). */
+static float shape_row(App *a, Rect area) {
+    TrainView *t = &a->train;
+    TrainConfig tc;
+    train_view_config(t, &tc);
+    float L = (float)tc.n_layer, H = (float)tc.n_head, C = (float)tc.n_embd,
+          T = (float)tc.n_positions, B = tc.mix.w_blocks;
+    float x = area.x, y = area.y;
+    x += stepper(a, x, y, "layers", &L, 1, 0, 1, 6, "%.0f");
+    x += stepper(a, x, y, "heads", &H, 1, 0, 1, 8, "%.0f");
+    x += stepper(a, x, y, "width", &C, 2, 1, 16, 512, "%.0f");
+    x += stepper(a, x, y, "context", &T, 2, 1, 16, 256, "%.0f");
+    x += stepper(a, x, y, "random blocks", &B, 0.1f, 0, 0, 1, "%.1f");
+    if ((int)L != tc.n_layer) t->layers = (int)L;
+    if ((int)H != tc.n_head) t->heads = (int)H;
+    if ((int)C != tc.n_embd) t->width = (int)C;
+    if ((int)T != tc.n_positions) t->context = (int)T;
+    if (fabsf(B - tc.mix.w_blocks) > 1e-4f) t->blocks = B;
+    render_text(a->r, "(takes effect at the next Start)", x + 6, y + 7, FONT_SMALL, TH_MUTED);
     return 40;
 }
 
@@ -317,6 +357,7 @@ void view_train(App *a, Rect area) {
     TrainView *t = &a->train;
     float y = area.y;
     y += recipe_row(a, (Rect){area.x, y, area.w, 32});
+    y += shape_row(a, (Rect){area.x, y, area.w, 32});
     y += run_row(a, (Rect){area.x, y, area.w, 32});
     int np;
     app_train_phase(a, NULL, &np);
