@@ -309,7 +309,7 @@ void app_train_save(App *a, const char *dir) {
 int app_train_saving(App *a) {
     TrainView *t = &a->train;
     pthread_mutex_lock(&t->job.mu);
-    int busy = t->save_dir[0] != '\0';
+    int busy = t->save_dir[0] != '\0' || t->save_done;   /* done but not yet reported */
     pthread_mutex_unlock(&t->job.mu);
     return busy;
 }

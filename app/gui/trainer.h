@@ -85,7 +85,7 @@ void app_train_stop(struct App *a);
 void app_train_save(struct App *a, const char *dir);
 /* Once per frame: collects a finished save, keeps the window drawing while a run goes. */
 void app_train_poll(struct App *a);
-/* 1 while a save request is pending. */
+/* 1 while a save request is pending or its result not yet reported (app_train_poll). */
 int app_train_saving(struct App *a);
 /* The phase and steps done, read under the lock. */
 TrainPhase app_train_phase(struct App *a, int *steps_done, int *n_points);
