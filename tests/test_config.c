@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gui_helpers.h"   /* write_file */
 #include "config.h"
 
 #define PATH "assets/models/x/config.json"
@@ -259,14 +260,6 @@ Test(config, load_from_missing_folder_names_file) {
     assert_has(err, "/tmp/avz_no_such_model_55/config.json");
 }
 
-static void put_file(const char *dir, const char *name, const char *text) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    cr_assert(f, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 #define HF_GPT2_JSON "{\"model_type\": \"gpt2\", \"n_layer\": 2, \"n_head\": 4, \"n_embd\": 32, " \
                      "\"n_positions\": 64, \"vocab_size\": 96}"
@@ -280,23 +273,23 @@ Test(config, the_tokenizer_named_is_the_one_loaded, .timeout = 20) {
     char dir[] = "/tmp/avz-cfg-XXXXXX", err[AVZ_ERR_LEN], path[128];
     cr_assert(mkdtemp(dir));
     ModelConfig c;
-    put_file(dir, "config.json", HF_GPT2_JSON);
+    write_file(dir, "config.json", HF_GPT2_JSON);
     cr_assert_eq(config_load(&c, dir, err), AVZ_OK, "%s", err);
     cr_expect_str_eq(c.tokenizer, "none");
-    put_file(dir, "vocab.json", "{\"a\": 0, \"b\": 1, \"ab\": 2}");
-    put_file(dir, "merges.txt", "a b\n");
+    write_file(dir, "vocab.json", "{\"a\": 0, \"b\": 1, \"ab\": 2}");
+    write_file(dir, "merges.txt", "a b\n");
     cr_assert_eq(config_load(&c, dir, err), AVZ_OK, "%s", err);
     cr_expect_str_eq(c.tokenizer, "gpt2");
-    put_file(dir, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
+    write_file(dir, "tokenizer.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, "
              "\"merges\": []}}");
     cr_assert_eq(config_load(&c, dir, err), AVZ_OK, "%s", err);
     cr_expect_str_eq(c.tokenizer, "tokenizer.json", "tokenizer.json is what gets loaded");
     /* attnviz's own config, no 'tokenizer' field, merges.txt and tokenizer.json beside it */
-    put_file(dir, "config.json", OWN_JSON);
+    write_file(dir, "config.json", OWN_JSON);
     cr_assert_eq(config_load(&c, dir, err), AVZ_OK, "%s", err);
     cr_expect_str_eq(c.tokenizer, "word");
     /* a Hugging Face config whose merges.txt is a FIFO: named, never opened */
-    put_file(dir, "config.json", HF_GPT2_JSON);
+    write_file(dir, "config.json", HF_GPT2_JSON);
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/merges.txt", dir);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gui_helpers.h"   /* write_file */
 #include "device.h"
 #include "tokenizer.h"
 
@@ -131,14 +132,6 @@ Test(tokenizers, word_models_behave_as_before) {
     vocab_free(&v);
 }
 
-static void put(const char *dir, const char *name, const char *text) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    cr_assert(f, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* A tiny tokenizer.json that names no first token: no post-processor, no
  * tokenizer_config.json, none of <s>, <|begin_of_text|>, <|endoftext|>, <bos>. */
@@ -153,12 +146,12 @@ static void put(const char *dir, const char *name, const char *text) {
 Test(tokenizers, tokenizer_json_wins_over_vocab_and_merges) {
     char dir[] = "/tmp/avz-tok-XXXXXX", err[AVZ_ERR_LEN];
     cr_assert(mkdtemp(dir));
-    put(dir, "vocab.json", TINY_VOCAB);
-    put(dir, "merges.txt", "#version: 0.2\na b\n");
+    write_file(dir, "vocab.json", TINY_VOCAB);
+    write_file(dir, "merges.txt", "#version: 0.2\na b\n");
     TokenizerKind kind;
     cr_assert_eq(tokenizer_find_bpe(dir, &kind, err), AVZ_OK, "%s", err);
     cr_expect_eq(kind, TOKENIZER_GPT2);
-    put(dir, "tokenizer.json", NO_BOS_JSON);
+    write_file(dir, "tokenizer.json", NO_BOS_JSON);
     cr_assert_eq(tokenizer_find_bpe(dir, &kind, err), AVZ_OK, "%s", err);
     cr_expect_eq(kind, TOKENIZER_HF);
     Tokenizer t;
@@ -176,7 +169,7 @@ Test(tokenizers, tokenizer_files_must_be_regular_files, .timeout = 20) {
     cr_assert(mkdtemp(dir));
     Tokenizer t;
     TokenizerKind kind;
-    put(dir, "vocab.json", TINY_VOCAB);
+    write_file(dir, "vocab.json", TINY_VOCAB);
     snprintf(path, sizeof path, "%s/merges.txt", dir);
     cr_assert_eq(mkfifo(path, 0600), 0);
     cr_expect(!tokenizer_dir_has_bpe(dir));
@@ -191,7 +184,7 @@ Test(tokenizers, tokenizer_files_must_be_regular_files, .timeout = 20) {
     cr_expect_eq(tokenizer_open_bpe(&t, dir, err), AVZ_ERR_INPUT);
     cr_expect(strstr(err, "merges.txt") && strstr(err, "a folder"), "%s", err);
     rmdir(path);
-    put(dir, "merges.txt", "a b\n");
+    write_file(dir, "merges.txt", "a b\n");
     snprintf(path, sizeof path, "%s/vocab.json", dir);
     unlink(path);
     cr_expect_eq(tokenizer_open_bpe(&t, dir, err), AVZ_ERR_INPUT);
@@ -215,7 +208,7 @@ Test(tokenizers, config_bos_token_id_when_the_tokenizer_names_none, .timeout = 6
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/hf_fixture.py make %s --variant "
              "llama-tiny >/dev/null", dir);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
-    put(dir, "tokenizer.json", NO_BOS_JSON);
+    write_file(dir, "tokenizer.json", NO_BOS_JSON);
     const char *cases[] = {"c['bos_token_id']=3", "c['bos_token_id']=None",
                            "c['bos_token_id']=50"};
     for (int i = 0; i < 3; i++) {
