@@ -144,3 +144,23 @@ Test(gui_train, a_run_pauses_scrubs_saves_and_opens_in_the_head_view, .timeout =
     cr_assert_eq(stat(path, &sb2), 0, "no screenshot");
     helper_rmtree(dir);
 }
+
+/* The Train view's script commands refuse what cannot be done, naming the line. */
+Test(gui_train, bad_train_commands_name_the_line, .timeout = 120) {
+    skip_without_xvfb();
+    static const struct { const char *script, *want; } CASES[] = {
+        {"view train\ntrain_pause\n", "s.avz:2: train_pause: no run is going"},
+        {"view train\ntrain_save out\n", "s.avz:2: train_save: nothing to save"},
+        {"train_start fast-please 10\n", "s.avz:1: train_start: unknown preset 'fast-please'"},
+        {"train_start tiny 20\ntrain_scrub 999\n", "train_scrub: measurement 999 of"}};
+    for (size_t k = 0; k < sizeof CASES / sizeof CASES[0]; k++) {
+        char dir[256];
+        helper_tmpdir(dir, sizeof dir);
+        write_file(dir, "s.avz", CASES[k].script);
+        int rc = run_app(dir, "", XVFB, "gui --script s.avz --device cpu");
+        skip_without_gl(rc);
+        cr_assert_eq(rc, 2, "case %zu: exit %d", k, rc);
+        cr_assert(strstr(gui_err_buf, CASES[k].want), "case %zu: %s", k, gui_err_buf);
+        helper_rmtree(dir);
+    }
+}
