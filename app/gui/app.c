@@ -319,11 +319,20 @@ static int busy(App *a) {
  * window's drawing takes little from the training thread; input still draws at once. */
 static int training(App *a) { return app_train_phase(a, NULL, NULL) == TRAIN_RUNNING; }
 
+/* How long the loop may sleep waiting for input: not at all when a frame is due or a
+ * script runs; 50 ms while a job works or a script waits on the training thread (its
+ * phase changes post no event: sleeping until input would hang the script); 200 ms
+ * while training; otherwise until the next event. */
+static int loop_timeout(App *a) {
+    if (a->redraw) return 0;
+    if (a->script_on) return script_waits_training(a) ? 50 : 0;
+    return busy(a) ? 50 : training(a) ? 200 : -1;
+}
+
 void app_loop(App *a) {
     a->redraw = 1;
     while (a->running) {
-        int timeout = a->redraw ? 0 : a->script_on && !script_waits_training(a) ? 0
-                      : busy(a) ? 50 : training(a) ? 200 : -1;
+        int timeout = loop_timeout(a);
         render_wait(a->r, timeout);
         Event e;
         while (a->running && render_poll(a->r, &e)) handle_event(a, &e);
