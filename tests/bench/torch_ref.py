@@ -275,7 +275,7 @@ def attnviz_ms(binary, folder, T, nt):
     return min(r["forward_capture_ms"] for r in rows if r["threads"] == nt)
 
 
-def torch_timings(folders, threads_all, quick, binary=None, rounds=3):
+def torch_timings(folders, threads_all, quick, binary=None, rounds=3, attention=True):
     """{"models": {(name, T, threads): ms}, "attention": {(T, causal, threads): ms}}, and with
     binary, "attnviz": {(name, T, threads): ms} timed in turns with PyTorch: on a shared,
     busy machine the load changes from second to second, so each model is timed on both
@@ -303,7 +303,7 @@ def torch_timings(folders, threads_all, quick, binary=None, rounds=3):
                             t = attnviz_ms(binary, folder, T, nt)
                             out["attnviz"][key] = min(t, out["attnviz"].get(key, t))
         nh, hs = 8, 64
-        for T in ([64, 128] if quick else [512, 2048, 8192]):
+        for T in ([] if not attention else [64, 128] if quick else [512, 2048, 8192]):
             q, k, v = (torch.randn(nh, T, hs) for _ in range(3))
             mask = torch.ones(T, T, dtype=torch.bool).tril()
             for causal in (1, 0):
@@ -331,12 +331,16 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small sizes (checks that it runs)")
     ap.add_argument("--lengths", default="64,1024",
                     help="text lengths of the model timings (default 64,1024)")
+    ap.add_argument("--models-only", action="store_true",
+                    help="time the model passes only (skip section 4, attention alone)")
+    ap.add_argument("--targets", default="at least 3x at T = 64, at least 1x at T = 1024",
+                    help="the goals printed under section 3")
     ap.add_argument("--timings-only", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     LENGTHS[:] = [int(x) for x in a.lengths.split(",")]
     folders = model_folders(a.models)
     if a.timings_only:                    # the child with OPENBLAS_CORETYPE set
-        print(json.dumps(torch_timings(folders, a.threads, a.quick, a.bin)))
+        print(json.dumps(torch_timings(folders, a.threads, a.quick, a.bin, attention=not a.models_only)))
         return
     if not folders:
         sys.exit(f"torch_ref: no model folders in {a.models} (make models, or --models DIR)")
@@ -350,18 +354,19 @@ def main():
               f"  next-token probabilities {d_probs:.2e}")
 
     print("\n2. timing PyTorch (as installed, then with OPENBLAS_CORETYPE set) ...", flush=True)
-    mine = torch_timings(folders, a.threads, a.quick, a.bin)
+    mine = torch_timings(folders, a.threads, a.quick, a.bin, attention=not a.models_only)
     fixed, core = None, os.environ.get("OPENBLAS_CORETYPE") or cpu_coretype()
     if core and not os.environ.get("OPENBLAS_CORETYPE"):
         env = dict(os.environ, OPENBLAS_CORETYPE=core)
         cmd = [sys.executable, __file__, "--models", a.models, "--threads", str(a.threads),
                "--bin", a.bin, "--lengths", a.lengths, "--timings-only"]
+        cmd += ["--models-only"] if a.models_only else []
         r = subprocess.run(cmd + (["--quick"] if a.quick else []), capture_output=True, text=True, env=env)
         fixed = json.loads(r.stdout) if r.returncode == 0 else None
 
     # section 4's attnviz side (section 3's was timed in turns with PyTorch above)
     cmd = [a.bin, "bench", "--json", "--only", "flash", "--no-reference", "--threads", str(a.threads)]
-    ours = json.loads(run(cmd + (["--quick"] if a.quick else [])))
+    ours = {} if a.models_only else json.loads(run(cmd + (["--quick"] if a.quick else [])))
 
     print("\n3. forward pass with all attention weights, ms (attnviz: forward + capture of every map;\n"
           "   both sides timed in turns, best of each)")
@@ -377,7 +382,11 @@ def main():
         name, T, nt = key.split("/")
         print(f"   {name:12s} {int(T):5d} {int(nt):7d} | {ms:8.3f} | "
               f"{t1:8.3f} {t2 if t2 is not None else float('nan'):8.3f} | {best / ms:14.1f}x")
-    print("   targets: at least 3x at T = 64, at least 1x at T = 1024")
+    print(f"   targets: {a.targets}")
+    if a.models_only:
+        if fixed:
+            print(f"   torch* = with OPENBLAS_CORETYPE={core}; the ratio uses the faster PyTorch column")
+        return
 
     print(f"\n4. attention alone, 8 heads, d_head 64, {a.threads} threads, ms "
           "(attnviz: fast flash; torch: matmul, softmax, matmul)")
