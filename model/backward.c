@@ -119,7 +119,10 @@ static void split_heads_backward(Model *m, const GradActs *g) {
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
             size_t off = ((size_t)b * NH + h) * T * hs;
-            if (rope) {
+            if (rope && m->rope_pos) {   /* the forward pass's table of its positions */
+                posenc_rope_apply_table(g->dq + off, T, hs, m->rope_pos_table, -1);
+                posenc_rope_apply_table(g->dk + off, T, hs, m->rope_pos_table, -1);
+            } else if (rope) {
                 posenc_rope_apply(g->dq + off, T, hs, m->cfg.rope_theta, 0, -1);
                 posenc_rope_apply(g->dk + off, T, hs, m->cfg.rope_theta, 0, -1);
             }

@@ -36,6 +36,15 @@ static void embed(Model *m, const int *tokens, int B, int T, int use_position) {
  * with the same rows). */
 static const float *rope_table(Model *m, int T) {
     int hd = m->cfg.head_dim;
+    if (m->rope_pos) {                 /* this pass's own positions (training only) */
+        if (T > m->rope_pos_T) {
+            free(m->rope_pos_table);
+            m->rope_pos_table = avz_xmalloc(sizeof(float) * (size_t)T * hd);
+            m->rope_pos_T = T;
+        }
+        posenc_rope_table_at(m->rope_pos_table, m->rope_pos, T, hd, m->cfg.rope_theta);
+        return m->rope_pos_table;
+    }
     if (T > m->rope_T) {
         free(m->rope_table);
         m->rope_table = avz_xmalloc(sizeof(float) * (size_t)T * hd);

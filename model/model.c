@@ -264,6 +264,7 @@ void model_free(Model *m) {
     free(m->alibi_slopes);
     free(m->sin_table);
     free(m->rope_table);
+    free(m->rope_pos_table);
     weight_cache_free(&m->wcache);
     free(m->acts_memory);
     free(m->att);

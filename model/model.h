@@ -146,6 +146,10 @@ typedef struct {
     float *sin_table;             /* (max_len, C) sinusoidal vectors, NULL unless sinusoidal */
     float *rope_table;            /* (rope_T, hd) RoPE cos, then sin, per position; grown */
     int rope_T;                   /* positions in rope_table */
+    const int *rope_pos;          /* (T) NULL, or the positions of a pass's T rows (training
+                                     with randomized positions; train.h); set by the caller */
+    float *rope_pos_table;        /* (T, hd) the table of rope_pos, for forward and backward */
+    int rope_pos_T;               /* rows allocated in rope_pos_table */
 
     /* activations of the last forward pass */
     ActTensors acts;

@@ -62,16 +62,30 @@ void posenc_rope_apply(float *x, int T, int hs, float base, int pos0, int sign) 
     }
 }
 
-void posenc_rope_table(float *cs, int T, int hs, float base, int pos0) {
+static void rope_table_rows(float *cs, const int *pos, int T, int hs, float base, int pos0) {
     int half = hs / 2;
     for (int i = 0; i < half; i++) {
         double theta = pow((double)base, -2.0 * i / (double)hs);
         for (int t = 0; t < T; t++) {
-            double a = (double)(pos0 + t) * theta;
+            double a = (double)(pos ? pos[t] : pos0 + t) * theta;
             cs[(size_t)t * 2 * half + i] = (float)cos(a);
             cs[(size_t)t * 2 * half + half + i] = (float)sin(a);
         }
     }
+}
+
+void posenc_rope_table(float *cs, int T, int hs, float base, int pos0) {
+    rope_table_rows(cs, NULL, T, hs, base, pos0);
+}
+
+void posenc_rope_table_at(float *cs, const int *pos, int T, int hs, float base) {
+    rope_table_rows(cs, pos, T, hs, base, 0);
+}
+
+void posenc_random_positions(int *pos, int T, int n, AvzRng *rng) {
+    int need = T;
+    for (int i = 0; i < n && need > 0; i++)
+        if ((double)avz_rng_uniform(rng) * (n - i) < need) pos[T - need--] = i;
 }
 
 /* Row t's cosines and sines lie side by side in the table, each in the order of the

@@ -10,6 +10,8 @@
 #ifndef AVZ_POSENC_H
 #define AVZ_POSENC_H
 
+#include "common.h"
+
 /* Sinusoidal table (Vaswani et al. 2017), (T, C):
  *   PE(p, 2i) = sin(p / 10000^(2i/C)),  PE(p, 2i+1) = cos(p / 10000^(2i/C)). */
 void posenc_sinusoidal(float *out, int T, int C);
@@ -37,6 +39,12 @@ void posenc_rope_apply(float *x, int T, int hs, float base, int pos0, int sign);
  * posenc_rope_apply_table(x, ..., table of pos0) gives exactly (bit for bit) what
  * posenc_rope_apply(x, ..., pos0) gives. */
 void posenc_rope_table(float *cs, int T, int hs, float base, int pos0);
+/* The same table for rows at any positions: row t is position pos[t]. Training with
+ * randomized positions (train.h's random_positions) rotates by these. */
+void posenc_rope_table_at(float *cs, const int *pos, int T, int hs, float base);
+/* T distinct positions drawn uniformly from [0, n), in increasing order (Knuth's
+ * selection sampling: position i is taken with probability still-needed / still-left). */
+void posenc_random_positions(int *pos, int T, int n, AvzRng *rng);
 void posenc_rope_apply_table(float *x, int T, int hs, const float *cs, int sign);
 
 #endif

@@ -17,6 +17,7 @@
 #include "detect.h"
 #include "lengths.h"
 #include "model.h"
+#include "posenc.h"
 #include "probes.h"
 
 /* The shipped models' corpus: half random blocks from the whole vocabulary, repeated
@@ -586,6 +587,7 @@ static AvzCode write_card(const TrainConfig *tc, Model *m, float train_loss, dou
                "--warmup %d ", c->n_layer, c->n_head, c->n_embd, c->n_positions, tc->steps,
             tc->batch, tc->lr, tc->warmup);
     card_mix_options(f, x);
+    if (tc->random_positions > 0) fprintf(f, " --random-positions %d", tc->random_positions);
     fprintf(f, " --seed %llu --threads %d --out DIR`%s.\n", (unsigned long long)tc->seed,
             tc->threads, tc->recipe && !strcmp(tc->recipe, "shipped") ? " (or `make models`)"
                                                                          : "");
@@ -637,6 +639,7 @@ struct TrainSession {
     Model m;
     TrainState st;
     int *in, *tg;               /* (B, T) the batch */
+    int *pos;                   /* (T) the step's random positions, or NULL (random_positions) */
     double ema;                 /* moving average of the loss, < 0 before the first step */
     double t0;                  /* when the session opened */
     float *good;                /* (num_parameters) the weights at the last good point */
@@ -653,6 +656,9 @@ AvzCode train_session_open(TrainSession **out, const TrainConfig *tc, char *err)
                         tc->live_every);
     AvzCode rc = corpus_mix_check(&tc->mix, err);
     if (rc) return rc;
+    if (tc->random_positions && (tc->pe != PE_ROPE || tc->random_positions < tc->n_positions))
+        return avz_fail(err, AVZ_ERR_INPUT, "train: --random-positions %d needs --pe rope and "
+                        "at least the context (%d)", tc->random_positions, tc->n_positions);
 #ifdef _OPENMP
     if (tc->threads > 0) omp_set_num_threads(tc->threads);
 #endif
@@ -680,6 +686,8 @@ AvzCode train_session_open(TrainSession **out, const TrainConfig *tc, char *err)
     int B = s->tc.batch, T = s->tc.n_positions;
     s->in = avz_xmalloc(sizeof(int) * B * T);
     s->tg = avz_xmalloc(sizeof(int) * B * T);
+    if (s->tc.random_positions > 0 && s->m.cfg.pe == PE_ROPE)
+        s->pos = avz_xmalloc(sizeof(int) * T);
     s->ema = -1;
     s->t0 = avz_now();
     train_session_keep(s);
@@ -694,8 +702,12 @@ AvzCode train_session_step(TrainSession *s, float *loss, char *err) {
     const TrainConfig *tc = &s->tc;
     int B = tc->batch, T = tc->n_positions, step = s->st.step;
     sample_batch(&s->m, &s->st.rng, &tc->mix, B, T, s->in, s->tg);
+    if (s->pos) {                  /* one random draw of positions for the step's batch */
+        posenc_random_positions(s->pos, T, tc->random_positions, &s->st.rng);
+        s->m.rope_pos = s->pos;
+    }
     AvzCode rc = model_forward(&s->m, s->in, s->tg, B, T, NULL, err);
-    if (rc) return rc;
+    if (rc) { s->m.rope_pos = NULL; return rc; }
     float l = s->m.mean_loss;
     if (loss) *loss = l;
     if (!isfinite(l)) {
@@ -709,6 +721,7 @@ AvzCode train_session_step(TrainSession *s, float *loss, char *err) {
     s->ema = s->ema < 0 ? l : 0.95 * s->ema + 0.05 * l;
     memset(s->st.grads, 0, sizeof(float) * s->m.num_parameters);
     model_backward(&s->m, s->in, s->tg, s->st.grads);
+    s->m.rope_pos = NULL;          /* everything else reads ordinary positions */
     adamw_step(tc, &s->m, &s->st, train_lr_at(tc, step));
     return AVZ_OK;
 }
@@ -770,6 +783,7 @@ void train_session_close(TrainSession *s) {
     free(s->good);
     free(s->in);
     free(s->tg);
+    free(s->pos);
     model_free(&s->m);
     free(s);
 }

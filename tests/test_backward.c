@@ -5,8 +5,9 @@
  * entries of every parameter tensor of a tiny model, for each of the five position
  * encodings, and along one random direction per tensor (which checks every entry
  * at once), and compare with model_backward. Also: attention's backward on its own,
- * flash vs naive forward, and that the gradient is added, repeatable and
- * independent of the thread count. */
+ * flash vs naive forward, that the gradient is added, repeatable and
+ * independent of the thread count, and RoPE at the random positions of
+ * train.h's random_positions (forward and backward rotate by the same table). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
@@ -90,7 +91,7 @@ static double rel(double a, double n) {
 
 /* Checks FD_ENTRIES random entries and one random direction of every non-empty
  * parameter tensor of a model with encoding pe. */
-static void check_model_gradients(PosEncoding pe, int NH, uint64_t seed) {
+static void check_model_gradients(PosEncoding pe, int NH, uint64_t seed, const int *pos) {
 #ifdef _OPENMP
     /* hundreds of passes of a tiny model: threads would only add waiting (and the
      * thread count cannot change the result, see the last test) */
@@ -98,6 +99,7 @@ static void check_model_gradients(PosEncoding pe, int NH, uint64_t seed) {
 #endif
     Model m;
     helper_model(&m, pe, 2, NH, 16, 16, seed);
+    m.rope_pos = pos;   /* NULL: positions 0..T-1 */
     int tokens[B * T], targets[B * T];
     make_batch(tokens, targets, m.cfg.vocab_size, seed + 100);
     float *grads = calloc(m.num_parameters, sizeof(float));
@@ -151,20 +153,53 @@ static void check_model_gradients(PosEncoding pe, int NH, uint64_t seed) {
 }
 
 Test(backward, every_parameter_matches_finite_differences_none) {
-    check_model_gradients(PE_NONE, 2, 11);
+    check_model_gradients(PE_NONE, 2, 11, NULL);
 }
 Test(backward, every_parameter_matches_finite_differences_sinusoidal) {
-    check_model_gradients(PE_SINUSOIDAL, 4, 12);
+    check_model_gradients(PE_SINUSOIDAL, 4, 12, NULL);
 }
 Test(backward, every_parameter_matches_finite_differences_learned) {
-    check_model_gradients(PE_LEARNED, 2, 13);
+    check_model_gradients(PE_LEARNED, 2, 13, NULL);
 }
 Test(backward, every_parameter_matches_finite_differences_rope) {
-    check_model_gradients(PE_ROPE, 2, 14);
-    check_model_gradients(PE_ROPE, 4, 15);
+    check_model_gradients(PE_ROPE, 2, 14, NULL);
+    check_model_gradients(PE_ROPE, 4, 15, NULL);
 }
+
+/* Rows at positions with gaps, as a step of training with randomized positions sees. */
+static const int GAPPED[T] = {0, 3, 4, 9, 15, 16, 30};
+
+Test(backward, rope_at_random_positions_matches_finite_differences) {
+    check_model_gradients(PE_ROPE, 2, 17, GAPPED);
+}
+
+/* RoPE depends on distances only: moving every row by the same offset leaves the logits
+ * as they were (up to rounding), while the gaps of GAPPED change them. */
+Test(backward, rope_positions_matter_only_through_their_distances) {
+    Model m;
+    helper_model(&m, PE_ROPE, 2, 2, 16, 16, 18);
+    int tokens[B * T], targets[B * T], shifted[T];
+    make_batch(tokens, targets, m.cfg.vocab_size, 118);
+    for (int t = 0; t < T; t++) shifted[t] = 100 + t;
+    size_t n = (size_t)B * T * m.cfg.vocab_size;
+    float *plain = malloc(sizeof(float) * n);
+    loss_of(&m, tokens, targets, ATTN_FLASH);
+    memcpy(plain, m.acts.logits, sizeof(float) * n);
+    double d_shift = 0, d_gap = 0;
+    m.rope_pos = shifted;
+    loss_of(&m, tokens, targets, ATTN_FLASH);
+    for (size_t i = 0; i < n; i++) d_shift = fmax(d_shift, fabs(m.acts.logits[i] - plain[i]));
+    m.rope_pos = GAPPED;
+    loss_of(&m, tokens, targets, ATTN_FLASH);
+    for (size_t i = 0; i < n; i++) d_gap = fmax(d_gap, fabs(m.acts.logits[i] - plain[i]));
+    cr_expect(d_shift < 1e-4, "positions 100..106 vs 0..6: logits differ by %.3e", d_shift);
+    cr_expect(d_gap > 1e-3, "gapped positions left the logits as they were (%.3e)", d_gap);
+    free(plain);
+    model_free(&m);
+}
+
 Test(backward, every_parameter_matches_finite_differences_alibi) {
-    check_model_gradients(PE_ALIBI, 4, 16);
+    check_model_gradients(PE_ALIBI, 4, 16, NULL);
 }
 
 /* ---- attention alone ------------------------------------------------------ */

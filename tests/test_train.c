@@ -11,6 +11,7 @@
 #include "detect.h"
 #include "lengths.h"
 #include "backend.h"
+#include "posenc.h"
 #include "train.h"
 
 static void tiny(TrainConfig *tc, const char *dir, int steps) {
@@ -407,4 +408,58 @@ Test(train, a_short_context_learned_model_finishes_with_its_card) {
     cr_assert(strstr(card, "Corpus probes"), "%s", card);
     free(card);
     helper_rmtree(dir);
+}
+
+/* Randomized positions (train.h's random_positions): T distinct positions from [0, n),
+ * in increasing order, each position as likely as any other. */
+Test(train, random_positions_are_distinct_increasing_and_uniform) {
+    enum { TT = 8, N = 16, DRAWS = 20000 };
+    AvzRng r;
+    avz_rng_init(&r, 3);
+    int pos[TT], count[N] = {0};
+    for (int d = 0; d < DRAWS; d++) {
+        posenc_random_positions(pos, TT, N, &r);
+        for (int t = 0; t < TT; t++) {
+            cr_assert(pos[t] >= 0 && pos[t] < N, "position %d out of [0, %d)", pos[t], N);
+            if (t) cr_assert_gt(pos[t], pos[t - 1], "draw %d not increasing at row %d", d, t);
+            count[pos[t]]++;
+        }
+    }
+    for (int i = 0; i < N; i++)   /* expected DRAWS * TT / N = 10000 each; sd about 70 */
+        cr_expect(fabs(count[i] - 10000.0) < 400, "position %d drawn %d times", i, count[i]);
+    posenc_random_positions(pos, TT, TT, &r);   /* as many positions as rows: all of them */
+    for (int t = 0; t < TT; t++) cr_expect_eq(pos[t], t);
+}
+
+/* Only RoPE reads positions through a rotation of q and k, and the range must hold the
+ * context; a short run with it trains (the loss goes down) and its card says how. */
+Test(train, random_positions_train_rope_and_refuse_the_rest) {
+    char dir[256], err[AVZ_ERR_LEN];
+    TrainConfig tc;
+    tiny(&tc, NULL, 40);
+    tc.random_positions = 64;
+    TrainSession *s;
+    cr_assert_eq(train_session_open(&s, &tc, err), AVZ_ERR_INPUT, "alibi was accepted");
+    cr_assert(strstr(err, "--random-positions 64") && strstr(err, "rope"), "%s", err);
+    tc.pe = PE_ROPE;
+    tc.random_positions = 8;
+    cr_assert_eq(train_session_open(&s, &tc, err), AVZ_ERR_INPUT, "8 < context 16 accepted");
+    cr_assert(strstr(err, "16"), "%s", err);
+    helper_tmpdir(dir, sizeof dir);
+    tiny(&tc, dir, 60);
+    tc.pe = PE_ROPE;
+    tc.random_positions = 64;
+    cr_assert_eq(train_run(&tc, err), AVZ_OK, "%s", err);
+    size_t len;
+    char *card = slurp(dir, "README.md", &len);
+    cr_expect(strstr(card, "--random-positions 64"), "the card does not say how:\n%s", card);
+    free(card);
+    char *log = slurp(dir, "train_log.csv", &len);
+    float first = -1, last = -1;
+    for (char *line = strchr(log, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        float loss;
+        if (sscanf(line + 1, "%*d,%*d,%f", &loss) == 1) { if (first < 0) first = loss; last = loss; }
+    }
+    free(log);
+    cr_expect(first > 0 && last < first - 0.2f, "loss %.3f then %.3f", first, last);
 }

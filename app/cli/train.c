@@ -43,6 +43,9 @@ int cmd_train(int argc, char **argv) {
          "(2..32, default 32)", 0},
         {"--echo", OPT_FLOAT, &x->w_echo, "W", "corpus mix: weight of ordinary text that "
          "repeats a stretch of itself", 0},
+        {"--random-positions", OPT_INT, &tc.random_positions, "N", "RoPE only: train on "
+         "positions drawn at random from 0..N-1 (in order) instead of 0..T-1, so that the "
+         "model meets distances up to N - 1 (Ruoss et al. 2023); default 0: off", 0},
         {"--seed", OPT_INT, &seed, "S", "random seed (default 1)", 0},
         {"--threads", OPT_INT, &tc.threads, "N", "threads (default: all cores)", 0},
         {"--live-log", OPT_STR, &tc.live_log, "FILE", "append a JSON line every --live-every "
