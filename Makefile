@@ -238,12 +238,16 @@ clean:
 # model folder needs, with its card and training log, into assets/models/.
 PES        := none sinusoidal learned rope alibi
 MODEL_ARGS ?= --recipe shipped --seed 1 --threads 1 --quiet --eval-every 1000
+# RoPE trains on positions drawn at random from 0..127 (64 of them, in order, each step),
+# so that it has met every rotation up to twice its context (README, "Past the training
+# context").
+MODEL_ARGS_rope := --random-positions 128
 .PHONY: models $(addprefix model-,$(PES))
 models: $(addprefix model-,$(PES))
 $(addprefix model-,$(PES)): model-%: $(BUILD)/attnviz
 	rm -rf $(BUILD)/models/$*
 	@mkdir -p $(BUILD)/models assets/models/$*
-	$(BUILD)/attnviz train --pe $* --out $(BUILD)/models/$* $(MODEL_ARGS)
+	$(BUILD)/attnviz train --pe $* --out $(BUILD)/models/$* $(MODEL_ARGS) $(MODEL_ARGS_$*)
 	cp $(addprefix $(BUILD)/models/$*/,config.json model.safetensors vocab.json README.md train_log.csv) assets/models/$*/
 
 # ---- fuzzing (clang's libFuzzer, with ASan + UBSan) ----------------------------------

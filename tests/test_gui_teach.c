@@ -304,17 +304,17 @@ Test(gui_teach, a_lesson_steps_forwards_and_back, .timeout = 300) {
                "key pageup\nwait 1\nprint_layout\nassert_status \"step 3 of\"\n"
                "key escape\nwait 1\nassert_status \"left the lesson\"\nprint_layout\nquit\n",
                "--lesson intro");
-    /* step 4: the coreference head, 'she' pinned */
+    /* step 4: the head that decides the pronoun, the '.' before 'she' pinned */
     cr_assert(strstr(out_line(out, 0), "\"view\":\"head\""), "%.200s", out_line(out, 0));
-    cr_assert(strstr(out_line(out, 0), "\"layer\":1,\"head\":0"), "%.200s", out_line(out, 0));
-    cr_assert(strstr(out_line(out, 0), "\"pin_row\":10"), "%.200s", out_line(out, 0));
+    cr_assert(strstr(out_line(out, 0), "\"layer\":1,\"head\":1"), "%.200s", out_line(out, 0));
+    cr_assert(strstr(out_line(out, 0), "\"pin_row\":9"), "%.200s", out_line(out, 0));
     Region cap = region(out, 0, "caption", NULL, 0);
     Image im = load_png(dir, "step4.png");
     cr_assert(ink_in(&im, (int)cap.x + 10, (int)cap.y + 4, (int)(cap.x + cap.w) - 10,
                      (int)(cap.y + cap.h) - 4) > 500, "the caption panel holds no text");
     stbi_image_free(im.px);
-    /* step 3: the induction head (rope's 1.0 is also its coreference head), nothing pinned */
-    cr_assert(strstr(out_line(out, 1), "\"layer\":1,\"head\":0") &&
+    /* step 3: the induction head (rope's 1.2), nothing pinned */
+    cr_assert(strstr(out_line(out, 1), "\"layer\":1,\"head\":2") &&
               strstr(out_line(out, 1), "\"pin_row\":-1"), "step 3: %.200s", out_line(out, 1));
     cr_assert(!strstr(out_line(out, 2), "\"caption\""), "the caption stays after Esc");
 }
