@@ -87,14 +87,14 @@ static void pinned_bars(App *a, float x, float y, float w, const float *P) {
 }
 
 /* The selected head's role scores by the standard protocol (random repeated blocks,
- * head_roles.h) beside uniform attention's. */
-static void role_table(App *a, float x, float y, float w) {
+ * head_roles.h) beside uniform attention's; returns the y below the table. */
+static float role_table(App *a, float x, float y, float w) {
     int n = app_L(a) * app_NH(a), i = a->layer * app_NH(a) + a->head;
     render_text(a->r, "role scores on random repeated blocks", x, y, FONT_SMALL, TH_MUTED);
     if (!a->roles_ready) {
         render_text(a->r, a->roles_failed ? "not measured (see the status bar)" : "measuring...",
                     x, y + 22, FONT_SMALL, TH_MUTED);
-        return;
+        return y + 44;
     }
     for (int r = 0; r < DET_COUNT; r++) {
         float yy = y + 22 + r * 21, sc = a->role_score[r * n + i], u = a->role_uniform[r];
@@ -109,7 +109,8 @@ static void role_table(App *a, float x, float y, float w) {
     render_text(a->r, "(uniform attention's score)", x, y + 24 + DET_COUNT * 21, FONT_SMALL, TH_MUTED);
     char t2[240];
     snprintf(t2, sizeof t2, "%s%s", a->role_protocol, a->roles_cached ? " (from the cache)" : "");
-    ui_text_wrap(a, t2, x, y + 46 + DET_COUNT * 21, w, FONT_SMALL, TH_MUTED);
+    float yy = y + 46 + DET_COUNT * 21;
+    return yy + ui_text_wrap(a, t2, x, yy, w, FONT_SMALL, TH_MUTED);
 }
 
 /* The side panel: title, role, readout, colour bar and role scores, the pinned
@@ -137,8 +138,8 @@ static void head_side(App *a, Rect s, const HeatmapScale *hs, const float *P) {
     render_text(a->r, a->shared_range ? "weight (scale shared by all maps)" : "weight (scale of this map)",
                 s.x, y, FONT_SMALL, TH_MUTED);
     ui_colorbar(a, (Rect){s.x, y + 24, 22, bh}, hs);
-    role_table(a, s.x + 96, y + 22, s.w - 96);
-    y += fmaxf(bh, 170.0f) + 40;
+    float below = role_table(a, s.x + 96, y + 22, s.w - 96);
+    y = fmaxf(y + fmaxf(bh, 170.0f) + 40, below + 12); /* the protocol line may wrap */
     if (a->pin_row >= 0 && a->pin_row < app_T(a)) pinned_bars(a, s.x, y, s.w, P);
     else ui_text_fit(a, "click a token on the left (or a cell) to pin its row", s.x, y, FONT_SMALL,
                      s.w, TH_MUTED);
