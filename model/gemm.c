@@ -337,29 +337,49 @@ static void tile_edge(GemmTileFn fn, int w, int K, const float *A, int lda, int 
 
 /* Rows [g0, g1) * GEMM_MR of C against every panel of B. The first k block starts from
  * the bias; the next ones add to what is there. */
+/* One k block of one panel against row groups g0..g1-1: C[rows, panel] += A[rows, k block]
+ * B[k block, panel] (the first block starts from the bias or 0, the others add). */
+static void gemm_block(const GemmPanel *pn, int k0, int kl, int g0, int g1, int M, int N,
+                       const float *A, int lda, float *C, int ldc, const float *bias) {
+    static const float ones[GEMM_MR] = {1, 1, 1, 1, 1, 1};
+    const float *cscale = k0 > 0 ? ones : NULL;
+    int ncols = N - pn->n0 < pn->w ? N - pn->n0 : pn->w;
+    const float *bp = pn->b + (size_t)k0 * pn->ldb;
+    const float *bb = bias && k0 == 0 ? bias + pn->n0 : NULL;
+    for (int gi = g0; gi < g1; gi++) {
+        int r0 = gi * GEMM_MR, mrows = M - r0 < GEMM_MR ? M - r0 : GEMM_MR;
+        const float *a = A + (size_t)r0 * lda + k0;
+        float *c = C + (size_t)r0 * ldc + pn->n0;
+        if (ncols == pn->w)   /* a whole panel wide: the kernel of mrows rows */
+            pn->rows[mrows - 1](kl, a, lda, bp, pn->ldb, c, ldc, cscale, bb);
+        else
+            tile_edge(pn->fn, pn->w, kl, a, lda, mrows, bp, pn->ldb, c, ldc, ncols, cscale, bb);
+    }
+}
+
+/* Row groups g0..g1-1 against every panel, k block by k block: a block of A (rows x kc)
+ * stays in L2 while every panel passes by. For many rows (training batches). */
 static void gemm_rows(int g0, int g1, int M, int N, int K, int kc, const float *A, int lda,
                       const GemmPanel *panels, int npanels, float *C, int ldc, const float *bias) {
-    static const float ones[GEMM_MR] = {1, 1, 1, 1, 1, 1};
-    for (int k0 = 0; k0 < K; k0 += kc) {
-        int kl = K - k0 < kc ? K - k0 : kc;
-        const float *cscale = k0 > 0 ? ones : NULL;
-        for (int p = 0; p < npanels; p++) {
-            const GemmPanel *pn = &panels[p];
-            int ncols = N - pn->n0 < pn->w ? N - pn->n0 : pn->w;
-            const float *bp = pn->b + (size_t)k0 * pn->ldb;
-            const float *bb = bias && k0 == 0 ? bias + pn->n0 : NULL;
-            for (int gi = g0; gi < g1; gi++) {
-                int r0 = gi * GEMM_MR, mrows = M - r0 < GEMM_MR ? M - r0 : GEMM_MR;
-                const float *a = A + (size_t)r0 * lda + k0;
-                float *c = C + (size_t)r0 * ldc + pn->n0;
-                if (ncols == pn->w)   /* a whole panel wide: the kernel of mrows rows */
-                    pn->rows[mrows - 1](kl, a, lda, bp, pn->ldb, c, ldc, cscale, bb);
-                else
-                    tile_edge(pn->fn, pn->w, kl, a, lda, mrows, bp, pn->ldb, c, ldc, ncols,
-                              cscale, bb);
-            }
-        }
-    }
+    for (int k0 = 0; k0 < K; k0 += kc)
+        for (int p = 0; p < npanels; p++)
+            gemm_block(&panels[p], k0, K - k0 < kc ? K - k0 : kc, g0, g1, M, N, A, lda, C, ldc,
+                       bias);
+}
+
+/* Panels p0..p1-1 against every row, each panel finished before the next: for few rows
+ * (a text of T tokens), where all of A fits in L2. The panel's tile of C stays in cache
+ * over its k blocks (row by row it would be read and written K / kc times: 100 MB for
+ * GPT-2's LM head at T = 64), and threads that share the panels read each weight once
+ * between them. Every element sums its k blocks in the same order as gemm_rows: the
+ * same bits. */
+static void gemm_cols(int p0, int p1, int M, int N, int K, int kc, const float *A, int lda,
+                      const GemmPanel *panels, float *C, int ldc, const float *bias) {
+    int groups = (M + GEMM_MR - 1) / GEMM_MR;
+    for (int p = p0; p < p1; p++)
+        for (int k0 = 0; k0 < K; k0 += kc)
+            gemm_block(&panels[p], k0, K - k0 < kc ? K - k0 : kc, 0, groups, M, N, A, lda, C,
+                       ldc, bias);
 }
 
 /* kc: one panel block (kc x nr_wide floats) fills half of L1, the rest is for A and C. */
@@ -394,8 +414,9 @@ static int plan_panels(const GemmKernels *g, int N, GemmPanel *panels) {
     return npanels;
 }
 
-/* Rows of C against every panel (already packed where asked), in tasks of a few row
- * groups that OpenMP shares out when the product is big enough to pay for threads. */
+/* C = A B over the panels (already packed where asked): for a few rows, in tasks of a
+ * few panels (gemm_cols); otherwise in tasks of a few row groups (gemm_rows). OpenMP
+ * shares the tasks out when the product is big enough to pay for threads. */
 static void run_panels(int M, int N, int K, int kc, const float *A, int lda,
                        const GemmPanel *panels, int npanels, float *C, int ldc,
                        const float *bias) {
@@ -405,6 +426,19 @@ static void run_panels(int M, int N, int K, int kc, const float *A, int lda,
      * slice on a busy one: not worth it below ~8 MFLOP (~0.1 ms of one core) */
     int nthreads = omp_get_max_threads();
     int par = nthreads > 1 && 2.0 * M * N * K > 8e6;
+    if ((size_t)M * K * sizeof(float) <= cc->l2 / 2 && npanels > 1) {  /* few rows */
+        int per = par ? (npanels + 4 * nthreads - 1) / (4 * nthreads) : npanels;
+        int ntasks = (npanels + per - 1) / per;
+        if (!par) {
+            gemm_cols(0, npanels, M, N, K, kc, A, lda, panels, C, ldc, bias);
+            return;
+        }
+#pragma omp parallel for schedule(dynamic)
+        for (int t = 0; t < ntasks; t++)
+            gemm_cols(t * per, t * per + per < npanels ? t * per + per : npanels, M, N, K, kc, A,
+                      lda, panels, C, ldc, bias);
+        return;
+    }
     /* rows per task: enough tasks to share out (4 per thread), few enough that a
      * task's block of A (rows x kc) stays in L2 */
     int per_task = par ? (groups + 4 * nthreads - 1) / (4 * nthreads) : groups;
