@@ -34,9 +34,29 @@ import sys
 import tempfile
 import time
 
+import ctypes
+
+# OpenMP threads that spin while OpenBLAS' own threads work take their cores: on two
+# cores PyTorch's "two threads" ran at half the speed of one. attnviz sets the same.
+# (libgomp reads this when it loads, so before torch.)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+try:    # Debian's torch multiplies through libblas.so.3; OpenBLAS keeps its own threads
+    _OPENBLAS = ctypes.CDLL("libopenblas.so.0")
+except OSError:
+    _OPENBLAS = None
+
+
+def set_threads(n):
+    """PyTorch's threads and, when OpenBLAS does its products, OpenBLAS' too (it ignores
+    torch.set_num_threads and would use every core in a "one thread" timing)."""
+    torch.set_num_threads(n)
+    if _OPENBLAS is not None:
+        _OPENBLAS.openblas_set_num_threads(n)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SHIPPED = ["none", "sinusoidal", "learned", "rope", "alibi"]
@@ -193,7 +213,7 @@ class TorchGPT:
 
 def torch_matmul_gflops(threads):
     """PyTorch's single-precision matrix multiply speed: is a tuned BLAS behind it?"""
-    torch.set_num_threads(threads)
+    set_threads(threads)
     x, y = torch.randn(1024, 1024), torch.randn(1024, 1024)
     return 2 * 1024 ** 3 / (best_ms(lambda: x @ y) * 1e-3) / 1e9
 
@@ -301,7 +321,7 @@ def torch_timings(folders, threads_all, quick, binary=None, rounds=3, attention=
                 ids = torch.randint(2, cfg["vocab_size"], (T,))
                 for nt in sorted({1, threads_all}):
                     key = f"{name}/{T}/{nt}"
-                    torch.set_num_threads(nt)
+                    set_threads(nt)
                     model.forward(ids)                       # warm: tables, allocator
                     for _ in range(rounds if binary else 1):
                         t = best_ms(lambda: model.forward(ids))
@@ -319,7 +339,7 @@ def torch_timings(folders, threads_all, quick, binary=None, rounds=3, attention=
                     if causal:
                         s = s.masked_fill(~mask, float("-inf"))
                     return torch.matmul(torch.softmax(s, dim=-1), v)
-                torch.set_num_threads(threads_all)
+                set_threads(threads_all)
                 out["attention"][f"{T}/{causal}/{threads_all}"] = best_ms(attend, 1 if T >= 8192 else 3)
     return out
 
