@@ -335,8 +335,6 @@ static void tile_edge(GemmTileFn fn, int w, int K, const float *A, int lda, int 
         memcpy(C + (size_t)r * ldc, ctmp + r * w, sizeof(float) * ncols);
 }
 
-/* Rows [g0, g1) * GEMM_MR of C against every panel of B. The first k block starts from
- * the bias; the next ones add to what is there. */
 /* One k block of one panel against row groups g0..g1-1: C[rows, panel] += A[rows, k block]
  * B[k block, panel] (the first block starts from the bias or 0, the others add). */
 static void gemm_block(const GemmPanel *pn, int k0, int kl, int g0, int g1, int M, int N,

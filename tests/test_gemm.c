@@ -103,6 +103,40 @@ Test(gemm, same_bits_with_any_number_of_threads) {
     free(A); free(B); free(bias); free(o1); free(o2);
 }
 
+/* run_panels takes one of two loop orders: panel by panel when all of A fits in half of
+ * L2 (a text's few rows), k block by k block over row groups otherwise (training batches).
+ * Both, on either side of this machine's L2 bound: the reference's values, and the same
+ * bits on 1, 2 and 3 threads. */
+Test(gemm, both_loop_orders_match_the_reference_on_any_number_of_threads) {
+    int K = 600, N = 650, bound = (int)(cpu_caches()->l2 / 2 / (sizeof(float) * K));
+    int Ms[] = {bound > 7 ? bound - 7 : 1, bound + 7};
+    int threads = omp_get_max_threads();
+    for (int i = 0; i < 2; i++) {
+        int M = Ms[i];
+        AvzRng r;
+        avz_rng_init(&r, 20 + i);
+        float *A = malloc(4 * (size_t)M * K), *B = malloc(4 * (size_t)K * N), *bias = malloc(4 * N);
+        float *ref = malloc(4 * (size_t)M * N), *o1 = malloc(4 * (size_t)M * N);
+        float *o2 = malloc(4 * (size_t)M * N);
+        fill(A, (size_t)M * K, &r);
+        fill(B, (size_t)K * N, &r);
+        fill(bias, N, &r);
+        ops_matmul_ref(ref, A, B, bias, M, K, N);
+        omp_set_num_threads(1);
+        gemm_sgemm(M, N, K, A, K, B, N, 0, o1, N, bias);
+        double e = rel_err(o1, ref, (size_t)M * N);
+        cr_expect(e <= 1e-5, "M=%d (%s): rel err %.3e", M, i ? "row groups" : "panels", e);
+        for (int nt = 2; nt <= 3; nt++) {
+            omp_set_num_threads(nt);
+            gemm_sgemm(M, N, K, A, K, B, N, 0, o2, N, bias);
+            cr_expect(memcmp(o1, o2, 4 * (size_t)M * N) == 0, "M=%d: %d threads differ from 1",
+                      M, nt);
+        }
+        free(A); free(B); free(bias); free(ref); free(o1); free(o2);
+    }
+    omp_set_num_threads(threads);
+}
+
 Test(gemm, the_best_kernels_are_picked) {
     const GemmKernels *k = gemm_kernels();
     cr_assert(k && k->nr_wide % k->nr_narrow == 0, "kernels");
