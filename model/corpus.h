@@ -29,6 +29,8 @@ typedef struct {
     float w_blocks;         /* a block of words drawn uniformly from the whole vocabulary,
                              * then the same block again: the standard protocol's shape */
     float w_echo;           /* ordinary sentences, then a stretch of them again */
+    float w_twoback;        /* random words in which the next word is, half the time, the
+                             * word two back (what a previous-token head predicts) */
     int min_sentences, max_sentences; /* per passage, 1 <= min <= max <= CORPUS_MAX_SENTENCES */
     float repeat_frac;      /* induction passages: probability that the second span copies
                              * the first; otherwise it is a fresh span (a control), in [0, 1] */
@@ -43,7 +45,7 @@ typedef struct {
 #define CORPUS_PASSAGE_CAP 8192
 
 /* Defaults: coref 0.25, agree 0.20, facts 0.12, induct_list 0.05, induct_random 0.08,
- * blocks 0.30, echo 0.10, 2 to 5 sentences, repeat_frac 0.9, block_max 32. */
+ * blocks 0.30, echo 0.10, twoback 0, 2 to 5 sentences, repeat_frac 0.9, block_max 32. */
 void corpus_mix_default(CorpusMix *m);
 
 /* AVZ_OK, or AVZ_ERR_INPUT with err (may be NULL) naming the bad field. */

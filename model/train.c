@@ -522,6 +522,7 @@ static void card_mix_options(FILE *f, const CorpusMix *x) {
     fprintf(f, "--coref %.2f --agree %.2f --facts %.2f --lists %.2f --induct %.2f --blocks %.2f "
                "--echo %.2f", x->w_coref, x->w_agree, x->w_facts, x->w_induct_list,
             x->w_induct_random, x->w_blocks, x->w_echo);
+    if (x->w_twoback > 0) fprintf(f, " --twoback %.2f", x->w_twoback);
 }
 
 /* Writes <out>/README.md: what the model is, how it was trained, what it learned. */
@@ -552,9 +553,12 @@ static AvzCode write_card(const TrainConfig *tc, Model *m, float train_loss, dou
             c->n_positions, pe_name(c->pe), c->vocab_size, m->num_parameters);
     fprintf(f, "- **Corpus mix (weights):** coreference %.2f, agreement %.2f, facts %.2f, "
                "repeated lists %.2f, repeated random spans %.2f, random blocks from the whole "
-               "vocabulary %.2f, echoes of ordinary text %.2f (repeat fraction %.2f).\n",
-            x->w_coref, x->w_agree, x->w_facts, x->w_induct_list, x->w_induct_random,
-            x->w_blocks, x->w_echo, x->repeat_frac);
+               "vocabulary %.2f, echoes of ordinary text %.2f", x->w_coref, x->w_agree,
+            x->w_facts, x->w_induct_list, x->w_induct_random, x->w_blocks, x->w_echo);
+    if (x->w_twoback > 0)
+        fprintf(f, ", random words whose next word is half the time the word two back %.2f",
+                x->w_twoback);
+    fprintf(f, " (repeat fraction %.2f).\n", x->repeat_frac);
     fprintf(f, "- **Training:** %d steps of %d x %d tokens (%.1fM tokens), AdamW (lr %.1e, "
                "warmup %d, cosine to %.0f%%, weight decay %.2f on matrices, clip %.1f), seed "
                "%llu, %d thread(s), %.1f minutes.\n", tc->steps, tc->batch, c->n_positions,

@@ -59,13 +59,13 @@ static int in_set(const WordSet *s, const char *word) {
 }
 
 /* The passage kinds in CorpusMix's order. */
-enum { K_COREF, K_AGREE, K_FACTS, K_LIST, K_RANDOM, K_BLOCKS, K_ECHO, N_KINDS };
+enum { K_COREF, K_AGREE, K_FACTS, K_LIST, K_RANDOM, K_BLOCKS, K_ECHO, K_TWOBACK, N_KINDS };
 
 static CorpusMix mix_only(int kind, float repeat_frac) {
     CorpusMix m;
     corpus_mix_default(&m);
     float *w[N_KINDS] = {&m.w_coref, &m.w_agree, &m.w_facts, &m.w_induct_list,
-                         &m.w_induct_random, &m.w_blocks, &m.w_echo};
+                         &m.w_induct_random, &m.w_blocks, &m.w_echo, &m.w_twoback};
     for (int i = 0; i < N_KINDS; i++) *w[i] = i == kind ? 1.0f : 0.0f;
     m.repeat_frac = repeat_frac;
     return m;
@@ -278,7 +278,7 @@ Test(corpus, each_kind_has_its_signature) {
         for (int i = 0; i < 300; i++) {
             corpus_passage(&r, &m, buf, sizeof buf);
             toks_split(&t, buf);
-            if (kind != K_BLOCKS)   /* a random block ends wherever its last word falls */
+            if (kind != K_BLOCKS && kind != K_TWOBACK) /* random words end anywhere */
                 cr_assert_str_eq(t.tok[t.n - 1], ".", "passage does not end with ' .': %s", buf);
             int pron = has_word(&t, "she") || has_word(&t, "he") || has_word(&t, "they") ||
                        has_word(&t, "her") || has_word(&t, "him") || has_word(&t, "them") ||
@@ -291,6 +291,12 @@ Test(corpus, each_kind_has_its_signature) {
             case K_FACTS: cr_assert(fact, "fact passage without a relation verb: %s", buf); break;
             case K_LIST: case K_RANDOM:
                 cr_assert(has_repeat(&t, 5), "no repeated span: %s", buf); break;
+            case K_TWOBACK: {
+                int back2 = 0;
+                for (int k = 3; k < t.n; k++) back2 += !strcmp(t.tok[k], t.tok[k - 2]);
+                cr_assert_geq(back2, 1, "no word equals the word two back: %s", buf);
+                break;
+            }
             default: cr_assert(has_repeat(&t, 2), "nothing repeated: %s", buf); break;
             }
         }
@@ -392,6 +398,51 @@ Test(corpus, echo_repeats_a_stretch_of_itself) {
     }
     cr_assert(short_ones > 20 && long_ones > 20, "echo lengths: %d short, %d long", short_ones,
               long_ones);
+}
+
+/* Two-back: words from the whole vocabulary, 16 to 48 of them, each from the third on
+ * the word two back half the time (and otherwise a fresh draw, which equals it by
+ * chance about once in 634). Off unless asked for: the default mix has weight 0. */
+Test(corpus, twoback_repeats_the_word_two_back_half_the_time) {
+    const char *const *words;
+    int n_vocab = corpus_vocab(&words);
+    WordSet s = vocab_set();
+    int *seen = calloc((size_t)s.n, sizeof(int));
+    static char buf[CORPUS_PASSAGE_CAP];
+    static Toks t;
+    AvzRng r;
+    avz_rng_init(&r, 41);
+    CorpusMix m = mix_only(K_TWOBACK, 1.0f);
+    long back2 = 0, cells = 0;
+    int shortest = 1 << 30, longest = 0;
+    for (int i = 0; i < 3000; i++) {
+        corpus_passage(&r, &m, buf, sizeof buf);
+        toks_split(&t, buf);
+        int n = t.n - 1;
+        shortest = n < shortest ? n : shortest;
+        longest = n > longest ? n : longest;
+        for (int k = 1; k < t.n; k++) {
+            const char **hit = bsearch(&t.tok[k], s.w, (size_t)s.n, sizeof(char *), cmp_str);
+            seen[hit - s.w] = 1;
+        }
+        for (int k = 3; k < t.n; k++, cells++) back2 += !strcmp(t.tok[k], t.tok[k - 2]);
+    }
+    double frac = (double)back2 / (double)cells;
+    cr_assert(frac > 0.48 && frac < 0.52, "%.3f of the words equal the word two back", frac);
+    cr_assert_eq(shortest, 16);
+    cr_assert_eq(longest, 48);
+    int n_seen = 0;
+    for (int i = 0; i < s.n; i++) n_seen += seen[i];
+    cr_assert_geq(n_seen, n_vocab - 2, "two-back used %d of %d words", n_seen, n_vocab);
+    CorpusMix d;
+    corpus_mix_default(&d);
+    cr_assert_eq(d.w_twoback, 0.0f, "the default mix has no two-back passages");
+    char err[AVZ_ERR_LEN];
+    d.w_twoback = -1.0f;
+    cr_assert_eq(corpus_mix_check(&d, err), AVZ_ERR_INPUT);
+    cr_assert(strstr(err, "w_twoback"), "the error names the field: %s", err);
+    free(seen);
+    free(s.w);
 }
 
 /* ---- probes ---- */

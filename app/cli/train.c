@@ -43,6 +43,9 @@ int cmd_train(int argc, char **argv) {
          "(2..32, default 32)", 0},
         {"--echo", OPT_FLOAT, &x->w_echo, "W", "corpus mix: weight of ordinary text that "
          "repeats a stretch of itself", 0},
+        {"--twoback", OPT_FLOAT, &x->w_twoback, "W", "corpus mix: weight of random words in "
+         "which the next word is, half the time, the word two back (what only a sharp "
+         "previous-token head predicts; default 0)", 0},
         {"--random-positions", OPT_INT, &tc.random_positions, "N", "RoPE only: train on "
          "positions drawn at random from 0..N-1 (in order) instead of 0..T-1, so that the "
          "model meets distances up to N - 1 (Ruoss et al. 2023); default 0: off", 0},

@@ -6,10 +6,10 @@
 #include <math.h>
 
 enum { KIND_COREF, KIND_AGREE, KIND_FACTS, KIND_LIST, KIND_RANDOM, KIND_BLOCKS, KIND_ECHO,
-       N_KINDS };
+       KIND_TWOBACK, N_KINDS };
 
 static const char *const KIND_FIELDS[N_KINDS] = {"w_coref", "w_agree", "w_facts",
-    "w_induct_list", "w_induct_random", "w_blocks", "w_echo"};
+    "w_induct_list", "w_induct_random", "w_blocks", "w_echo", "w_twoback"};
 
 /* The weights of m in kind order. */
 static void mix_weights(const CorpusMix *m, float w[N_KINDS]) {
@@ -20,6 +20,7 @@ static void mix_weights(const CorpusMix *m, float w[N_KINDS]) {
     w[KIND_RANDOM] = m->w_induct_random;
     w[KIND_BLOCKS] = m->w_blocks;
     w[KIND_ECHO] = m->w_echo;
+    w[KIND_TWOBACK] = m->w_twoback;
 }
 
 void corpus_mix_default(CorpusMix *m) {
@@ -91,6 +92,7 @@ int corpus_passage(AvzRng *rng, const CorpusMix *mix, char *buf, size_t cap) {
     case KIND_LIST: corpus_gen_induct_list(&w, rng, n_sent, rep); break;
     case KIND_RANDOM: corpus_gen_induct_random(&w, rng, n_sent, rep); break;
     case KIND_BLOCKS: corpus_gen_blocks(&w, rng, mix->block_max, rep); break;
+    case KIND_TWOBACK: corpus_gen_twoback(&w, rng); break;
     default: corpus_gen_echo(&w, rng, n_sent, rep); break;
     }
     if (w.full) {

@@ -95,6 +95,7 @@ void corpus_gen_induct_list(Writer *w, AvzRng *r, int n_sent, float repeat_frac)
 void corpus_gen_induct_random(Writer *w, AvzRng *r, int n_sent, float repeat_frac);
 void corpus_gen_blocks(Writer *w, AvzRng *r, int max_len, float repeat_frac);
 void corpus_gen_echo(Writer *w, AvzRng *r, int n_sent, float repeat_frac);
+void corpus_gen_twoback(Writer *w, AvzRng *r);
 
 /* One sentence of ordinary text that refers to nobody (an agreement sentence or a
  * fact): the text that repeats sit in. */

@@ -1,5 +1,5 @@
 /* repeats.c: passages in which something comes back, the data that makes
- * previous-token and induction heads form (Olsson et al. 2022). Four kinds:
+ * previous-token and induction heads form (Olsson et al. 2022). Five kinds:
  *   induct-list    a list of goods or people, later repeated in a sentence;
  *   induct-random  random content words, then (after a short filler, sometimes a
  *                  marker) the same words again;
@@ -8,7 +8,9 @@
  *                  standard protocol (detect.h), alone, with other words between the
  *                  copies, or inside ordinary text;
  *   echo           ordinary sentences, then a stretch of them again word for word,
- *                  from any word on.
+ *                  from any word on;
+ *   two-back       random words from the whole vocabulary in which the next word is,
+ *                  half the time, the word two back: a previous-token head's own task.
  * Rule: once a stretch seen earlier begins again, each next word is the one that
  * followed it the first time; with probability 1 - repeat_frac a fresh stretch comes
  * instead (a control, so that "copy whatever came before" is not always right).
@@ -190,6 +192,23 @@ void corpus_gen_blocks(Writer *w, AvzRng *r, int max_len, float repeat_frac) {
     put_block(w, idx, n);
     if (repeat && chance(r, 0.1f)) put_block(w, idx, n);   /* and once more */
     if (after) corpus_put_plain_sentence(w, r);
+}
+
+/* ---- two-back: what only a previous-token head can predict ---- */
+
+/* "w1 w2 w1 w3 w4 w3 w3 ...": 16 to 48 words drawn uniformly from the whole
+ * vocabulary, except that each word from the third on is, with probability 1/2, the
+ * word two back (x[t+1] = x[t-1]). Reading word t, the best guess is "half the time,
+ * the word just before me", whatever the words are: a head must look exactly one
+ * position back and copy what it finds. Without this kind an ALiBi model gets by with
+ * a blurred previous-token head: its distance penalty alone (slope m) cannot favour
+ * position t - 1 over t - 2 by more than e^m, and induction works with the blur. */
+void corpus_gen_twoback(Writer *w, AvzRng *r) {
+    int n_pool, idx[48], n = range(r, 16, 48);
+    corpus_word_pool(&n_pool);
+    for (int i = 0; i < n; i++)
+        idx[i] = i >= 2 && chance(r, 0.5f) ? idx[i - 2] : pick(r, n_pool);
+    put_block(w, idx, n);
 }
 
 /* ---- echo: ordinary text that repeats itself ---- */
