@@ -201,6 +201,14 @@ Test(corpus, vocab_is_small_unique_and_starts_with_specials) {
     free(s.w);
 }
 
+/* Marks, in seen (one flag per word of s), every word of t. */
+static void mark_seen(const WordSet *s, const Toks *t, int *seen) {
+    for (int k = 1; k < t->n; k++) {
+        const char **hit = bsearch(&t->tok[k], s->w, (size_t)s->n, sizeof(char *), cmp_str);
+        seen[hit - s->w] = 1;
+    }
+}
+
 /* Every word of a text is in the vocabulary. */
 static void expect_in_vocab(const WordSet *s, const char *text) {
     static Toks t;
@@ -253,10 +261,7 @@ Test(corpus, every_vocab_word_is_generated) {
     for (int i = 0; i < 20000; i++) {
         corpus_passage(&r, &m, buf, sizeof buf);
         toks_split(&t, buf);
-        for (int k = 1; k < t.n; k++) {
-            const char **hit = bsearch(&t.tok[k], s.w, (size_t)s.n, sizeof(char *), cmp_str);
-            seen[hit - s.w] = 1;
-        }
+        mark_seen(&s, &t, seen);
     }
     for (int i = 0; i < s.n; i++)
         if (strcmp(s.w[i], "<bos>") && strcmp(s.w[i], "<unk>"))
@@ -332,10 +337,7 @@ Test(corpus, blocks_draw_from_the_whole_vocabulary) {
     for (int i = 0; i < n_pass; i++) {
         corpus_passage(&r, &m, buf, sizeof buf);
         toks_split(&t, buf);
-        for (int k = 1; k < t.n; k++) {
-            const char **hit = bsearch(&t.tok[k], s.w, (size_t)s.n, sizeof(char *), cmp_str);
-            seen[hit - s.w] = 1;
-        }
+        mark_seen(&s, &t, seen);
         int n = (t.n - 1) / 2, same = (t.n - 1) % 2 == 0;
         for (int k = 0; same && k < n; k++) same = !strcmp(t.tok[1 + k], t.tok[1 + n + k]);
         if (same) {
@@ -421,10 +423,7 @@ Test(corpus, twoback_repeats_the_word_two_back_half_the_time) {
         int n = t.n - 1;
         shortest = n < shortest ? n : shortest;
         longest = n > longest ? n : longest;
-        for (int k = 1; k < t.n; k++) {
-            const char **hit = bsearch(&t.tok[k], s.w, (size_t)s.n, sizeof(char *), cmp_str);
-            seen[hit - s.w] = 1;
-        }
+        mark_seen(&s, &t, seen);
         for (int k = 3; k < t.n; k++, cells++) back2 += !strcmp(t.tok[k], t.tok[k - 2]);
     }
     double frac = (double)back2 / (double)cells;
