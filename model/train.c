@@ -34,7 +34,10 @@ static void shipped_mix(CorpusMix *x) {
  * 6,000 steps of 32 sequences. Measured (README, "The shipped models"): at width 64, or
  * batch 16, no variant formed an induction head within 3,000 steps; at width 128 and
  * batch 32 ALiBi and learned positions form one near steps 1,500-2,500 and RoPE near
- * 2,800, and RoPE's previous-token head sharpens for another thousand steps after it. */
+ * 2,800, and RoPE's previous-token head sharpens for another thousand steps after it.
+ * The shipped ALiBi model adds a third layer and two-back passages to this recipe
+ * (Makefile, MODEL_ARGS_alibi): with two layers its previous-token head cannot get
+ * sharp (tests/test_shipped_roles.c). */
 void train_config_default(TrainConfig *tc) {
     memset(tc, 0, sizeof *tc);
     tc->pe = PE_ROPE;
