@@ -122,7 +122,7 @@ Test(shipped_roles, alibi_previous_token_head, .timeout = 300) {
  * written the token one step back into every position's stream, a little more than the
  * others, and a layer-1 head can find it there by content. Asserted: no layer-0 head
  * beats the bound (by more than noise), the bound is far below the goal, and the best
- * head overall is not in layer 0. */
+ * head overall is not in layer 0 (it is 1.0, the head the lesson shows). */
 static float alibi_prev_bound(const DetectReport *r, float m) {
     double sum = 0;
     for (int k = 0; k < r->n_lengths; k++) {
@@ -155,6 +155,9 @@ Test(shipped_roles, alibi_layer0_previous_token_heads_stay_within_the_encodings_
               layer0, bound);
     cr_assert(best_h >= r.NH, "the best previous-token head %d.%d is in layer 0",
               best_h / r.NH, best_h % r.NH);
+    /* the lesson's step "ALiBi's previous-token head is one layer up" shows head 1.0 */
+    cr_assert_eq(best_h, r.NH, "the best previous-token head is %d.%d; assets/lessons/"
+                 "intro.txt shows 1.0", best_h / r.NH, best_h % r.NH);
     detect_report_free(&r);
     model_free(&m);
 }
